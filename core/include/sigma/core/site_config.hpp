@@ -1,0 +1,108 @@
+// The site config: one YAML file owned by the site admin (root), read by every sigma binary.
+// load_site_config() validates strictly: unknown keys, wrong types, out-of-range values and missing required
+// fields each raise sigma::Error(ExitCode::config) with ONE line "file:line:col: key: expected ...".
+// Every field has an explicit default (see site-configs/defaults.yaml and `sigma-config defaults`).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sigma/core/taxonomy.hpp"
+
+namespace sigma {
+
+struct ClusterConfig {
+  std::string name;         // required
+  int spare_nodes = 0;      // nodes a job asks for beyond what it needs, used to replace bad ones
+};
+
+// One preflight level (quick, standard, extended): which checks run and the wall-time budget for all of them.
+struct PreflightLevel {
+  double budget_s = 30;
+  std::vector<std::string> checks;  // names from: gemm, membw, memtest, interconnect, cuda
+};
+
+struct GemmCheckConfig {
+  std::vector<int> sizes = {256, 512};   // square matrix sizes n
+  double rel_tolerance = 1e-4;           // ABFT / reference tolerance, relative to |A||B| scale
+  double min_ratio = 0.75;               // fail when GFLOP/s < min_ratio * baseline
+};
+
+struct MembwCheckConfig {
+  int size_mib = 256;                    // per array
+  double min_ratio = 0.75;
+};
+
+struct MemtestCheckConfig {
+  double share = 0.02;                   // fraction of free memory to test
+  int max_mib = 1024;                    // cap regardless of share
+};
+
+struct InterconnectCheckConfig {
+  int size_kib = 1024;                   // message size for allreduce/alltoall
+  double min_ratio = 0.5;
+};
+
+// Fault injection makes a healthy node look bad, for tests. Only the admin-owned site config can turn it on.
+struct FaultInjectionConfig {
+  bool enabled = false;
+  double gemm_bitflip_rate = 0;          // probability per output element
+  double slowdown = 1.0;                 // multiply a check's runtime
+  std::string hang_check;                // name of a check that hangs
+  std::string crash_check;               // name of a check that crashes
+};
+
+struct PreflightConfig {
+  std::string default_level = "quick";
+  std::map<std::string, PreflightLevel> levels;  // quick, standard, extended always present
+  GemmCheckConfig gemm;
+  MembwCheckConfig membw;
+  MemtestCheckConfig memtest;
+  InterconnectCheckConfig interconnect;
+  std::string baseline_file;             // per node type medians from `sigma-healthcheck calibrate`
+  double result_ttl_s = 3600;            // a passed result is reused for this long
+  FaultInjectionConfig fault_injection;
+};
+
+struct BackoffConfig {
+  double initial_s = 5;
+  double max_s = 300;
+  double factor = 2;
+};
+
+struct PolicyConfig {
+  int max_restarts = 3;                  // in-allocation restarts of a step
+  int max_requeues = 5;                  // requeues of a batch job
+  BackoffConfig backoff;
+  double exclude_for_s = 86400;          // how long a bad node stays excluded
+  double heartbeat_timeout_s = 300;      // no heartbeat for this long = hang
+};
+
+struct PathsConfig {
+  std::string state_dir = "/var/lib/sigma";
+  std::string ledger = "/var/lib/sigma/events.jsonl";
+  std::string healthcheck_bin = "/usr/local/bin/sigma-healthcheck";
+  std::string metrics_dir;               // Prometheus textfile collector dir; empty = off
+};
+
+struct SiteConfig {
+  std::string source;                    // file it was loaded from
+  ClusterConfig cluster;
+  PreflightConfig preflight;
+  PolicyConfig policy;
+  PathsConfig paths;
+  std::vector<TaxonomyRule> taxonomy;    // site rules first, then the shipped defaults
+};
+
+// Loads and validates; throws sigma::Error(ExitCode::config) or (ExitCode::not_found) with one line.
+SiteConfig load_site_config(const std::string& path);
+// Same, from text (for tests and the fuzzer); `name` is used in messages in place of a file name.
+SiteConfig parse_site_config(const std::string& yaml_text, const std::string& name);
+// The effective config, defaults filled in, as YAML.
+std::string to_yaml(const SiteConfig& config);
+// The config a site gets with only `cluster.name` set.
+SiteConfig default_site_config();
+
+}  // namespace sigma
