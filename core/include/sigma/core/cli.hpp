@@ -1,0 +1,19 @@
+// What every sigma binary does around its real work: turn failures into one line on stderr and an exit code
+// from the contract. Usage:  int main(int argc, char** argv) { return sigma::run_main("sigma-x", [&] { ... }); }
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "sigma/core/exit_codes.hpp"
+
+namespace sigma {
+
+// Runs `body`; a sigma::Error prints "program: message" and returns its code; a bad command-line option
+// (boost::program_options) returns usage; anything else returns internal.
+int run_main(const std::string& program, const std::function<ExitCode()>& body);
+
+// Throws sigma::Error(usage) "program: message (see --help)".
+[[noreturn]] void usage_error(const std::string& message);
+
+}  // namespace sigma

@@ -1,0 +1,218 @@
+#include "sigma/core/site_config.hpp"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "sigma/core/error.hpp"
+#include "taxonomy_yaml.hpp"
+#include "yaml_section.hpp"
+
+namespace sigma {
+
+extern const char kDefaultTaxonomyYaml[];  // site-configs/taxonomy.yaml, compiled in by CMake
+
+namespace {
+
+const std::vector<std::string> kCheckNames = {"gemm", "membw", "memtest", "interconnect", "cuda"};
+const std::vector<std::string> kLevelNames = {"quick", "standard", "extended"};
+constexpr int kMaxInt = 1'000'000;
+constexpr double kMaxSeconds = 30.0 * 86400;
+
+void read_cluster(yaml::Section s, ClusterConfig& out) {
+  s.read_required("name", out.name);
+  s.read("spare_nodes", out.spare_nodes, 0, 10'000);
+  s.finish();
+}
+
+void read_level(yaml::Section s, PreflightLevel& out) {
+  s.read("budget_s", out.budget_s, 1, kMaxSeconds);
+  s.read("checks", out.checks, kCheckNames);
+  if (out.checks.empty()) s.fail_at("checks", "expected at least one check");
+  s.finish();
+}
+
+void read_levels(yaml::Section s, std::map<std::string, PreflightLevel>& out) {
+  for (const auto& name : kLevelNames) {
+    read_level(s.section(name), out[name]);
+  }
+  s.finish();
+}
+
+void read_gemm(yaml::Section s, GemmCheckConfig& out) {
+  s.read("sizes", out.sizes, 16, 16384);
+  if (out.sizes.empty()) s.fail_at("sizes", "expected at least one matrix size");
+  s.read("rel_tolerance", out.rel_tolerance, 1e-9, 1e-1);
+  s.read("min_ratio", out.min_ratio, 0, 1);
+  s.finish();
+}
+
+void read_membw(yaml::Section s, MembwCheckConfig& out) {
+  s.read("size_mib", out.size_mib, 1, 65536);
+  s.read("min_ratio", out.min_ratio, 0, 1);
+  s.finish();
+}
+
+void read_memtest(yaml::Section s, MemtestCheckConfig& out) {
+  s.read("share", out.share, 0, 0.9);
+  s.read("max_mib", out.max_mib, 1, 1 << 20);
+  s.finish();
+}
+
+void read_interconnect(yaml::Section s, InterconnectCheckConfig& out) {
+  s.read("size_kib", out.size_kib, 1, 1 << 20);
+  s.read("min_ratio", out.min_ratio, 0, 1);
+  s.finish();
+}
+
+void read_check_name(yaml::Section& s, const std::string& key, std::string& out) {
+  s.read(key, out);
+  if (out.empty()) return;
+  for (const auto& name : kCheckNames) {
+    if (name == out) return;
+  }
+  s.fail_at(key, fmt::format("expected one of {}, got \"{}\"", fmt::join(kCheckNames, ", "), out));
+}
+
+void read_fault_injection(yaml::Section s, FaultInjectionConfig& out) {
+  s.read("enabled", out.enabled);
+  s.read("gemm_bitflip_rate", out.gemm_bitflip_rate, 0, 1);
+  s.read("slowdown", out.slowdown, 1, 1000);
+  read_check_name(s, "hang_check", out.hang_check);
+  read_check_name(s, "crash_check", out.crash_check);
+  s.finish();
+}
+
+void require_absolute(yaml::Section& s, const std::string& key, const std::string& path, bool may_be_empty) {
+  if (path.empty() && may_be_empty) return;
+  if (path.empty() || path.front() != '/') {
+    s.fail_at(key, fmt::format("expected an absolute path, got \"{}\"", path));
+  }
+}
+
+void read_preflight(yaml::Section s, PreflightConfig& out) {
+  s.read("default_level", out.default_level);
+  read_levels(s.section("levels"), out.levels);
+  if (!out.levels.count(out.default_level)) {
+    s.fail_at("default_level", fmt::format("expected one of {}, got \"{}\"", fmt::join(kLevelNames, ", "),
+                                           out.default_level));
+  }
+  read_gemm(s.section("gemm"), out.gemm);
+  read_membw(s.section("membw"), out.membw);
+  read_memtest(s.section("memtest"), out.memtest);
+  read_interconnect(s.section("interconnect"), out.interconnect);
+  s.read("baseline_file", out.baseline_file);
+  require_absolute(s, "baseline_file", out.baseline_file, true);
+  s.read("result_ttl_s", out.result_ttl_s, 0, kMaxSeconds);
+  read_fault_injection(s.section("fault_injection"), out.fault_injection);
+  s.finish();
+}
+
+void read_backoff(yaml::Section s, BackoffConfig& out) {
+  s.read("initial_s", out.initial_s, 0, 86400);
+  s.read("max_s", out.max_s, 0, 86400);
+  s.read("factor", out.factor, 1, 100);
+  if (out.max_s < out.initial_s) {
+    s.fail_at("max_s", fmt::format("expected a number >= initial_s ({}), got {}", out.initial_s, out.max_s));
+  }
+  s.finish();
+}
+
+void read_policy(yaml::Section s, PolicyConfig& out) {
+  s.read("max_restarts", out.max_restarts, 0, 1000);
+  s.read("max_requeues", out.max_requeues, 0, 1000);
+  read_backoff(s.section("backoff"), out.backoff);
+  s.read("exclude_for_s", out.exclude_for_s, 0, 365.0 * 86400);
+  s.read("heartbeat_timeout_s", out.heartbeat_timeout_s, 1, kMaxSeconds);
+  s.finish();
+}
+
+void read_paths(yaml::Section s, PathsConfig& out) {
+  const std::pair<const char*, std::string*> fields[] = {
+      {"state_dir", &out.state_dir}, {"ledger", &out.ledger}, {"healthcheck_bin", &out.healthcheck_bin}};
+  for (const auto& [key, value] : fields) {
+    s.read(key, *value);
+    require_absolute(s, key, *value, false);
+  }
+  s.read("metrics_dir", out.metrics_dir);
+  require_absolute(s, "metrics_dir", out.metrics_dir, true);
+  s.finish();
+}
+
+std::vector<TaxonomyRule> read_taxonomy(yaml::Section s) {
+  bool include_defaults = true;
+  s.read("include_defaults", include_defaults);
+  std::vector<TaxonomyRule> rules = read_taxonomy_rules(s, "rules");
+  s.finish();
+  if (include_defaults) {
+    auto defaults = default_taxonomy_rules();
+    rules.insert(rules.end(), defaults.begin(), defaults.end());
+  }
+  return rules;
+}
+
+YAML::Node parse_yaml(const std::string& text, const std::string& name) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    yaml::fail(name, e.mark, "", "YAML syntax error: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    yaml::fail(name, e.mark, "", "YAML error: " + e.msg);
+  }
+}
+
+}  // namespace
+
+SiteConfig default_site_config() {
+  SiteConfig config;
+  config.preflight.levels["quick"] = {30, {"gemm", "membw", "memtest"}};
+  config.preflight.levels["standard"] = {120, {"gemm", "membw", "memtest", "interconnect"}};
+  config.preflight.levels["extended"] = {900, {"gemm", "membw", "memtest", "interconnect", "cuda"}};
+  config.taxonomy = default_taxonomy_rules();
+  return config;
+}
+
+SiteConfig parse_site_config(const std::string& yaml_text, const std::string& name) {
+  YAML::Node root = parse_yaml(yaml_text, name);
+  if (!root.IsDefined() || root.IsNull()) {
+    yaml::fail(name, YAML::Mark(), "", "the file is empty (expected a mapping with at least cluster.name)");
+  }
+  try {
+    SiteConfig config = default_site_config();
+    config.source = name;
+    yaml::Section top(root, "", name, root.Mark());
+    read_cluster(top.section("cluster"), config.cluster);
+    read_preflight(top.section("preflight"), config.preflight);
+    read_policy(top.section("policy"), config.policy);
+    read_paths(top.section("paths"), config.paths);
+    config.taxonomy = read_taxonomy(top.section("taxonomy"));
+    top.finish();
+    return config;
+  } catch (const YAML::Exception& e) {
+    yaml::fail(name, e.mark, "", "YAML error: " + e.msg);
+  }
+}
+
+SiteConfig load_site_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ExitCode::not_found, fmt::format("{}: cannot open site config (expected a readable YAML file)", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw Error(ExitCode::config, fmt::format("{}: read error", path));
+  return parse_site_config(text.str(), path);
+}
+
+std::vector<TaxonomyRule> default_taxonomy_rules() {
+  static const std::vector<TaxonomyRule> rules = [] {
+    const std::string name = "site-configs/taxonomy.yaml";
+    YAML::Node root = parse_yaml(kDefaultTaxonomyYaml, name);
+    yaml::Section top(root, "", name, root.Mark());
+    auto parsed = read_taxonomy_rules(top, "rules");
+    top.finish();
+    return parsed;
+  }();
+  return rules;
+}
+
+}  // namespace sigma

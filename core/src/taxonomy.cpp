@@ -1,0 +1,106 @@
+#include "sigma/core/taxonomy.hpp"
+
+#include <algorithm>
+#include <array>
+#include <sstream>
+#include <utility>
+
+#include "sigma/core/error.hpp"
+
+namespace sigma {
+namespace {
+
+constexpr std::array<std::pair<FailureClass, std::string_view>, 5> kClassNames{{
+    {FailureClass::hardware, "hardware"},
+    {FailureClass::user, "user"},
+    {FailureClass::platform, "platform"},
+    {FailureClass::transient, "transient"},
+    {FailureClass::unknown, "unknown"},
+}};
+
+constexpr std::array<std::pair<FailureAction, std::string_view>, 4> kActionNames{{
+    {FailureAction::drain_requeue, "drain_requeue"},
+    {FailureAction::restart, "restart"},
+    {FailureAction::requeue, "requeue"},
+    {FailureAction::fail, "fail"},
+}};
+
+template <class Enum, size_t N>
+std::string_view name_of(const std::array<std::pair<Enum, std::string_view>, N>& table, Enum value) {
+  for (const auto& [e, name] : table) {
+    if (e == value) return name;
+  }
+  return "?";
+}
+
+template <class Enum, size_t N>
+std::optional<Enum> value_of(const std::array<std::pair<Enum, std::string_view>, N>& table, std::string_view name) {
+  for (const auto& [e, n] : table) {
+    if (n == name) return e;
+  }
+  return std::nullopt;
+}
+
+bool matches_any(const std::vector<int>& allowed, int value) {
+  return allowed.empty() || std::find(allowed.begin(), allowed.end(), value) != allowed.end();
+}
+
+std::string trimmed(std::string line) {
+  const char* space = " \t\r\n";
+  line.erase(0, line.find_first_not_of(space));
+  line.erase(line.find_last_not_of(space) + 1);
+  constexpr size_t kMaxEvidence = 200;
+  if (line.size() > kMaxEvidence) line = line.substr(0, kMaxEvidence);
+  return line;
+}
+
+// The first log line that matches, or nullopt.
+std::optional<std::string> find_line(const std::regex& pattern, const std::string& log) {
+  std::istringstream lines(log);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (std::regex_search(line, pattern)) return trimmed(line);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view to_string(FailureClass c) { return name_of(kClassNames, c); }
+std::string_view to_string(FailureAction a) { return name_of(kActionNames, a); }
+std::optional<FailureClass> failure_class_from(std::string_view name) { return value_of(kClassNames, name); }
+std::optional<FailureAction> failure_action_from(std::string_view name) { return value_of(kActionNames, name); }
+
+Taxonomy::Taxonomy(std::vector<TaxonomyRule> rules) : rules_(std::move(rules)) {
+  for (const auto& rule : rules_) {
+    if (rule.pattern.empty()) {
+      patterns_.emplace_back(std::nullopt);
+      continue;
+    }
+    try {
+      patterns_.emplace_back(std::regex(rule.pattern, std::regex::ECMAScript | std::regex::icase));
+    } catch (const std::regex_error& e) {
+      throw Error(ExitCode::config, "taxonomy rule \"" + rule.name + "\": pattern is not a valid regex: " + e.what());
+    }
+  }
+}
+
+Verdict Taxonomy::classify(const StepOutcome& outcome) const {
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    const TaxonomyRule& rule = rules_[i];
+    if (!matches_any(rule.exit_codes, outcome.exit_code) || !matches_any(rule.signals, outcome.signal)) continue;
+    // A catch-all rule (no criteria) classifies failures only, never a clean exit.
+    bool clean_exit = outcome.exit_code == 0 && outcome.signal == 0;
+    if (rule.exit_codes.empty() && rule.signals.empty() && rule.pattern.empty() && clean_exit) continue;
+    std::string evidence;
+    if (patterns_[i]) {
+      auto line = find_line(*patterns_[i], outcome.log);
+      if (!line) continue;
+      evidence = *line;
+    }
+    return Verdict{rule.name, rule.failure_class, rule.action, rule.fault_code, evidence};
+  }
+  return Verdict{};
+}
+
+}  // namespace sigma

@@ -1,0 +1,119 @@
+// sigma-config: validate a site config, print the effective config, the defaults, the exit-code contract,
+// or classify a failed step with the config's taxonomy.
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "sigma/core/cli.hpp"
+#include "sigma/core/error.hpp"
+#include "sigma/core/site_config.hpp"
+
+namespace po = boost::program_options;
+using namespace sigma;
+
+namespace {
+
+constexpr const char* kUsage = R"(usage:
+  sigma-config check FILE...        validate site configs; one line per file
+  sigma-config show FILE            print the effective config, defaults filled in
+  sigma-config defaults             print every default
+  sigma-config exit-codes           print the exit-code contract
+  sigma-config requeue-exit         print the value for slurm.conf RequeueExit
+  sigma-config classify FILE --exit-code N [--signal S] [--log LOGFILE]
+                                    classify a failed step with FILE's taxonomy (JSON verdict)
+exit codes: 0 ok, 2 usage, 3 config invalid, 5 file not found)";
+
+ExitCode check(const std::vector<std::string>& files) {
+  if (files.empty()) usage_error("check: expected at least one FILE");
+  for (const auto& file : files) {
+    load_site_config(file);  // throws on the first invalid file
+    fmt::print("{}: ok\n", file);
+  }
+  return ExitCode::ok;
+}
+
+ExitCode exit_codes() {
+  fmt::print("{:>4}  {:<14} {:<8} {}\n", "code", "name", "requeue", "meaning");
+  for (const auto& info : exit_code_table()) {
+    fmt::print("{:>4}  {:<14} {:<8} {}\n", to_int(info.code), info.name, info.requeue ? "yes" : "no", info.meaning);
+  }
+  return ExitCode::ok;
+}
+
+std::string read_log(const std::string& path) {
+  if (path.empty()) return "";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ExitCode::not_found, fmt::format("--log {}: cannot open", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+ExitCode classify(const std::string& file, const po::variables_map& vm) {
+  if (!vm.count("exit-code")) usage_error("classify: --exit-code is required");
+  SiteConfig config = load_site_config(file);
+  Taxonomy taxonomy(config.taxonomy);
+  StepOutcome outcome{vm["exit-code"].as<int>(), vm["signal"].as<int>(), read_log(vm["log"].as<std::string>())};
+  Verdict verdict = taxonomy.classify(outcome);
+  nlohmann::json out = {{"rule", verdict.rule},
+                        {"class", to_string(verdict.failure_class)},
+                        {"action", to_string(verdict.action)},
+                        {"fault_code", verdict.fault_code},
+                        {"evidence", verdict.evidence}};
+  fmt::print("{}\n", out.dump());
+  return ExitCode::ok;
+}
+
+ExitCode run(int argc, char** argv) {
+  po::options_description options("options");
+  options.add_options()("help,h", "show usage")("exit-code", po::value<int>(), "exit code of the failed step")(
+      "signal", po::value<int>()->default_value(0), "signal that killed the step (0 = none)")(
+      "log", po::value<std::string>()->default_value(""), "log file of the failed step");
+  po::options_description hidden;
+  hidden.add_options()("args", po::value<std::vector<std::string>>()->default_value({}, ""));
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("args", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+  po::notify(vm);
+
+  auto args = vm["args"].as<std::vector<std::string>>();
+  if (vm.count("help")) {
+    fmt::print("{}\n\n{}", kUsage, fmt::streamed(options));
+    return ExitCode::ok;
+  }
+  if (args.empty()) usage_error("expected a command: check, show, defaults, exit-codes, requeue-exit, classify");
+  const std::string command = args.front();
+  args.erase(args.begin());
+  if (command == "check") return check(args);
+  if (command == "show" && args.size() == 1) {
+    fmt::print("{}", to_yaml(load_site_config(args[0])));
+    return ExitCode::ok;
+  }
+  if (command == "defaults" && args.empty()) {
+    SiteConfig defaults = default_site_config();
+    defaults.cluster.name = "example";
+    fmt::print("# every default; cluster.name has none and must be set\n{}", to_yaml(defaults));
+    return ExitCode::ok;
+  }
+  if (command == "exit-codes" && args.empty()) return exit_codes();
+  if (command == "requeue-exit" && args.empty()) {
+    fmt::print("{}\n", requeue_exit_list());
+    return ExitCode::ok;
+  }
+  if (command == "classify" && args.size() == 1) return classify(args[0], vm);
+  usage_error(fmt::format("unknown command or wrong number of arguments: \"{}\"", command));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return run_main("sigma-config", [&] { return run(argc, argv); });
+}
