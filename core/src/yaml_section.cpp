@@ -72,8 +72,10 @@ std::string closest_match(const std::string& word, const std::vector<std::string
 }
 
 Section::Section(const YAML::Node& node, std::string path, std::string file, YAML::Mark fallback_mark)
-    : node_(node), path_(std::move(path)), file_(std::move(file)), mark_(fallback_mark) {
-  if (node_.IsDefined() && !node_.IsNull()) {
+    // An absent key yields an "invalid" node whose accessors throw; keep a plain null node instead.
+    : node_(node.IsDefined() ? node : YAML::Node()), path_(std::move(path)), file_(std::move(file)),
+      mark_(fallback_mark) {
+  if (!node_.IsNull()) {
     mark_ = node_.Mark();
     if (!node_.IsMap()) {
       fail(file_, mark_, path_.empty() ? "" : path_, "expected a mapping of keys, got " + describe(node_));
