@@ -74,17 +74,10 @@ ExitCode run(int argc, char** argv) {
   options.add_options()("help,h", "show usage")("exit-code", po::value<int>(), "exit code of the failed step")(
       "signal", po::value<int>()->default_value(0), "signal that killed the step (0 = none)")(
       "log", po::value<std::string>()->default_value(""), "log file of the failed step");
-  po::options_description hidden;
-  hidden.add_options()("args", po::value<std::vector<std::string>>()->default_value({}, ""));
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("args", -1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-  po::notify(vm);
+  CommandLine line = parse_command_line(argc, argv, options);
+  const po::variables_map& vm = line.options;
 
-  auto args = vm["args"].as<std::vector<std::string>>();
+  auto args = line.args;
   if (vm.count("help")) {
     fmt::print("{}\n\n{}", kUsage, fmt::streamed(options));
     return ExitCode::ok;

@@ -66,20 +66,13 @@ ExitCode run(int argc, char** argv) {
       "event", po::value<std::string>(), "only events of this kind (show) / the event name (append)")(
       "component", po::value<std::string>(), "component name (append)")(
       "detail", po::value<std::vector<std::string>>()->default_value({}, ""), "KEY=VALUE detail (append)");
-  po::options_description hidden;
-  hidden.add_options()("args", po::value<std::vector<std::string>>()->default_value({}, ""));
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("args", -1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-  po::notify(vm);
+  CommandLine line = parse_command_line(argc, argv, options);
+  const po::variables_map& vm = line.options;
   if (vm.count("help")) {
     fmt::print("{}\n\n{}", kUsage, fmt::streamed(options));
     return ExitCode::ok;
   }
-  auto args = vm["args"].as<std::vector<std::string>>();
+  auto args = line.args;
   if (args.size() != 2) usage_error("expected a command (show or append) and a LEDGER path");
   if (args[0] == "show") return show(args[1], vm);
   if (args[0] == "append") return append(args[1], vm);

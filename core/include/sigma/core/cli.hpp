@@ -2,8 +2,11 @@
 // from the contract. Usage:  int main(int argc, char** argv) { return sigma::run_main("sigma-x", [&] { ... }); }
 #pragma once
 
+#include <boost/program_options.hpp>
+
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "sigma/core/exit_codes.hpp"
 
@@ -12,6 +15,13 @@ namespace sigma {
 // Runs `body`; a sigma::Error prints "program: message" and returns its code; a bad command-line option
 // (boost::program_options) returns usage; anything else returns internal.
 int run_main(const std::string& program, const std::function<ExitCode()>& body);
+
+// A command line of the form `program [options] ARGS...`: the parsed options and the positional words.
+struct CommandLine {
+  boost::program_options::variables_map options;
+  std::vector<std::string> args;
+};
+CommandLine parse_command_line(int argc, char** argv, const boost::program_options::options_description& options);
 
 // Throws sigma::Error(usage) "program: message (see --help)".
 [[noreturn]] void usage_error(const std::string& message);
