@@ -88,6 +88,16 @@ if(SIGMA_BENCH)
   endif()
 endif()
 
+# oneDNN is optional: the healthcheck's bf16 GEMM is built only when it is found (libdnnl-dev). Found by path
+# because Debian's dnnl-config.cmake demands OpenCL development files the CPU engine does not need.
+find_path(DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.hpp)
+find_library(DNNL_LIBRARY dnnl)
+if(DNNL_INCLUDE_DIR AND DNNL_LIBRARY)
+  add_library(sigma_dnnl INTERFACE)
+  target_include_directories(sigma_dnnl INTERFACE ${DNNL_INCLUDE_DIR})
+  target_link_libraries(sigma_dnnl INTERFACE ${DNNL_LIBRARY})
+endif()
+
 # CUDA is optional: the healthcheck's CUDA backend is built only when a toolkit is found.
 include(CheckLanguage)
 check_language(CUDA)

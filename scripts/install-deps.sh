@@ -13,7 +13,7 @@ PACKAGES=(
   libhdf5-openmpi-dev hdf5-tools libyaml-cpp-dev libboost-program-options-dev
   nlohmann-json3-dev libxxhash-dev libfmt-dev
   # math and hardware topology
-  libopenblas-dev libhwloc-dev
+  libopenblas-dev libhwloc-dev libdnnl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # cluster harness: network namespaces, nsenter
