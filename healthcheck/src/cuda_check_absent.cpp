@@ -1,0 +1,14 @@
+// Built when CMake found no CUDA toolkit: the cuda check reports itself skipped, never passed.
+#include "sigma/healthcheck/check.hpp"
+
+namespace sigma::hc {
+
+CheckResult run_cuda_check(const CheckContext&) {
+  CheckResult result;
+  result.name = "cuda";
+  result.status = CheckStatus::skip;
+  result.reason = SIGMA_CUDA_SKIP_REASON;  // set by CMake: no toolkit, or toolkit without a backend
+  return result;
+}
+
+}  // namespace sigma::hc

@@ -1,0 +1,111 @@
+// Prometheus textfile (node_exporter's textfile collector) and the ledger event.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include "sigma/core/error.hpp"
+#include "sigma/core/ledger.hpp"
+#include "sigma/healthcheck/report.hpp"
+
+namespace sigma::hc {
+namespace {
+
+constexpr const char* kTextfileName = "sigma_healthcheck.prom";
+
+// Label values are our own check and metric names, but escape anyway: the format breaks on a stray quote.
+std::string label(const std::string& value) {
+  std::string out;
+  for (char ch : value) {
+    if (ch == '\\' || ch == '"') out += '\\';
+    if (ch == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += ch;
+  }
+  return out;
+}
+
+void write_file_synced(const std::string& path, const std::string& text) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(ExitCode::internal, fmt::format("{}: cannot create: {}", path, std::strerror(errno)));
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      close(fd);
+      throw Error(ExitCode::internal, fmt::format("{}: write failed: {}", path, std::strerror(errno)));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  const bool synced = fsync(fd) == 0;
+  close(fd);
+  if (!synced) throw Error(ExitCode::internal, fmt::format("{}: fsync failed: {}", path, std::strerror(errno)));
+}
+
+}  // namespace
+
+std::string format_prometheus(const RunReport& report) {
+  const auto now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const std::string level = label(report.level);
+  std::string out;
+  out += "# HELP sigma_healthcheck_passed 1 when the last preflight passed.\n# TYPE sigma_healthcheck_passed gauge\n";
+  out += fmt::format("sigma_healthcheck_passed{{level=\"{}\"}} {}\n", level, report.exit_code == ExitCode::ok ? 1 : 0);
+  out += "# HELP sigma_healthcheck_exit_code Exit code of the last preflight.\n";
+  out += "# TYPE sigma_healthcheck_exit_code gauge\n";
+  out += fmt::format("sigma_healthcheck_exit_code{{level=\"{}\"}} {}\n", level, to_int(report.exit_code));
+  out += "# HELP sigma_healthcheck_last_run_timestamp_seconds When the last preflight finished.\n";
+  out += "# TYPE sigma_healthcheck_last_run_timestamp_seconds gauge\n";
+  out += fmt::format("sigma_healthcheck_last_run_timestamp_seconds{{level=\"{}\"}} {:.3f}\n", level, now);
+  out += "# HELP sigma_healthcheck_check_status 1 pass, 0 fail, -1 skipped.\n";
+  out += "# TYPE sigma_healthcheck_check_status gauge\n";
+  for (const auto& r : report.results) {
+    const int value = r.status == CheckStatus::pass ? 1 : r.status == CheckStatus::fail ? 0 : -1;
+    out += fmt::format("sigma_healthcheck_check_status{{level=\"{}\",check=\"{}\"}} {}\n", level, label(r.name),
+                       value);
+  }
+  out += "# HELP sigma_healthcheck_check_seconds Wall time of each check.\n";
+  out += "# TYPE sigma_healthcheck_check_seconds gauge\n";
+  for (const auto& r : report.results) {
+    out += fmt::format("sigma_healthcheck_check_seconds{{level=\"{}\",check=\"{}\"}} {:.3f}\n", level,
+                       label(r.name), r.seconds);
+  }
+  out += "# HELP sigma_healthcheck_metric Measured figure of a check (GFLOP/s, GB/s, microseconds).\n";
+  out += "# TYPE sigma_healthcheck_metric gauge\n";
+  for (const auto& r : report.results) {
+    for (const auto& [name, value] : r.metrics) {
+      out += fmt::format("sigma_healthcheck_metric{{level=\"{}\",check=\"{}\",metric=\"{}\"}} {}\n", level,
+                         label(r.name), label(name), value);
+    }
+  }
+  return out;
+}
+
+void write_prometheus_textfile(const std::string& metrics_dir, const RunReport& report) {
+  // node_exporter reads only *.prom, so the temp name is invisible to it until the rename makes it whole.
+  const std::string final_path = metrics_dir + "/" + kTextfileName;
+  const std::string temp_path = fmt::format("{}/.{}.{}.tmp", metrics_dir, kTextfileName, getpid());
+  write_file_synced(temp_path, format_prometheus(report));
+  if (std::rename(temp_path.c_str(), final_path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(temp_path.c_str());
+    throw Error(ExitCode::internal, fmt::format("{}: rename failed: {}", final_path, std::strerror(err)));
+  }
+}
+
+void append_ledger_event(const std::string& ledger_path, const RunReport& report) {
+  Event event;
+  event.component = "healthcheck";
+  event.event = report.exit_code == ExitCode::ok ? "preflight_pass" : "preflight_fail";
+  event.details = to_json(report);
+  append_event(ledger_path, std::move(event));
+}
+
+}  // namespace sigma::hc

@@ -1,0 +1,67 @@
+// Runs the plan's checks one after another, each isolated in its own child with its share of the budget.
+#include "sigma/healthcheck/runner.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "sigma/core/error.hpp"
+#include "sigma/healthcheck/isolated_run.hpp"
+
+namespace sigma::hc {
+
+RunPlan make_plan(const PreflightConfig& config, const std::string& level, const std::vector<std::string>& only) {
+  auto it = config.levels.find(level);
+  if (it == config.levels.end()) {
+    throw Error(ExitCode::usage, fmt::format("--level: expected quick, standard or extended, got \"{}\"", level));
+  }
+  RunPlan plan{level, only.empty() ? it->second.checks : only, it->second.budget_s};
+  for (const auto& name : plan.checks) {
+    if (!find_check(name)) {
+      throw Error(ExitCode::usage,
+                  fmt::format("--check: expected one of {}, got \"{}\"", fmt::join(check_names(), ", "), name));
+    }
+  }
+  if (plan.checks.empty()) throw Error(ExitCode::config, fmt::format("level {} has no checks", level));
+  return plan;
+}
+
+RunReport run_plan(const RunPlan& plan, const PreflightConfig& config, const RunObserver& observer) {
+  RunReport report;
+  report.level = plan.level;
+  report.node_type = node_type();
+  const auto baseline = load_baseline(config.baseline_file, report.node_type);
+  const auto start = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < plan.checks.size(); ++i) {
+    const auto& name = plan.checks[i];
+    CheckContext ctx{&config, baseline ? &*baseline : nullptr, plan.check_budget(i)};
+    if (observer.started) observer.started(i, plan.checks.size(), name, ctx.budget_s);
+    report.results.push_back(run_isolated(name, *find_check(name), ctx));
+    if (observer.finished) observer.finished(i, plan.checks.size(), report.results.back());
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  decide_verdict(report);
+  return report;
+}
+
+void decide_verdict(RunReport& report) {
+  std::vector<const CheckResult*> hardware, hung;
+  for (const auto& r : report.results) {
+    if (r.status != CheckStatus::fail) continue;
+    (r.timed_out ? hung : hardware).push_back(&r);
+  }
+  const auto& first = hardware.empty() ? hung : hardware;
+  if (first.empty()) {
+    report.exit_code = ExitCode::ok;
+    report.reason.clear();
+    return;
+  }
+  report.exit_code = hardware.empty() ? ExitCode::hang : ExitCode::node_hardware;
+  const std::size_t others = hardware.size() + hung.size() - 1;
+  std::string reason = "sigma: " + first.front()->reason;
+  const std::string more = others ? fmt::format(" +{}", others) : "";
+  if (reason.size() + more.size() > kMaxReasonLength) reason.resize(kMaxReasonLength - more.size());
+  report.reason = reason + more;
+}
+
+}  // namespace sigma::hc
