@@ -151,8 +151,11 @@ std::string links(const Mpi& mpi, std::size_t bytes, double min_ratio, CheckResu
   result.metrics["pingpong_max_latency_us"] = *std::max_element(latency.begin(), latency.end());
   if (bandwidth[slowest] >= min_ratio * median) return "";
   const auto names = host_names(mpi);
-  return fmt::format("interconnect slow link {}-{} {:.0f}%", names[all[slowest].first], names[all[slowest].second],
-                     100 * bandwidth[slowest] / median);
+  const auto [a, b] = all[slowest];
+  // Ranks share a name only when several run on one host (tests); then the rank tells them apart.
+  const bool same = names[a] == names[b];
+  return fmt::format("interconnect slow link {}{}-{}{} {:.0f}%", names[a], same ? fmt::format(":{}", a) : "",
+                     names[b], same ? fmt::format(":{}", b) : "", 100 * bandwidth[slowest] / median);
 }
 
 }  // namespace
