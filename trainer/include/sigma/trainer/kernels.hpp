@@ -1,0 +1,49 @@
+// The per-layer forward and backward kernels (llm.c style: explicit loops, matmuls through OpenBLAS sgemm).
+// Row-major everywhere. Backward kernels ACCUMULATE into their gradient outputs (+=) unless noted.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace sigma::trainer {
+
+// C[M,N] = A[M,K] B[K,N] + beta*C
+void gemm_nn(int M, int N, int K, const float* A, const float* B, float* C, float beta);
+// C[M,N] = A[M,K] B[N,K]^T + beta*C
+void gemm_nt(int M, int N, int K, const float* A, const float* B, float* C, float beta);
+// C[M,N] = A[K,M]^T B[K,N] + beta*C
+void gemm_tn(int M, int N, int K, const float* A, const float* B, float* C, float beta);
+
+// y = x * rstd * g with rstd = 1/sqrt(mean(x^2) + eps); rows of width D.
+void rmsnorm_forward(const float* x, const float* g, float* y, float* rstd, int N, int D, float eps);
+void rmsnorm_backward(const float* dy, const float* x, const float* g, const float* rstd, float* dx, float* dg,
+                      int N, int D);
+
+// RoPE over rows of width D = H*hd; row n has position n % T. Pairs (2i, 2i+1) rotate by pos*theta^(-2i/hd).
+struct RopeTable {
+  int T = 0, half = 0;
+  std::vector<float> cos, sin;  // [T, half]
+};
+RopeTable make_rope_table(int T, int head_dim, float theta);
+// In place; inverse=true rotates backwards (the backward pass of a rotation is its inverse).
+void rope_apply(float* x, int N, int H, int head_dim, const RopeTable& table, bool inverse);
+
+// Causal attention for B sequences of T tokens, H heads of size hd: q,k,v,out rows of width H*hd.
+// probs: [B, H, T, T] softmax weights kept for the backward pass.
+void attention_forward(const float* q, const float* k, const float* v, float* probs, float* out, int B, int T,
+                       int H, int hd);
+// dq, dk, dv are overwritten. scratch: T*T floats.
+void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* probs,
+                        float* dq, float* dk, float* dv, float* scratch, int B, int T, int H, int hd);
+
+// SwiGLU: act = silu(gate) * up.
+void swiglu_forward(const float* gate, const float* up, float* act, int64_t n);
+// dgate, dup overwritten.
+void swiglu_backward(const float* dact, const float* gate, const float* up, float* dgate, float* dup, int64_t n);
+
+// Softmax cross-entropy over rows of width V; returns the sum of per-row losses (double). Writes
+// dlogits = (softmax - onehot) * grad_scale (overwrites).
+double cross_entropy_forward_backward(const float* logits, const uint32_t* targets, float* dlogits, int N, int V,
+                                      float grad_scale);
+
+}  // namespace sigma::trainer

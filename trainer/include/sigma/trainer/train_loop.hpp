@@ -1,0 +1,31 @@
+// The main loop around Trainer::step(): telemetry, the checkpoint hook every K steps and on SIGTERM/SIGUSR1,
+// and the exit code. The checkpoint library plugs in through LoopHooks without changing the loop.
+#pragma once
+
+#include <functional>
+
+#include "sigma/core/exit_codes.hpp"
+#include "sigma/trainer/trainer.hpp"
+
+namespace sigma::trainer {
+
+enum class CheckpointReason { periodic, signal, final };
+
+struct LoopHooks {
+  // Called on every rank at the same step (collective). Save from trainer.state(). Empty: no checkpoints.
+  std::function<void(Trainer&, CheckpointReason)> checkpoint;
+  // Called on every rank with each step's report (rank 0 prints and writes telemetry).
+  std::function<void(const StepReport&)> on_step;
+};
+
+// Installs SIGTERM/SIGUSR1 handlers that ask the loop to stop after the current step.
+void install_stop_signal_handlers();
+// True once a stop signal arrived on this process (for tests: request_stop() sets it).
+bool stop_requested();
+void request_stop();
+
+// Trains until config.steps; returns ok, or requeue when a stop signal arrived and the checkpoint hook saved
+// the state (transient when there was no hook to save it). Throws sigma::Error from the trainer.
+ExitCode run_training(Trainer& trainer, const LoopHooks& hooks);
+
+}  // namespace sigma::trainer

@@ -1,0 +1,82 @@
+// A training run on one communicator: weights, AdamW moments, data position, and one optimizer step at a
+// time. The full state is exposed as a sigma::TrainingStateView for the checkpoint library: saving reads the
+// slices, loading fills them and then calls restore_scalars().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <mpi.h>
+#include <nlohmann/json.hpp>
+
+#include "sigma/core/tensor_state.hpp"
+#include "sigma/trainer/comm.hpp"
+#include "sigma/trainer/config.hpp"
+#include "sigma/trainer/model.hpp"
+#include "sigma/trainer/params.hpp"
+#include "sigma/trainer/token_file.hpp"
+
+namespace sigma::trainer {
+
+// What one step did, identical on every rank.
+struct StepReport {
+  int step = 0;  // 1-based number of the step just taken
+  LossParts loss;
+  double grad_norm = 0;
+  float lr = 0;
+  double seconds = 0;
+  double tokens = 0;  // global tokens in the step
+  double mfu = 0;     // model flops / measured sgemm peak of all ranks
+  std::vector<std::vector<int64_t>> tokens_per_expert;  // [layer][expert], kept tokens, global
+  int64_t dropped = 0;                                   // over all layers
+  int64_t min_expert_tokens() const;
+  int64_t max_expert_tokens() const;
+};
+
+class Trainer {
+ public:
+  // Validates the config against the world size and the data; throws sigma::Error before any compute.
+  Trainer(const TrainConfig& config, MPI_Comm world, std::shared_ptr<const TokenData> data);
+
+  // One optimizer step; throws sigma::Error(numerical) on a non-finite loss or gradient (on every rank).
+  StepReport step();
+
+  int completed_steps() const { return step_; }
+  const TrainConfig& config() const { return config_; }
+  const Comm& comm() const { return comm_; }
+  const ParamLayout& layout() const { return layout_; }
+  const Arena& weights() const { return weights_; }
+
+  // Every parameter, then adam.m.<name>, then adam.v.<name>; pointers into this trainer (valid while it lives).
+  TrainingStateView state();
+  // The scalars part of state(): step, data_position, rng, config_hash, world_size, ep_size.
+  nlohmann::json scalars() const;
+  // After the tensors of state() have been filled from a checkpoint; throws sigma::Error(bad_data) when the
+  // scalars are missing or belong to another run (config hash).
+  void restore_scalars(const nlohmann::json& scalars);
+
+  // Training flops per token (MODEL.md, "MFU convention") and the summed per-rank sgemm peak in GFLOP/s.
+  double flops_per_token() const;
+  double peak_gflops_all_ranks() const { return peak_gflops_total_; }
+
+ private:
+  Batch next_batch() const;
+  void start_gradient_reduction(int bucket);
+  double global_grad_norm();
+  void check_finite(const LossParts& local, const LossParts& global, double grad_norm) const;
+
+  TrainConfig config_;
+  Comm comm_;
+  std::shared_ptr<const TokenData> data_;
+  int local_sequences_;
+  ParamLayout layout_;
+  Arena weights_, grads_, adam_m_, adam_v_;
+  Model model_;
+  std::vector<MPI_Request> pending_;
+  int step_ = 0;
+  uint64_t data_position_ = 0;  // global sequences consumed
+  double peak_gflops_total_ = 0;
+};
+
+}  // namespace sigma::trainer

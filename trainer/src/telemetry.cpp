@@ -1,0 +1,64 @@
+#include "sigma/trainer/telemetry.hpp"
+
+#include <chrono>
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "sigma/core/error.hpp"
+
+namespace sigma::trainer {
+
+std::string progress_line(const StepReport& r, int total_steps) {
+  return fmt::format(
+      "step {}/{} | loss {:.4f} (ce {:.4f} aux {:.4f} z {:.4f}) | grad norm {:.3f} | lr {:.2e} | {:.0f} tok/s | "
+      "MFU {:.1f}% | tokens/expert {}..{} | dropped {}",
+      r.step, total_steps, r.loss.total(), r.loss.ce, r.loss.aux, r.loss.z, r.grad_norm, r.lr, r.tokens / r.seconds,
+      100 * r.mfu, r.min_expert_tokens(), r.max_expert_tokens(), r.dropped);
+}
+
+nlohmann::json report_json(const StepReport& r) {
+  return {{"step", r.step},
+          {"loss", r.loss.total()},
+          {"ce_loss", r.loss.ce},
+          {"aux_loss", r.loss.aux},
+          {"z_loss", r.loss.z},
+          {"grad_norm", r.grad_norm},
+          {"lr", r.lr},
+          {"step_seconds", r.seconds},
+          {"tokens_per_s", r.tokens / r.seconds},
+          {"mfu", r.mfu},
+          {"tokens_per_expert", r.tokens_per_expert},
+          {"tokens_per_expert_min", r.min_expert_tokens()},
+          {"tokens_per_expert_max", r.max_expert_tokens()},
+          {"dropped_tokens", r.dropped}};
+}
+
+Telemetry::Telemetry(const std::string& jsonl_path, const std::string& heartbeat_path)
+    : heartbeat_path_(heartbeat_path) {
+  if (!jsonl_path.empty()) {
+    jsonl_.open(jsonl_path, std::ios::app);
+    if (!jsonl_) throw Error(ExitCode::not_found, fmt::format("log_jsonl {}: cannot open for appending", jsonl_path));
+  }
+}
+
+void Telemetry::record(const StepReport& report) {
+  if (jsonl_.is_open()) jsonl_ << report_json(report).dump() << '\n' << std::flush;
+  if (!heartbeat_path_.empty()) beat(report);
+}
+
+void Telemetry::beat(const StepReport& report) {
+  // Write then rename, so a watcher never reads a half-written heartbeat.
+  auto now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  nlohmann::json beat = {{"step", report.step}, {"loss", report.loss.total()}, {"time", now}, {"pid", getpid()}};
+  std::string tmp = heartbeat_path_ + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) throw Error(ExitCode::not_found, fmt::format("heartbeat {}: cannot write", tmp));
+    out << beat.dump() << '\n';
+  }
+  std::rename(tmp.c_str(), heartbeat_path_.c_str());
+}
+
+}  // namespace sigma::trainer

@@ -1,0 +1,244 @@
+#include "sigma/trainer/trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cmath>
+
+#include <cblas.h>
+#include <fmt/format.h>
+
+#include "sigma/core/error.hpp"
+#include "sigma/trainer/optimizer.hpp"
+#include "sigma/trainer/peak.hpp"
+
+namespace sigma::trainer {
+namespace {
+
+int checked_local_sequences(const TrainConfig& c, MPI_Comm world) {
+  int size = 1;
+  MPI_Comm_size(world, &size);
+  if (c.global_batch % size != 0)
+    throw Error(ExitCode::config,
+                fmt::format("config: global_batch={} is not divisible by the world size {}", c.global_batch, size));
+  return c.global_batch / size;
+}
+
+const TrainConfig& validated(const TrainConfig& c) {
+  validate_config(c);
+  openblas_set_num_threads(c.threads);
+  return c;
+}
+
+double sum_of_squares(const float* x, size_t n) {
+  double s = 0;
+  for (size_t i = 0; i < n; ++i) s += static_cast<double>(x[i]) * x[i];
+  return s;
+}
+
+}  // namespace
+
+int64_t StepReport::min_expert_tokens() const {
+  int64_t v = INT64_MAX;
+  for (const auto& layer : tokens_per_expert)
+    for (auto c : layer) v = std::min(v, c);
+  return tokens_per_expert.empty() ? 0 : v;
+}
+
+int64_t StepReport::max_expert_tokens() const {
+  int64_t v = 0;
+  for (const auto& layer : tokens_per_expert)
+    for (auto c : layer) v = std::max(v, c);
+  return v;
+}
+
+Trainer::Trainer(const TrainConfig& config, MPI_Comm world, std::shared_ptr<const TokenData> data)
+    : config_(validated(config)),
+      comm_(world, config.ep_size),
+      data_(std::move(data)),
+      local_sequences_(checked_local_sequences(config, world)),
+      layout_(config.model, config.model.n_experts / config.ep_size,
+              comm_.ep_rank() * (config.model.n_experts / config.ep_size)),
+      weights_(layout_),
+      grads_(layout_),
+      adam_m_(layout_),
+      adam_v_(layout_),
+      model_(config_.model, layout_, comm_, local_sequences_) {
+  check_token_data(*data_, config_.data, config_.model.vocab_size, config_.model.seq_len);
+  init_params(layout_, config_.model, config_.seed, weights_);
+  double peak = config_.peak_gflops;
+  if (peak <= 0) {
+    MPI_Barrier(comm_.world());  // all ranks measure at once: each sees the cores it will train on
+    peak = measure_sgemm_gflops(1024, 0.3);
+  }
+  MPI_Allreduce(&peak, &peak_gflops_total_, 1, MPI_DOUBLE, MPI_SUM, comm_.world());
+}
+
+Batch Trainer::next_batch() const {
+  const int T = config_.model.seq_len;
+  Batch batch;
+  batch.inputs.resize(static_cast<size_t>(local_sequences_) * T);
+  batch.targets.resize(batch.inputs.size());
+  for (int i = 0; i < local_sequences_; ++i) {
+    uint64_t sequence = data_position_ + static_cast<uint64_t>(comm_.rank()) * local_sequences_ + i;
+    uint64_t start = sequence_start(config_.seed, sequence, data_->tokens.size(), T);
+    for (int t = 0; t < T; ++t) {
+      batch.inputs[static_cast<size_t>(i) * T + t] = data_->tokens[start + t];
+      batch.targets[static_cast<size_t>(i) * T + t] = data_->tokens[start + t + 1];
+    }
+  }
+  return batch;
+}
+
+void Trainer::start_gradient_reduction(int bucket) {
+  // Dense gradients: sum over all ranks. Expert gradients: sum over the ranks holding the same experts (the
+  // tokens of the whole EP group already reached them through the all-to-all).
+  const int L = config_.model.n_layers;
+  size_t dense_begin, dense_end;
+  if (bucket == L) {
+    dense_begin = layout_.dense_layer_begin[static_cast<size_t>(L)];
+    dense_end = layout_.dense_size;
+  } else if (bucket < 0) {
+    dense_begin = 0;
+    dense_end = layout_.dense_layer_begin[0];
+  } else {
+    dense_begin = layout_.dense_layer_begin[static_cast<size_t>(bucket)];
+    dense_end = layout_.dense_layer_begin[static_cast<size_t>(bucket) + 1];
+  }
+  if (comm_.size() > 1) {
+    pending_.emplace_back();
+    MPI_Iallreduce(MPI_IN_PLACE, grads_.dense.data() + dense_begin, static_cast<int>(dense_end - dense_begin),
+                   MPI_FLOAT, MPI_SUM, comm_.world(), &pending_.back());
+  }
+  if (bucket >= 0 && bucket < L && comm_.expert_replicas() > 1) {
+    size_t begin = layout_.expert_layer_begin[static_cast<size_t>(bucket)];
+    size_t end = layout_.expert_layer_begin[static_cast<size_t>(bucket) + 1];
+    pending_.emplace_back();
+    MPI_Iallreduce(MPI_IN_PLACE, grads_.expert.data() + begin, static_cast<int>(end - begin), MPI_FLOAT, MPI_SUM,
+                   comm_.expert_dp(), &pending_.back());
+  }
+}
+
+double Trainer::global_grad_norm() {
+  // Dense gradients are identical on every rank; each rank of an EP group holds different experts.
+  double dense = sum_of_squares(grads_.dense.data(), grads_.dense.size());
+  double expert = sum_of_squares(grads_.expert.data(), grads_.expert.size());
+  double expert_total = 0;
+  MPI_Allreduce(&expert, &expert_total, 1, MPI_DOUBLE, MPI_SUM, comm_.ep());
+  return std::sqrt(dense + expert_total);
+}
+
+void Trainer::check_finite(const LossParts& local, const LossParts& global, double grad_norm) const {
+  if (std::isfinite(global.total()) && std::isfinite(grad_norm)) return;
+  int my_rank = std::isfinite(local.total()) ? INT_MAX : comm_.rank();
+  int first_bad = INT_MAX;
+  MPI_Allreduce(&my_rank, &first_bad, 1, MPI_INT, MPI_MIN, comm_.world());
+  char host[MPI_MAX_PROCESSOR_NAME] = {};
+  int len = 0;
+  MPI_Get_processor_name(host, &len);
+  std::string who = first_bad == INT_MAX ? "in the reduced gradients (no rank's loss was non-finite)"
+                                         : fmt::format("on rank {}", first_bad);
+  throw Error(ExitCode::numerical,
+              fmt::format("numerical fault at step {}: non-finite {} {} (loss={}, grad_norm={}); stopping",
+                          step_ + 1, std::isfinite(global.total()) ? "gradient norm" : "loss", who, global.total(),
+                          grad_norm));
+}
+
+StepReport Trainer::step() {
+  auto start = std::chrono::steady_clock::now();
+  const double global_tokens = static_cast<double>(config_.global_batch) * config_.model.seq_len;
+  Batch batch = next_batch();
+  pending_.clear();
+  pending_.reserve(static_cast<size_t>(2 * config_.model.n_layers + 4));
+  LossParts local = model_.forward_backward(weights_, grads_, batch, global_tokens,
+                                            [this](int bucket) { start_gradient_reduction(bucket); });
+  if (config_.inject_nan_at_step == step_ + 1 && comm_.rank() == comm_.size() - 1) local.ce = std::nan("");
+  double parts[3] = {local.ce, local.aux, local.z}, sums[3];
+  MPI_Allreduce(parts, sums, 3, MPI_DOUBLE, MPI_SUM, comm_.world());
+  MPI_Waitall(static_cast<int>(pending_.size()), pending_.data(), MPI_STATUSES_IGNORE);
+  LossParts global{sums[0], sums[1], sums[2]};
+
+  StepReport report;
+  report.grad_norm = global_grad_norm();
+  check_finite(local, global, report.grad_norm);
+  float clip = 1.0f;
+  if (config_.optim.grad_clip > 0 && report.grad_norm > config_.optim.grad_clip)
+    clip = static_cast<float>(config_.optim.grad_clip / report.grad_norm);
+  report.lr = learning_rate(config_.optim, step_, config_.steps);
+  adamw_update(layout_, config_.optim, report.lr, step_ + 1, clip, weights_, grads_, adam_m_, adam_v_);
+  ++step_;
+  data_position_ += static_cast<uint64_t>(config_.global_batch);
+
+  report.step = step_;
+  report.loss = global;
+  report.tokens = global_tokens;
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.mfu = flops_per_token() * global_tokens / report.seconds / (peak_gflops_total_ * 1e9);
+  for (int l = 0; l < config_.model.n_layers; ++l) {
+    report.tokens_per_expert.push_back(model_.moe(l).stats().kept);
+    report.dropped += model_.moe(l).stats().dropped;
+  }
+  return report;
+}
+
+double Trainer::flops_per_token() const {
+  const auto& m = config_.model;
+  const double D = m.d_model, T = m.seq_len, E = m.n_experts, F = m.d_ff, V = m.vocab_size;
+  double matmul_params = D * V;
+  for (int l = 0; l < m.n_layers; ++l) matmul_params += 4 * D * D + D * E + m.top_k_of(l) * 3 * D * F;
+  return 6 * matmul_params + 12.0 * m.n_layers * T * D;
+}
+
+TrainingStateView Trainer::state() {
+  TrainingStateView view;
+  auto add = [&](const std::string& prefix, Arena& arena) {
+    for (const auto& p : layout_.params) {
+      TensorSlice s;
+      s.name = prefix + p.name;
+      s.global_shape = p.global_shape;
+      s.local_shape = p.local_shape;
+      s.offset0 = p.offset0;
+      s.data = arena.at(p);
+      s.replica_index = p.expert ? comm_.expert_replica() : comm_.rank();
+      s.replica_count = p.expert ? comm_.expert_replicas() : comm_.size();
+      view.tensors.push_back(std::move(s));
+    }
+  };
+  add("", weights_);
+  add("adam.m.", adam_m_);
+  add("adam.v.", adam_v_);
+  view.scalars = scalars();
+  return view;
+}
+
+nlohmann::json Trainer::scalars() const {
+  return {
+      {"format", "sigma-train-state/1"},
+      {"step", step_},
+      {"data_position", data_position_},
+      {"rng", {{"seed", config_.seed}, {"data_order", "splitmix64(seed, sequence)"}, {"init", "splitmix64 box-muller"}}},
+      {"config_hash", config_hash(config_)},
+      {"world_size", comm_.size()},
+      {"ep_size", comm_.ep_size()},
+  };
+}
+
+void Trainer::restore_scalars(const nlohmann::json& s) {
+  auto need = [&](const char* key) -> const nlohmann::json& {
+    if (!s.contains(key)) throw Error(ExitCode::bad_data, fmt::format("checkpoint scalars: missing '{}'", key));
+    return s.at(key);
+  };
+  const auto& hash = need("config_hash");
+  if (!hash.is_string() || hash.get<std::string>() != config_hash(config_))
+    throw Error(ExitCode::bad_data, fmt::format("checkpoint scalars: config_hash {} does not match this run's {} "
+                                                "(model, optimizer, batch or seed changed)",
+                                                hash.dump(), config_hash(config_)));
+  const auto& step = need("step");
+  const auto& position = need("data_position");
+  if (!step.is_number_integer() || !position.is_number_integer() || step.get<int64_t>() < 0)
+    throw Error(ExitCode::bad_data, "checkpoint scalars: 'step' and 'data_position' must be non-negative integers");
+  step_ = step.get<int>();
+  data_position_ = position.get<uint64_t>();
+}
+
+}  // namespace sigma::trainer

@@ -1,0 +1,173 @@
+// sigma-train: `prepare` turns text files into a token file; `train` runs the MPI MoE trainer.
+#include <cstring>
+#include <iostream>
+#include <memory>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <mpi.h>
+
+#include "sigma/core/error.hpp"
+#include "sigma/trainer/config.hpp"
+#include "sigma/trainer/telemetry.hpp"
+#include "sigma/trainer/token_file.hpp"
+#include "sigma/trainer/train_loop.hpp"
+#include "sigma/trainer/trainer.hpp"
+
+namespace po = boost::program_options;
+using namespace sigma;
+using namespace sigma::trainer;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: sigma-train prepare --output FILE TEXT_FILE...   (byte-level tokens, vocab 256)\n"
+    "       sigma-train train [--config RUN.yaml] [--KEY VALUE...]\n"
+    "       mpirun -n 2 sigma-train train --config RUN.yaml --ep-size 2\n"
+    "       srun --mpi=pmix sigma-train train --config RUN.yaml\n";
+
+po::variables_map parse(int argc, char** argv, const po::options_description& options,
+                        const po::positional_options_description* positional) {
+  po::variables_map vm;
+  try {
+    po::command_line_parser parser(argc, argv);
+    parser.options(options);
+    if (positional) parser.positional(*positional);
+    po::store(parser.run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw Error(ExitCode::usage, fmt::format("{} (see sigma-train --help)", e.what()));
+  }
+  return vm;
+}
+
+ExitCode prepare(int argc, char** argv) {
+  po::options_description options("sigma-train prepare");
+  options.add_options()("help", "this help")("output,o", po::value<std::string>(), "token file to write")(
+      "input", po::value<std::vector<std::string>>(), "text files");
+  po::positional_options_description positional;
+  positional.add("input", -1);
+  auto vm = parse(argc, argv, options, &positional);
+  if (vm.count("help")) {
+    std::cout << kUsage << options;
+    return ExitCode::ok;
+  }
+  if (!vm.count("output")) throw Error(ExitCode::usage, "prepare: option --output is required");
+  if (!vm.count("input")) throw Error(ExitCode::usage, "prepare: expected at least one text file");
+  TokenData data = tokenize_bytes(vm["input"].as<std::vector<std::string>>());
+  write_token_file(vm["output"].as<std::string>(), data);
+  fmt::print("{}: {} tokens, vocab {}\n", vm["output"].as<std::string>(), data.tokens.size(), data.vocab_size);
+  return ExitCode::ok;
+}
+
+// Everything that can be wrong with the inputs, checked before any compute. Returns the config and data.
+std::pair<TrainConfig, std::shared_ptr<TokenData>> load_inputs(int argc, char** argv, int world_size) {
+  po::options_description options("sigma-train train options (YAML keys use underscores)");
+  options.add_options()("help", "this help");
+  add_config_options(options);
+  auto vm = parse(argc, argv, options, nullptr);
+  if (vm.count("help")) {
+    std::cout << kUsage << options;
+    throw ExitCode::ok;
+  }
+  TrainConfig config;
+  apply_command_line(vm, config);
+  validate_config(config);
+  if (world_size % config.ep_size != 0)
+    throw Error(ExitCode::config, fmt::format("config: ep_size={} does not divide the world size {}", config.ep_size,
+                                              world_size));
+  if (config.global_batch % world_size != 0)
+    throw Error(ExitCode::config, fmt::format("config: global_batch={} is not divisible by the world size {}",
+                                              config.global_batch, world_size));
+  auto data = std::make_shared<TokenData>(read_token_file(config.data));
+  check_token_data(*data, config.data, config.model.vocab_size, config.model.seq_len);
+  return {config, data};
+}
+
+// All ranks learn the first failing rank's exit code; that rank prints its message once.
+ExitCode agree_on_failure(int rank, ExitCode mine, const std::string& message) {
+  int candidate = mine == ExitCode::ok ? INT32_MAX : rank, first = INT32_MAX;
+  MPI_Allreduce(&candidate, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  if (first == INT32_MAX) return ExitCode::ok;
+  int code = to_int(mine);
+  MPI_Bcast(&code, 1, MPI_INT, first, MPI_COMM_WORLD);
+  if (rank == first) fmt::print(stderr, "sigma-train: {}\n", message);
+  return static_cast<ExitCode>(code);
+}
+
+ExitCode train(int argc, char** argv) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  TrainConfig config;
+  std::shared_ptr<TokenData> data;
+  ExitCode failure = ExitCode::ok;
+  std::string message;
+  try {
+    std::tie(config, data) = load_inputs(argc, argv, size);
+  } catch (const Error& e) {
+    failure = e.code();
+    message = e.what();
+  } catch (ExitCode help) {
+    failure = help;
+  }
+  if (failure == ExitCode::ok && !message.empty()) failure = ExitCode::internal;
+  if (auto agreed = agree_on_failure(rank, failure, message); agreed != ExitCode::ok || failure == ExitCode::ok) {
+    if (agreed != ExitCode::ok || !data) return agreed;  // --help also lands here with ok and no data
+  }
+
+  Trainer trainer(config, MPI_COMM_WORLD, data);
+  Telemetry telemetry(rank == 0 ? config.log_jsonl : "", rank == 0 ? config.heartbeat : "");
+  if (rank == 0)
+    fmt::print("sigma-train: {} ranks, ep_size {}, {} threads/rank, {:.1f} GFLOP/s measured sgemm peak (all ranks), "
+               "{:.3g} flops/token\n",
+               size, config.ep_size, config.threads, trainer.peak_gflops_all_ranks(), trainer.flops_per_token());
+  LoopHooks hooks;
+  hooks.on_step = [&](const StepReport& report) {
+    if (rank != 0) return;
+    telemetry.record(report);
+    if (report.step % config.log_every == 0 || report.step == config.steps)
+      fmt::print("{}\n", progress_line(report, config.steps));
+    std::fflush(stdout);
+  };
+  install_stop_signal_handlers();
+  return run_training(trainer, hooks);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    std::cout << kUsage;
+    return argc < 2 ? to_int(ExitCode::usage) : 0;
+  }
+  std::string command = argv[1];
+  if (command == "prepare") {
+    try {
+      return to_int(prepare(argc - 1, argv + 1));
+    } catch (const Error& e) {
+      fmt::print(stderr, "sigma-train: {}\n", e.what());
+      return to_int(e.code());
+    }
+  }
+  if (command != "train") {
+    fmt::print(stderr, "sigma-train: unknown command '{}': expected 'prepare' or 'train' (see --help)\n", command);
+    return to_int(ExitCode::usage);
+  }
+  MPI_Init(&argc, &argv);
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  ExitCode code = ExitCode::ok;
+  try {
+    code = train(argc - 1, argv + 1);
+  } catch (const Error& e) {
+    // Errors raised during training (numerical guardrail) are decided collectively, so every rank is here.
+    if (rank == 0) fmt::print(stderr, "sigma-train: {}\n", e.what());
+    code = e.code();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "sigma-train: rank {}: internal error: {}\n", rank, e.what());
+    MPI_Abort(MPI_COMM_WORLD, to_int(ExitCode::internal));
+  }
+  MPI_Finalize();
+  return to_int(code);
+}
