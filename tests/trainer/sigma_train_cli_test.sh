@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# sigma-train as a user sees it: bad configs, options and token files each give one clear line and the exit
+# code of the contract, before any compute; the numerical guardrail exits 11 naming step and rank.
+# usage: sigma_train_cli_test.sh SIGMA_TRAIN MPIRUN
+set -u
+bin=$1
+mpirun=$2
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+# expect CODE PATTERN -- COMMAND...: exit code and a stderr line matching PATTERN (grep -E)
+expect() {
+  local code=$1 pattern=$2
+  shift 3
+  "$@" >"$work/out" 2>"$work/err"
+  local got=$?
+  local lines
+  lines=$(grep -c 'sigma-train' "$work/err")
+  if [[ $got -ne $code ]] || ! grep -Eq -- "$pattern" "$work/err" || [[ $lines -ne 1 ]]; then
+    echo "FAIL: $* -> exit $got (want $code), stderr lines from sigma-train: $lines"
+    sed 's/^/    /' "$work/err" | head -5
+    failures=$((failures + 1))
+  else
+    echo "ok: exit $got: $(grep sigma-train "$work/err")"
+  fi
+}
+
+printf 'The quick brown fox jumps over the lazy dog.\n%.0s' {1..200} >"$work/text.txt"
+"$bin" prepare --output "$work/good.tok" "$work/text.txt" >/dev/null || { echo "FAIL: prepare"; exit 1; }
+shape=(--d-model 16 --n-heads 2 --seq-len 16 --d-ff 16 --peak-gflops 1)
+small=("${shape[@]}" --n-experts 4 --global-batch 4)
+
+cat >"$work/unknown.yaml" <<YAML
+d_model: 16
+n_expert: 4
+YAML
+cat >"$work/badvalue.yaml" <<YAML
+d_model: sixteen
+YAML
+cat >"$work/topk.yaml" <<YAML
+n_layers: 2
+top_k: [2, 2, 1]
+YAML
+printf 'not a token file at all, just text that is long enough for a header' >"$work/magic.tok"
+head -c 40 "$work/good.tok" >"$work/truncated.tok"
+"$bin" prepare --output "$work/short.tok" <(printf 'tiny') >/dev/null
+
+expect 3 "unknown.yaml:2:1: unknown key 'n_expert'" -- "$bin" train --config "$work/unknown.yaml" --data "$work/good.tok"
+expect 3 "badvalue.yaml:1:10: key 'd_model': expected an integer" -- "$bin" train --config "$work/badvalue.yaml" --data "$work/good.tok"
+expect 3 "top_k has 3 values; expected 1 or n_layers=2" -- "$bin" train --config "$work/topk.yaml" --data "$work/good.tok"
+expect 5 "missing.yaml: config file not found" -- "$bin" train --config "$work/missing.yaml"
+expect 2 "option --lr: expected a number" -- "$bin" train --data "$work/good.tok" --lr fast
+expect 2 "unrecognised option '--learning-rate'|unrecognized option '--learning-rate'" -- "$bin" train --learning-rate 1
+expect 2 "unknown command 'fit'" -- "$bin" fit
+expect 3 "n_experts=3 is not divisible by ep_size=2" -- "$bin" train "${shape[@]}" --global-batch 4 --n-experts 3 --top-k 1 --ep-size 2 --data "$work/good.tok"
+expect 5 "nothere.tok: file not found" -- "$bin" train "${small[@]}" --data "$work/nothere.tok"
+expect 4 "magic.tok: offset 0: expected magic" -- "$bin" train "${small[@]}" --data "$work/magic.tok"
+expect 4 "truncated.tok: offset 24: header says [0-9]+ tokens" -- "$bin" train "${small[@]}" --data "$work/truncated.tok"
+expect 4 "short.tok: 4 tokens is too short: expected at least seq_len\+2=18" -- "$bin" train "${small[@]}" --data "$work/short.tok"
+expect 4 "good.tok: vocab size 256 does not match the model's vocab_size=512" -- "$bin" train "${small[@]}" --vocab-size 512 --data "$work/good.tok"
+expect 11 "numerical fault at step 3: non-finite loss on rank 0" -- "$bin" train "${small[@]}" --steps 5 --inject-nan-at-step 3 --data "$work/good.tok"
+
+# Under mpirun: world-size checks, and the guardrail names the rank that produced the NaN.
+mpi=("$mpirun" -n 2 --oversubscribe --bind-to none)
+expect 3 "ep_size=4 does not divide the world size 2" -- "${mpi[@]}" "$bin" train "${small[@]}" --ep-size 4 --data "$work/good.tok"
+expect 3 "global_batch=3 is not divisible by the world size 2" -- "${mpi[@]}" "$bin" train "${shape[@]}" --n-experts 4 --global-batch 3 --data "$work/good.tok"
+expect 11 "numerical fault at step 2: non-finite loss on rank 1" -- "${mpi[@]}" "$bin" train "${small[@]}" --ep-size 2 --steps 4 --inject-nan-at-step 2 --data "$work/good.tok"
+
+# A good run: progress lines, JSON lines and the heartbeat.
+"${mpi[@]}" "$bin" train "${small[@]}" --ep-size 2 --steps 3 --data "$work/good.tok" \
+  --log-jsonl "$work/log.jsonl" --heartbeat "$work/heartbeat.json" >"$work/out" 2>"$work/err"
+if [[ $? -ne 0 ]] || [[ $(grep -c '^step ' "$work/out") -ne 3 ]] || [[ $(wc -l <"$work/log.jsonl") -ne 3 ]] ||
+   ! grep -q '"step":3' "$work/heartbeat.json"; then
+  echo "FAIL: good 2-rank run"; cat "$work/out" "$work/err" | head; failures=$((failures + 1))
+else
+  echo "ok: good 2-rank run: $(tail -1 "$work/out")"
+fi
+
+echo "$failures failure(s)"
+[[ $failures -eq 0 ]]
