@@ -240,7 +240,8 @@ void MoeLayer::experts_backward(const MoeWeights& w, const MoeGrads& g, const fl
 void MoeLayer::router_backward(const float* x, const MoeWeights& w, float* dx, const MoeGrads& g) {
   // dL/dp from the top-k weights w_j = p_j / S:  (dw_j - sum_i dw_i w_i) / S; plus the aux loss
   // (f_e is a constant: counts carry no gradient); then softmax and z-loss back to the logits.
-  std::vector<float> dprobs(probs_.size());
+  auto& dprobs = scratch_dprobs_;
+  dprobs.resize(probs_.size());
   for (int t = 0; t < N_; ++t) {
     float* dp = dprobs.data() + static_cast<size_t>(t) * E_;
     for (int e = 0; e < E_; ++e)
@@ -274,10 +275,10 @@ void MoeLayer::backward(const float* dout, const float* x, const MoeWeights& w, 
     }
     dweight_[a] = dot;
   }
-  std::vector<float> dy(static_cast<size_t>(recv_total_) * D_);
-  to_experts(scratch_send_.data(), dy.data());
-  scratch_rows_.resize(dy.size());
-  experts_backward(w, g, dy.data(), scratch_rows_.data());
+  scratch_dy_.resize(static_cast<size_t>(recv_total_) * D_);
+  to_experts(scratch_send_.data(), scratch_dy_.data());
+  scratch_rows_.resize(scratch_dy_.size());
+  experts_backward(w, g, scratch_dy_.data(), scratch_rows_.data());
   from_experts(scratch_rows_.data(), scratch_send_.data());
   for (size_t a = 0; a < choice_.size(); ++a) {
     if (send_pos_[a] < 0) continue;

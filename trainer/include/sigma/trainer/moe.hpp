@@ -85,7 +85,8 @@ class MoeLayer {
   int send_total_ = 0, recv_total_ = 0;
 
   std::vector<float> send_, expert_in_, gate_, up_, act_, expert_out_, returned_;  // activations
-  std::vector<float> recv_order_, scratch_rows_, scratch_send_, scratch_ff_[3];   // transfer + backward scratch
+  // Transfer and backward scratch, kept between steps: reallocating megabytes each step costs page faults.
+  std::vector<float> recv_order_, scratch_rows_, scratch_send_, scratch_dy_, scratch_dprobs_, scratch_ff_[3];
   std::vector<float> dweight_;  // [N*k]
 
   MoeStats stats_;
