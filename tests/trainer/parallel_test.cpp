@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "sigma/core/error.hpp"
 #include "sigma/trainer/trainer.hpp"
 #include "tiny_model.hpp"
 
@@ -108,6 +109,30 @@ TEST(Parallel, CapacityDropsAreCountedOverAllRanks) {
   // Global assignments: 4 sequences * 6 tokens * (top-2 in layer 0 + top-1 in layer 1).
   EXPECT_EQ(kept + r.dropped, 4 * 6 * 3);
   EXPECT_GT(r.dropped, 0);
+}
+
+}  // namespace
+}  // namespace sigma::trainer
+
+namespace sigma::trainer {
+namespace {
+
+TEST(Parallel, ReplicaCheckCatchesCorruptedWeights) {
+  auto config = parallel_config(1);
+  config.global_batch = 2 * world_size();
+  Trainer t(config, MPI_COMM_WORLD, testing::synthetic_tokens(32, 4000));
+  t.step();
+  EXPECT_NO_THROW(t.check_replicas());
+  if (t.comm().rank() == 1) t.state().tensors[3].data[5] += 1e-3f;  // one flipped value on rank 1
+  try {
+    t.check_replicas();
+    FAIL() << "expected a node_hardware error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::node_hardware);
+    // Two replicas cannot outvote each other; with three or more the message names the odd rank.
+    const char* expected = world_size() == 2 ? "no copy has a majority" : "rank 1 differ";
+    EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

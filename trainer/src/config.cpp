@@ -127,6 +127,8 @@ const std::vector<Key>& keys() {
       Key{"peak_gflops", "per-rank peak GFLOP/s for MFU; 0 = measure with sgemm at start",
           [](TrainConfig& c, const std::string& s) { c.peak_gflops = parse_real(s, 0, 1e9); },
           [](const TrainConfig& c) { return fmt::format("{}", c.peak_gflops); }, false},
+      SIGMA_INT_KEY(replica_check_every, 0, 1 << 30, false,
+                    "steps between cross-replica weight-hash checks (silent data corruption); 0 = off"),
       SIGMA_INT_KEY(inject_nan_at_step, -1, 1 << 30, false, "testing aid: poison the loss at this step"),
   };
   return table;

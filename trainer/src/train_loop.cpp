@@ -43,6 +43,8 @@ ExitCode run_training(Trainer& trainer, const LoopHooks& hooks) {
       hooks.checkpoint(trainer, CheckpointReason::signal);
       return ExitCode::requeue;
     }
+    const int check = trainer.config().replica_check_every;
+    if (check > 0 && trainer.completed_steps() % check == 0) trainer.check_replicas();
     if (hooks.checkpoint && every > 0 && trainer.completed_steps() % every == 0)
       hooks.checkpoint(trainer, CheckpointReason::periodic);
   }

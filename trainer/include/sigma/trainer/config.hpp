@@ -54,6 +54,7 @@ struct TrainConfig {
   std::string heartbeat;     // file rewritten every step (rank 0); empty = none
   int checkpoint_every = 0;  // steps between checkpoint hook calls; 0 = only on signal
   double peak_gflops = 0;    // per-rank peak for MFU; 0 = measure with sgemm at start
+  int replica_check_every = 0;  // steps between cross-replica weight-hash checks (silent data corruption); 0 = off
   int inject_nan_at_step = -1;  // fault injection for guardrail tests: poison the loss at this step
 };
 

@@ -56,6 +56,11 @@ class Trainer {
   // scalars are missing or belong to another run (config hash).
   void restore_scalars(const nlohmann::json& scalars);
 
+  // Compares a hash of the weights across the ranks that should hold identical copies (dense: all ranks;
+  // experts: ranks with the same ep_rank). A mismatch is silent data corruption: throws
+  // sigma::Error(node_hardware) on every rank, naming the rank that differs from the majority. Collective.
+  void check_replicas() const;
+
   // Training flops per token (MODEL.md, "MFU convention") and the summed per-rank sgemm peak in GFLOP/s.
   double flops_per_token() const;
   double peak_gflops_all_ranks() const { return peak_gflops_total_; }
