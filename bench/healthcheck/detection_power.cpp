@@ -85,7 +85,14 @@ int flagged_runs(PreflightConfig config, double slowdown, int runs) {
   config.fault_injection.slowdown = slowdown;
   const RunPlan plan{"quick", {"gemm"}, config.levels.at("quick").budget_s};
   int flagged = 0;
-  for (int r = 0; r < runs; ++r) flagged += run_plan(plan, config).exit_code != ExitCode::ok;
+  std::string last_reason;
+  for (int r = 0; r < runs; ++r) {
+    const RunReport report = run_plan(plan, config);
+    if (report.exit_code == ExitCode::ok) continue;
+    ++flagged;
+    last_reason = report.reason;
+  }
+  if (std::getenv("SIGMA_BENCH_VERBOSE")) fmt::print(stderr, "slowdown {}: last reason {}\n", slowdown, last_reason);
   return flagged;
 }
 
