@@ -78,6 +78,17 @@ else
   echo "ok: good 2-rank run: $(tail -1 "$work/out")"
 fi
 
+# 4 ranks, 2 EP groups of 2 (expert gradients reduced across the groups): same losses as 1 rank (4 decimals).
+run4=("${shape[@]}" --n-experts 4 --global-batch 8 --steps 4 --data "$work/good.tok")
+one=$("$bin" train "${run4[@]}" 2>&1 | grep '^step 4/4' | cut -d'|' -f2)
+four=$("$mpirun" -n 4 --oversubscribe --bind-to none "$bin" train "${run4[@]}" --ep-size 2 2>&1 | grep '^step 4/4' |
+  cut -d'|' -f2)
+if [[ -z $one || "$one" != "$four" ]]; then
+  echo "FAIL: 1 rank '$one' vs 4 ranks ep 2 '$four'"; failures=$((failures + 1))
+else
+  echo "ok: 1 rank and 4 ranks (ep 2):$one"
+fi
+
 # Stop signals (Slurm sends SIGTERM before the time limit; mpirun forwards SIGUSR1): every rank stops after
 # the same step. No checkpoint hook is installed in sigma-train yet, so it says the state was not saved and
 # exits transient (13), not requeue (42).
