@@ -1,0 +1,57 @@
+# Helpers for integration tests on sigma's local Slurm cluster. Source it; it expects
+#   SIGMA_CLUSTER_SCRIPT  path of cluster/sigma-cluster
+#   SIGMA_CLUSTER_DIR     the running cluster's directory (the ctest fixture starts it)
+set -euo pipefail
+
+: "${SIGMA_CLUSTER_SCRIPT:?}" "${SIGMA_CLUSTER_DIR:?}"
+
+# Runs a Slurm client (or anything) inside the cluster.
+on_cluster() { "$SIGMA_CLUSTER_SCRIPT" exec "$SIGMA_CLUSTER_DIR" -- "$@"; }
+
+now() { date +%s.%N; }
+seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "PASS: $*"; }
+
+# A scratch directory that every node can see (the nodes share this machine's filesystem).
+scratch() {
+  local dir
+  dir=$(mktemp -d "$SIGMA_CLUSTER_DIR/scratch.XXXXXX")
+  chmod 755 "$dir"
+  echo "$dir"
+}
+
+job_field() {  # job_field JOBID FIELD  -> value of FIELD= in scontrol show job
+  on_cluster scontrol show job "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1
+}
+
+node_state() { on_cluster sinfo -h -n "$1" -o '%T' | head -1; }
+
+# wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s.
+wait_until() {
+  local timeout=$1 what=$2
+  shift 2
+  local deadline=$(( $(date +%s) + timeout ))
+  until "$@"; do
+    [ "$(date +%s)" -lt "$deadline" ] || fail "timed out after ${timeout}s waiting for: $what"
+    sleep 0.2
+  done
+}
+
+job_in_state() { [ "$(job_field "$1" JobState)" = "$2" ]; }
+node_is() { node_state "$1" | grep -qx "$2"; }
+
+all_nodes_idle() { ! on_cluster sinfo -h -N -o '%T' | grep -qvx idle; }
+
+# Leave the shared cluster as the next test expects it: no jobs, every node idle.
+restore_cluster() {
+  rm -f "$SIGMA_CLUSTER_DIR"/faults/*
+  on_cluster scancel --user=root >/dev/null 2>&1 || true
+  for node in $(cat "$SIGMA_CLUSTER_DIR/etc/nodes"); do
+    case "$(node_state "$node")" in
+      drain*|drained*|down*|fail*) on_cluster scontrol update nodename="$node" state=resume >/dev/null 2>&1 || true ;;
+    esac
+  done
+  wait_until 60 "every node idle again" all_nodes_idle
+}
