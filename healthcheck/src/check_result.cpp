@@ -14,7 +14,7 @@ std::string_view to_string(CheckStatus status) {
 
 nlohmann::json to_json(const CheckResult& r) {
   return {{"name", r.name},         {"status", to_string(r.status)}, {"reason", r.reason},
-          {"timed_out", r.timed_out}, {"seconds", r.seconds},        {"metrics", r.metrics},
+          {"timed_out", r.timed_out}, {"below_baseline", r.below_baseline}, {"seconds", r.seconds},        {"metrics", r.metrics},
           {"notes", r.notes}};
 }
 
@@ -25,6 +25,7 @@ CheckResult check_result_from_json(const nlohmann::json& j) {
   r.status = status == "pass" ? CheckStatus::pass : status == "skip" ? CheckStatus::skip : CheckStatus::fail;
   r.reason = j.at("reason").get<std::string>();
   r.timed_out = j.at("timed_out").get<bool>();
+  r.below_baseline = j.value("below_baseline", false);
   r.seconds = j.at("seconds").get<double>();
   r.metrics = j.at("metrics").get<std::map<std::string, double>>();
   r.notes = j.at("notes").get<std::vector<std::string>>();

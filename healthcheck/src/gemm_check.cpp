@@ -123,6 +123,7 @@ CheckResult run_gemm_check(const CheckContext& ctx) {
   } else if (!totals.slow_reason.empty()) {
     result.status = CheckStatus::fail;
     result.reason = totals.slow_reason;
+    result.below_baseline = true;
   }
   result.metrics["bad_elements"] = static_cast<double>(totals.bad);
   return result;

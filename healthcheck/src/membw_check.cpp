@@ -133,6 +133,7 @@ CheckResult run_membw_check(const CheckContext& ctx) {
     if (!slow.empty() && result.status == CheckStatus::pass) {
       result.status = CheckStatus::fail;
       result.reason = slow;
+      result.below_baseline = true;
     }
   }
   return result;

@@ -63,6 +63,9 @@ TEST(FaultDetection, SlowdownBelowBaselineFailsAsSlow) {
   const RunReport report = run_checks(config, {"gemm"});
   EXPECT_EQ(report.exit_code, ExitCode::node_hardware);
   EXPECT_TRUE(starts_with(report.results[0].reason, "gemm slow ")) << report.results[0].reason;
+  EXPECT_TRUE(report.results[0].below_baseline);
+  ASSERT_FALSE(report.results[0].notes.empty());
+  EXPECT_TRUE(starts_with(report.results[0].notes.back(), "confirmed by a re-run")) << report.results[0].notes.back();
   std::filesystem::remove_all(dir);
 }
 

@@ -20,6 +20,7 @@ struct CheckResult {
   CheckStatus status = CheckStatus::pass;
   std::string reason;                     // short, fits a Slurm node reason: "gemm sdc 3/262144", "timeout"
   bool timed_out = false;                 // killed at its budget
+  bool below_baseline = false;            // failed on throughput alone (results were correct): worth one re-run
   double seconds = 0;                     // wall time, measured by the parent
   std::map<std::string, double> metrics;  // e.g. "sgemm_n512_gflops"; baselines are keyed "check.metric"
   std::vector<std::string> notes;         // skipped parts and why, e.g. "bf16: skipped (CPU lacks avx512_bf16)"
