@@ -9,6 +9,7 @@
 
 #include <boost/program_options.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 
@@ -24,6 +25,11 @@ using namespace sigma;
 using namespace sigma::hc;
 
 namespace {
+
+double load_average() {
+  double one_minute = 0;
+  return getloadavg(&one_minute, 1) == 1 ? one_minute : -1;
+}
 
 struct FlipTally {
   int trials = 0, detected = 0, by_checksums = 0, benign = 0;
@@ -141,11 +147,13 @@ ExitCode run(int argc, char** argv) {
   PreflightConfig config = site.preflight;
   config.fault_injection = {};
   config.baseline_file.clear();
-  fmt::print("node type {}; gemm sizes {}; min_ratio {}\n", node_type(), fmt::join(config.gemm.sizes, ","),
-             config.gemm.min_ratio);
+  fmt::print("node type {}; gemm sizes {}; min_ratio {}; load average {:.2f}\n", node_type(),
+             fmt::join(config.gemm.sizes, ","), config.gemm.min_ratio, load_average());
   report_flips(config, vm["flips"].as<int>());
   report_slowdowns(config, vm["runs"].as<int>());
   report_levels(config);
+  // Timing figures mean little on a loaded machine; the load says how much to trust them.
+  fmt::print("load average at the end {:.2f}\n", load_average());
   return ExitCode::ok;
 }
 

@@ -1,5 +1,6 @@
 // bf16 GEMM through oneDNN's matmul primitive (built when CMake finds oneDNN).
 #include <dnnl.hpp>
+#include <omp.h>
 
 #include "sigma/healthcheck/bf16_gemm.hpp"
 
@@ -36,6 +37,7 @@ dnnl::memory to_bf16(dnnl::engine& engine, dnnl::stream& stream, std::size_t n, 
 
 Bf16Matmul::Bf16Matmul(std::size_t n, std::span<const float> a, std::span<const float> b)
     : impl_(std::make_unique<Impl>()) {
+  omp_set_num_threads(1);  // oneDNN's CPU engine runs on OpenMP; one core, like the BLAS products
   auto& s = *impl_;
   s.a_bf16 = to_bf16(s.engine, s.stream, n, a);
   s.b_bf16 = to_bf16(s.engine, s.stream, n, b);

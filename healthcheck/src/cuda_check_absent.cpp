@@ -7,7 +7,7 @@ CheckResult run_cuda_check(const CheckContext&) {
   CheckResult result;
   result.name = "cuda";
   result.status = CheckStatus::skip;
-  result.reason = SIGMA_CUDA_SKIP_REASON;  // set by CMake: no toolkit, or toolkit without a backend
+  result.reason = "cuda: skipped (no CUDA toolkit at build time)";
   return result;
 }
 
