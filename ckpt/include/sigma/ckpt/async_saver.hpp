@@ -1,0 +1,35 @@
+// Asynchronous save: start() copies the state into host buffers and returns; a background thread writes this
+// rank's shard; finish() (collective, called by the training loop at its next hook or before exit) waits for
+// the shard and commits the step. The thread makes no MPI calls, so MPI needs no thread support. At most one
+// save is in flight: start() finishes the previous one first.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "sigma/core/tensor_state.hpp"
+
+namespace sigma::ckpt {
+
+class AsyncSaver {
+ public:
+  AsyncSaver(MPI_Comm comm, std::string dir);
+  ~AsyncSaver();  // finishes a save in flight (collective: every rank destroys its saver at the same point)
+  AsyncSaver(const AsyncSaver&) = delete;
+  AsyncSaver& operator=(const AsyncSaver&) = delete;
+
+  void start(int64_t step, const TrainingStateView& state);  // collective
+  void finish();                                               // collective; no-op when nothing is in flight
+  bool in_flight() const;
+
+ private:
+  struct Pending;
+  MPI_Comm comm_;
+  std::string dir_;
+  std::unique_ptr<Pending> pending_;
+};
+
+}  // namespace sigma::ckpt

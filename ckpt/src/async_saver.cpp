@@ -1,0 +1,68 @@
+#include "sigma/ckpt/async_saver.hpp"
+
+#include <cstring>
+#include <future>
+#include <iostream>
+
+#include "pieces.hpp"
+#include "step_commit.hpp"
+
+namespace sigma::ckpt {
+
+// A deep copy of the state (so training may change it) and the background write of this rank's shard.
+struct AsyncSaver::Pending {
+  int64_t step = 0;
+  std::string tmp_dir;
+  std::vector<std::vector<float>> buffers;
+  TrainingStateView copy;
+  std::future<nlohmann::json> shard;  // this rank's manifest record; holds the exception on failure
+};
+
+AsyncSaver::AsyncSaver(MPI_Comm comm, std::string dir) : comm_(comm), dir_(std::move(dir)) {}
+
+AsyncSaver::~AsyncSaver() {
+  try {
+    finish();
+  } catch (const std::exception& e) {
+    std::cerr << "sigma-ckpt: asynchronous save failed: " << e.what() << "\n";
+  }
+}
+
+bool AsyncSaver::in_flight() const { return pending_ != nullptr; }
+
+void AsyncSaver::start(int64_t step, const TrainingStateView& state) {
+  finish();
+  auto p = std::make_unique<Pending>();
+  p->step = step;
+  p->copy.scalars = state.scalars;
+  p->buffers.reserve(state.tensors.size());
+  for (const TensorSlice& s : state.tensors) {
+    const int64_t n = s.local_shape.empty() ? 0 : s.local_shape[0] * row_elements(s.local_shape);
+    p->buffers.emplace_back(static_cast<size_t>(n));
+    if (n > 0) std::memcpy(p->buffers.back().data(), s.data, static_cast<size_t>(n) * sizeof(float));
+    TensorSlice c = s;
+    c.data = p->buffers.back().data();
+    p->copy.tensors.push_back(std::move(c));
+  }
+  p->tmp_dir = prepare_step(comm_, dir_, step);
+  int rank = 0;
+  MPI_Comm_rank(comm_, &rank);
+  Pending* raw = p.get();
+  p->shard = std::async(std::launch::async, [raw, rank] { return write_rank_shard(raw->tmp_dir, raw->copy, rank); });
+  pending_ = std::move(p);
+}
+
+void AsyncSaver::finish() {
+  if (!pending_) return;
+  std::unique_ptr<Pending> p = std::move(pending_);
+  nlohmann::json record;
+  std::string failure;
+  try {
+    record = p->shard.get();
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  commit_step(comm_, dir_, p->step, p->tmp_dir, p->copy.scalars, record, failure);
+}
+
+}  // namespace sigma::ckpt
