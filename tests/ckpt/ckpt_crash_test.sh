@@ -1,0 +1,21 @@
+# kill -9 a writer at random moments during saves, 20 times: the previous checkpoint always loads.
+source "$(dirname "$0")/ckpt_test_lib.sh"
+dir="$WORK/ckpt"
+ranks 2 "$FIXTURE" save "$dir" 1 2 40 || fail "first save"
+for trial in $(seq 1 20); do
+  ranks 2 "$FIXTURE" loop "$dir" $((trial * 1000)) 2 40 >"$WORK/loop.log" 2>&1 &
+  launcher=$!
+  sleep "0.$(( (RANDOM % 9) + 1 ))$(( RANDOM % 10 ))"
+  # Kill one writer rank (not the launcher) with SIGKILL, then the rest of the job.
+  victim=$(pgrep -P "$launcher" -f ckpt_fixture | shuf -n 1 || true)
+  [[ -n "$victim" ]] && kill -9 "$victim" 2>/dev/null || true
+  sleep 0.05
+  kill -9 "$launcher" 2>/dev/null || true
+  pkill -9 -P "$launcher" 2>/dev/null || true
+  wait "$launcher" 2>/dev/null || true
+  newest=$(ls -d "$dir"/step_* | sort | tail -1)
+  step=$((10#${newest##*step_}))
+  ranks 2 "$FIXTURE" check "$dir" "$step" 2 40 || fail "trial $trial: newest committed step $step does not load"
+  ranks 1 "$FIXTURE" check "$dir" "$step" 1 40 || fail "trial $trial: step $step does not load into 1 rank"
+  echo "trial $trial: $(grep -c saved "$WORK/loop.log" || true) saves completed before the kill; step $step loads"
+done
