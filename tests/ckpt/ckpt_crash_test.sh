@@ -3,15 +3,17 @@ source "$(dirname "$0")/ckpt_test_lib.sh"
 dir="$WORK/ckpt"
 ranks 2 "$FIXTURE" save "$dir" 1 2 40 || fail "first save"
 for trial in $(seq 1 20); do
-  ranks 2 "$FIXTURE" loop "$dir" $((trial * 1000)) 2 40 >"$WORK/loop.log" 2>&1 &
+  "$MPIEXEC" -n 2 --oversubscribe --bind-to none "$FIXTURE" loop "$dir" $((trial * 1000)) 2 40 >"$WORK/loop.log" 2>&1 &
   launcher=$!
-  sleep "0.$(( (RANDOM % 9) + 1 ))$(( RANDOM % 10 ))"
-  # Kill one writer rank (not the launcher) with SIGKILL, then the rest of the job.
-  victim=$(pgrep -P "$launcher" -f ckpt_fixture | shuf -n 1 || true)
+  sleep "$(( RANDOM % 2 )).$(( RANDOM % 10 ))$(( RANDOM % 10 ))"
+  # Kill one writer rank with SIGKILL mid-flight, then its partner and the launcher (children first, so none
+  # is orphaned and keeps saving).
+  writers=$(pgrep -P "$launcher" || true)
+  victim=$(shuf -n 1 <<<"$writers" || true)
   [[ -n "$victim" ]] && kill -9 "$victim" 2>/dev/null || true
   sleep 0.05
+  for pid in $writers; do kill -9 "$pid" 2>/dev/null || true; done
   kill -9 "$launcher" 2>/dev/null || true
-  pkill -9 -P "$launcher" 2>/dev/null || true
   wait "$launcher" 2>/dev/null || true
   newest=$(ls -d "$dir"/step_* | sort | tail -1)
   step=$((10#${newest##*step_}))
