@@ -9,6 +9,9 @@
 
 #include "sigma/trainer/mpi_process.hpp"
 
+#include "sigma/ckpt/async_saver.hpp"
+#include "sigma/ckpt/catalog.hpp"
+#include "sigma/ckpt/checkpoint.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/trainer/config.hpp"
 #include "sigma/trainer/telemetry.hpp"
@@ -63,9 +66,12 @@ ExitCode prepare(int argc, char** argv) {
 }
 
 // Everything that can be wrong with the inputs, checked before any compute. Returns the config and data.
-std::pair<TrainConfig, std::shared_ptr<TokenData>> load_inputs(int argc, char** argv, int world_size) {
+std::pair<TrainConfig, std::shared_ptr<TokenData>> load_inputs(int argc, char** argv, int world_size,
+                                                               std::string& ckpt_dir) {
   po::options_description options("sigma-train train options (YAML keys use underscores)");
-  options.add_options()("help", "this help");
+  options.add_options()("help", "this help")(
+      "ckpt-dir", po::value<std::string>(), "checkpoint directory: resume from its newest verified step, save into it")(
+      "ckpt-every", po::value<int>(), "steps between checkpoints (overrides checkpoint_every)");
   add_config_options(options);
   auto vm = parse(argc, argv, options, nullptr);
   if (vm.count("help")) {
@@ -74,6 +80,11 @@ std::pair<TrainConfig, std::shared_ptr<TokenData>> load_inputs(int argc, char** 
   }
   TrainConfig config;
   apply_command_line(vm, config);
+  if (vm.count("ckpt-dir")) ckpt_dir = vm["ckpt-dir"].as<std::string>();
+  if (vm.count("ckpt-every")) {
+    if (vm["ckpt-every"].as<int>() < 0) throw Error(ExitCode::usage, "--ckpt-every: expected an integer >= 0");
+    config.checkpoint_every = vm["ckpt-every"].as<int>();
+  }
   validate_config(config);
   if (world_size % config.ep_size != 0)
     throw Error(ExitCode::config, fmt::format("config: ep_size={} does not divide the world size {}", config.ep_size,
@@ -97,16 +108,35 @@ ExitCode agree_on_failure(int rank, ExitCode mine, const std::string& message) {
   return static_cast<ExitCode>(code);
 }
 
+// Fills the trainer from the newest checkpoint under dir that verifies (none: start fresh).
+void resume_from_checkpoint(Trainer& trainer, const std::string& dir, int rank) {
+  TrainingStateView view = trainer.state();
+  ckpt::LoadOptions options;
+  if (const char* ledger = std::getenv("SIGMA_LEDGER")) options.ledger_path = ledger;
+  auto loaded = ckpt::load_newest_checkpoint(MPI_COMM_WORLD, dir, view, options);
+  if (!loaded) return;
+  trainer.restore_scalars(loaded->scalars);
+  if (rank == 0) fmt::print("sigma-train: resumed from {} (step {})\n", loaded->step_dir, loaded->step);
+}
+
+// Periodic saves run in the background (committed at the next hook); a stop signal or the end of training
+// waits until the step is committed, so exit 42 always leaves a loadable checkpoint.
+void save_checkpoint_hook(ckpt::AsyncSaver& saver, Trainer& trainer, CheckpointReason reason) {
+  saver.start(trainer.completed_steps(), trainer.state());
+  if (reason != CheckpointReason::periodic) saver.finish();
+}
+
 ExitCode train(int argc, char** argv) {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   TrainConfig config;
   std::shared_ptr<TokenData> data;
+  std::string ckpt_dir;
   ExitCode failure = ExitCode::ok;
   std::string message;
   try {
-    std::tie(config, data) = load_inputs(argc, argv, size);
+    std::tie(config, data) = load_inputs(argc, argv, size, ckpt_dir);
   } catch (const Error& e) {
     failure = e.code();
     message = e.what();
@@ -132,6 +162,12 @@ ExitCode train(int argc, char** argv) {
       fmt::print("{}\n", progress_line(report, config.steps));
     std::fflush(stdout);
   };
+  std::unique_ptr<ckpt::AsyncSaver> saver;
+  if (!ckpt_dir.empty()) {
+    resume_from_checkpoint(trainer, ckpt_dir, rank);
+    saver = std::make_unique<ckpt::AsyncSaver>(MPI_COMM_WORLD, ckpt_dir);
+    hooks.checkpoint = [&](Trainer& t, CheckpointReason reason) { save_checkpoint_hook(*saver, t, reason); };
+  }
   install_stop_signal_handlers();
   return run_training(trainer, hooks);
 }
