@@ -35,13 +35,16 @@ void AsyncSaver::start(int64_t step, const TrainingStateView& state) {
   auto p = std::make_unique<Pending>();
   p->step = step;
   p->copy.scalars = state.scalars;
-  p->buffers.reserve(state.tensors.size());
-  for (const TensorSlice& s : state.tensors) {
+  // Host buffers are reused from the previous save: allocating and first-touching them costs more than the copy.
+  p->buffers = std::move(spare_buffers_);
+  p->buffers.resize(state.tensors.size());
+  for (size_t i = 0; i < state.tensors.size(); ++i) {
+    const TensorSlice& s = state.tensors[i];
     const int64_t n = s.local_shape.empty() ? 0 : s.local_shape[0] * row_elements(s.local_shape);
-    p->buffers.emplace_back(static_cast<size_t>(n));
-    if (n > 0) std::memcpy(p->buffers.back().data(), s.data, static_cast<size_t>(n) * sizeof(float));
+    p->buffers[i].resize(static_cast<size_t>(n));
+    if (n > 0) std::memcpy(p->buffers[i].data(), s.data, static_cast<size_t>(n) * sizeof(float));
     TensorSlice c = s;
-    c.data = p->buffers.back().data();
+    c.data = p->buffers[i].data();
     p->copy.tensors.push_back(std::move(c));
   }
   p->tmp_dir = prepare_step(comm_, dir_, step);
@@ -62,6 +65,7 @@ void AsyncSaver::finish() {
   } catch (const std::exception& e) {
     failure = e.what();
   }
+  spare_buffers_ = std::move(p->buffers);
   commit_step(comm_, dir_, p->step, p->tmp_dir, p->copy.scalars, record, failure);
 }
 

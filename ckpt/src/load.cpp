@@ -32,6 +32,10 @@ void fill_slice(const std::string& step_dir, const Manifest& m, TensorSlice& sli
   for (const PieceRecord& p : entry.pieces) {
     const int64_t begin = std::max(want_begin, p.row_begin), end = std::min(want_end, p.row_end);
     if (begin >= end) continue;
+    if (begin == p.row_begin && end == p.row_end) {
+      read_piece_into(step_dir, p, slice.data + (begin - want_begin) * row);
+      continue;
+    }
     const std::vector<float> data = read_piece(step_dir, p);
     std::memcpy(slice.data + (begin - want_begin) * row, data.data() + (begin - p.row_begin) * row,
                 static_cast<size_t>((end - begin) * row) * sizeof(float));

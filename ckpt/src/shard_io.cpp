@@ -91,6 +91,12 @@ PieceRecord piece_record_from_json(const nlohmann::json& j, const std::string& m
 }
 
 std::vector<float> read_piece(const std::string& step_dir, const PieceRecord& p) {
+  std::vector<float> data(static_cast<size_t>((p.row_end - p.row_begin) * row_elements(p.global_shape)));
+  read_piece_into(step_dir, p, data.data());
+  return data;
+}
+
+void read_piece_into(const std::string& step_dir, const PieceRecord& p, float* data) {
   silence_hdf5();
   const std::string path = step_dir + "/" + p.file;
   auto fail = [&](ExitCode code, const std::string& what) {
@@ -109,13 +115,11 @@ std::vector<float> read_piece(const std::string& step_dir, const PieceRecord& p)
   H5Sget_simple_extent_dims(space.get(), have.data(), nullptr);
   have.pop_back();
   if (have != want) throw fail(ExitCode::bad_data, "shape differs from the manifest");
-  std::vector<float> data(static_cast<size_t>((p.row_end - p.row_begin) * row_elements(p.global_shape)));
-  if (H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) < 0)
+  if (H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
     throw fail(ExitCode::bad_data, "read failed (truncated or corrupt)");
-  const std::string sum = checksum_hex(data.data(), static_cast<int64_t>(data.size()));
+  const std::string sum = checksum_hex(data, (p.row_end - p.row_begin) * row_elements(p.global_shape));
   if (sum != p.xxh3_64)
     throw fail(ExitCode::bad_data, fmt::format("checksum mismatch (XXH3-64 of data {}, manifest {})", sum, p.xxh3_64));
-  return data;
 }
 
 }  // namespace sigma::ckpt

@@ -23,5 +23,8 @@ PieceRecord piece_record_from_json(const nlohmann::json& j, const std::string& m
 // Reads the whole piece and checks shape and checksum; throws sigma::Error(bad_data or not_found) naming
 // file and dataset.
 std::vector<float> read_piece(const std::string& step_dir, const PieceRecord& piece);
+// The same, into caller memory of (row_end - row_begin) rows (avoids a temporary when the piece lies wholly
+// inside the destination; on failure the destination holds garbage and the load is rejected).
+void read_piece_into(const std::string& step_dir, const PieceRecord& piece, float* data);
 
 }  // namespace sigma::ckpt

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sigma/core/tensor_state.hpp"
 
@@ -30,6 +31,7 @@ class AsyncSaver {
   MPI_Comm comm_;
   std::string dir_;
   std::unique_ptr<Pending> pending_;
+  std::vector<std::vector<float>> spare_buffers_;  // host buffers of the last finished save, reused
 };
 
 }  // namespace sigma::ckpt
