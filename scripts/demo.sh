@@ -44,6 +44,8 @@ preflight:
   # Small sizes: the demo runs four nodes on two cores at once.
   gemm: {sizes: [256]}
   membw: {size_mib: 64}
+  # Four nodes share two cores here, so link timings say nothing; results are still checked element by element.
+  interconnect: {min_ratio: 0}
   memtest: {share: 0.01, max_mib: 128}
   fault_injection: ${2:-{enabled: false\}}
 paths:

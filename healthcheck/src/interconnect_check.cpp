@@ -3,6 +3,9 @@
 // MPI is initialised here, in the check's child, so the parent never holds MPI state across fork.
 #include <mpi.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -120,6 +123,11 @@ std::vector<std::string> host_names(const Mpi& mpi) {
   char name[MPI_MAX_PROCESSOR_NAME] = {};
   int length = 0;
   MPI_Get_processor_name(name, &length);
+  // Under Slurm, name a link by its Slurm node names: what an admin drains, and distinct even when several
+  // nodes share a host.
+  if (const char* node = std::getenv("SLURMD_NODENAME"); node && *node) {
+    std::snprintf(name, sizeof name, "%s", node);
+  }
   std::vector<char> all(static_cast<std::size_t>(MPI_MAX_PROCESSOR_NAME) * mpi.size);
   MPI_Allgather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR,
                 MPI_COMM_WORLD);
