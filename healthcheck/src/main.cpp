@@ -11,6 +11,7 @@
 
 #include "sigma/core/cli.hpp"
 #include "sigma/core/error.hpp"
+#include "sigma/core/mpi_process.hpp"
 #include "sigma/core/site_config.hpp"
 #include "sigma/healthcheck/calibrate.hpp"
 #include "sigma/healthcheck/node_drain.hpp"
@@ -159,5 +160,6 @@ ExitCode run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sigma::core::prepare_mpi_process();  // the interconnect check initialises MPI
   return sigma::run_main("sigma-healthcheck", [&] { return run(argc, argv); });
 }

@@ -11,6 +11,7 @@
 #include "sigma/ckpt/async_saver.hpp"
 #include "sigma/ckpt/checkpoint.hpp"
 #include "sigma/core/error.hpp"
+#include "sigma/core/mpi_process.hpp"
 #include "synthetic_state.hpp"
 
 using namespace sigma::ckpt;
@@ -58,6 +59,7 @@ int run(int argc, char** argv, int rank, int world) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sigma::core::prepare_mpi_process();
   MPI_Init(&argc, &argv);
   int rank = 0, world = 1, rc = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);

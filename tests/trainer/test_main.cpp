@@ -2,10 +2,10 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
-#include "sigma/trainer/mpi_process.hpp"
+#include "sigma/core/mpi_process.hpp"
 
 int main(int argc, char** argv) {
-  sigma::trainer::prepare_mpi_process();
+  sigma::core::prepare_mpi_process();
   MPI_Init(&argc, &argv);
   ::testing::InitGoogleTest(&argc, argv);
   int rank = 0;

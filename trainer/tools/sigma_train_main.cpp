@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <mpi.h>
 
-#include "sigma/trainer/mpi_process.hpp"
+#include "sigma/core/mpi_process.hpp"
 
 #include "sigma/ckpt/async_saver.hpp"
 #include "sigma/ckpt/catalog.hpp"
@@ -192,7 +192,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "sigma-train: unknown command '{}': expected 'prepare' or 'train' (see --help)\n", command);
     return to_int(ExitCode::usage);
   }
-  sigma::trainer::prepare_mpi_process();
+  sigma::core::prepare_mpi_process();
   MPI_Init(&argc, &argv);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);

@@ -1,4 +1,4 @@
-// Include once, in the file that defines main(), of every program that runs the trainer under MPI.
+// Include once, in the file that defines main(), of every sigma program that calls MPI_Init.
 //
 // Open MPI allocates per-process state in its dlopen()ed components and never frees it; it also unloads the
 // components at MPI_Finalize, after which LeakSanitizer cannot even name the library. Keeping the components
@@ -8,17 +8,19 @@
 
 #include <cstdlib>
 
-namespace sigma::trainer {
+namespace sigma::core {
 
 // Call before MPI_Init.
 inline void prepare_mpi_process() { setenv("OMPI_MCA_mca_base_component_disable_dlclose", "1", 0); }
 
-}  // namespace sigma::trainer
+}  // namespace sigma::core
 
 #if defined(__SANITIZE_ADDRESS__)
 // The MPI runtime and its components have no frame pointers: only the slow unwinder gets a stack deep enough
 // to match the suppressions below.
 extern "C" const char* __asan_default_options() { return "fast_unwind_on_malloc=0"; }
+
+extern "C" const char* __lsan_default_options() { return "print_suppressions=0"; }
 
 extern "C" const char* __lsan_default_suppressions() {
   return "leak:libmpi.so\nleak:libopen-pal.so\nleak:libopen-rte.so\nleak:libpmix.so\nleak:libhwloc.so\n"
