@@ -1,7 +1,5 @@
 #include "pieces.hpp"
 
-#include <xxhash.h>
-
 #include <fmt/format.h>
 
 #include "sigma/core/error.hpp"
@@ -19,10 +17,6 @@ int64_t tensor_elements(const std::vector<int64_t>& shape) {
 }
 
 std::string shard_file_name(int rank) { return fmt::format("shard_r{:05d}.h5", rank); }
-
-std::string checksum_hex(const float* data, int64_t count) {
-  return fmt::format("{:016x}", XXH3_64bits(data, static_cast<size_t>(count) * sizeof(float)));
-}
 
 static void check_slice(const TensorSlice& s) {
   auto bad = [&](const std::string& what) {

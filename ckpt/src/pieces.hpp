@@ -30,7 +30,6 @@ int64_t tensor_elements(const std::vector<int64_t>& shape);
 std::vector<Piece> pieces_to_write(const TrainingStateView& state, int rank);
 
 std::string shard_file_name(int rank);
-std::string checksum_hex(const float* data, int64_t count);
 
 nlohmann::json piece_to_json(const Piece& piece);
 

@@ -8,7 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "sigma/core/mpi_process.hpp"
+
 int main(int argc, char** argv) {
+  sigma::core::prepare_mpi_process();
   MPI_Init(&argc, &argv);
   int rank = 0;
   int size = 0;
