@@ -1,10 +1,13 @@
-// ckpt_bench DIR [MiB per rank]: save/load throughput of sigma checkpoints vs raw write+fsync / read of the same
-// bytes, the single-file MPI-IO alternative, and the training stall of an asynchronous save.
+// ckpt_bench DIR [MiB per rank] [rounds] [keep]: save/load throughput of sigma checkpoints vs raw write+fsync /
+// read of the same bytes, the single-file MPI-IO alternative, and the training stall of an asynchronous save.
+// A virtual disk's speed drifts several-fold within a minute, so each round measures raw and sigma back to back
+// and every figure is the median over the rounds (range in brackets).
 #include <fcntl.h>
 #include <hdf5.h>
 #include <mpi.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -115,11 +118,42 @@ sigma::TrainingStateView make_state(std::vector<std::vector<float>>& buffers, in
   return view;
 }
 
-void report(const char* what, double bytes, double seconds, double raw_seconds) {
+// Seconds per round of one measured action.
+struct Series {
+  std::vector<double> seconds;
+  double median() const {
+    std::vector<double> v = seconds;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  }
+  double min() const { return *std::min_element(seconds.begin(), seconds.end()); }
+  double max() const { return *std::max_element(seconds.begin(), seconds.end()); }
+};
+
+// Median rate, and the median of the per-round ratios to the raw baseline of the same round.
+void report(const char* what, double bytes, const Series& s, const Series* raw) {
   if (g_rank != 0) return;
-  fmt::print("{:<34} {:8.3f} s  {:8.1f} MiB/s", what, seconds, bytes / seconds / (1 << 20));
-  if (raw_seconds > 0) fmt::print("  {:5.1f}% of raw", 100.0 * raw_seconds / seconds);
+  fmt::print("{:<34} {:8.3f} s [{:.3f}-{:.3f}]  {:8.1f} MiB/s", what, s.median(), s.min(), s.max(),
+             bytes / s.median() / (1 << 20));
+  if (raw) {
+    Series ratio;
+    for (size_t i = 0; i < s.seconds.size(); ++i) ratio.seconds.push_back(100.0 * raw->seconds[i] / s.seconds[i]);
+    fmt::print("  {:5.1f}% of raw [{:.1f}-{:.1f}]", ratio.median(), ratio.min(), ratio.max());
+  }
   fmt::print("\n");
+}
+
+// The training thread's wait at the start of an asynchronous save (the copy into host buffers). Measured per
+// rank without a trailing barrier, whose busy-polling would compete with the writer thread for the cores.
+double async_stall(sigma::ckpt::AsyncSaver& saver, int64_t step, sigma::TrainingStateView& state) {
+  MPI_Barrier(MPI_COMM_WORLD);
+  const double start = now();
+  saver.start(step, state);
+  const double mine = now() - start;
+  double stall = 0;
+  MPI_Allreduce(&mine, &stall, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  saver.finish();
+  return stall;
 }
 
 }  // namespace
@@ -130,6 +164,7 @@ int main(int argc, char** argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &g_world);
   const std::string dir = argc > 1 ? argv[1] : "/tmp/sigma_ckpt_bench";
   const int64_t mib = argc > 2 ? std::stoll(argv[2]) : 256;
+  const int rounds = argc > 3 ? std::max(1, std::stoi(argv[3])) : 5;
   if (g_rank == 0) std::filesystem::create_directories(dir);
   std::vector<std::vector<float>> buffers;
   sigma::TrainingStateView state = make_state(buffers, mib * (1 << 20) / 4);
@@ -137,39 +172,51 @@ int main(int argc, char** argv) {
   for (const auto& b : buffers) flat.insert(flat.end(), b.begin(), b.end());
   const double bytes = static_cast<double>(flat.size()) * 4 * g_world;
   const std::string raw_path = fmt::format("{}/raw_r{}.bin", dir, g_rank);
-  if (g_rank == 0) fmt::print("{} ranks x {} MiB = {:.0f} MiB in {}\n", g_world, mib, bytes / (1 << 20), dir);
-
-  const double raw_w = timed([&] { raw_write(raw_path, flat); });
-  report("raw write+fsync (per-rank files)", bytes, raw_w, 0);
-  report("sigma save (HDF5 shard per rank)", bytes,
-         timed([&] { sigma::ckpt::save_checkpoint(MPI_COMM_WORLD, dir + "/ckpt", 1, state); }), raw_w);
-  report("single file, collective MPI-IO", bytes, timed([&] { single_file_write(dir + "/single.h5", flat); }), raw_w);
-
-  const bool dropped = drop_page_cache();
-  const double raw_r = timed([&] { raw_read(raw_path, flat); });
-  report(dropped ? "raw read (page cache dropped)" : "raw read (page cache NOT dropped)", bytes, raw_r, 0);
-  drop_page_cache();
-  report("sigma load (verify checksums)", bytes,
-         timed([&] { sigma::ckpt::load_newest_checkpoint(MPI_COMM_WORLD, dir + "/ckpt", state); }), raw_r);
-
-  const double sync_save = timed([&] { sigma::ckpt::save_checkpoint(MPI_COMM_WORLD, dir + "/ckpt", 2, state); });
-  sigma::ckpt::AsyncSaver saver(MPI_COMM_WORLD, dir + "/ckpt");
-  saver.start(3, state);  // the first save allocates the host buffers; later saves reuse them
-  saver.finish();
-  // The stall is what the training thread waits for: the copy into host buffers. Measured per rank without a
-  // trailing barrier, whose busy-polling would compete with the writer thread for the cores.
-  MPI_Barrier(MPI_COMM_WORLD);
-  const double start = now();
-  saver.start(4, state);
-  const double mine = now() - start;
-  double stall = 0;
-  MPI_Allreduce(&mine, &stall, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-  saver.finish();
   if (g_rank == 0)
-    fmt::print("async save stall {:.3f} s vs synchronous save {:.3f} s: {:.1f}%\n", stall, sync_save,
-               100.0 * stall / sync_save);
+    fmt::print("{} ranks x {} MiB = {:.0f} MiB in {}, {} rounds\n", g_world, mib, bytes / (1 << 20), dir, rounds);
+
+  Series raw_w, save, single, raw_r, load, sync_save, stall;
+  bool dropped = true;
+  sigma::ckpt::AsyncSaver saver(MPI_COMM_WORLD, dir + "/async");
+  saver.start(0, state);  // the first save allocates the host buffers; later saves reuse them
+  saver.finish();
+  for (int round = 0; round < rounds; ++round) {
+    const int64_t step = 1 + round;
+    // Which write goes first alternates, so neither always meets the other's leftover write-back.
+    // Every write goes to a new file, as a checkpoint does (truncating an old one costs extra).
+    auto raw = [&] {
+      std::filesystem::remove(raw_path);
+      raw_w.seconds.push_back(timed([&] { raw_write(raw_path, flat); }));
+    };
+    auto sigma = [&] {
+      save.seconds.push_back(timed([&] { sigma::ckpt::save_checkpoint(MPI_COMM_WORLD, dir + "/ckpt", step, state); }));
+    };
+    if (round % 2 == 0) raw(), sigma();
+    else sigma(), raw();
+    if (g_rank == 0) std::filesystem::remove(dir + "/single.h5");
+    single.seconds.push_back(timed([&] { single_file_write(dir + "/single.h5", flat); }));
+    dropped = drop_page_cache() && dropped;
+    raw_r.seconds.push_back(timed([&] { raw_read(raw_path, flat); }));
+    drop_page_cache();
+    load.seconds.push_back(timed([&] { sigma::ckpt::load_newest_checkpoint(MPI_COMM_WORLD, dir + "/ckpt", state); }));
+    sync_save.seconds.push_back(
+        timed([&] { sigma::ckpt::save_checkpoint(MPI_COMM_WORLD, dir + "/sync", step, state); }));
+    stall.seconds.push_back(async_stall(saver, step, state));
+  }
+
+  report("raw write+fsync (per-rank files)", bytes, raw_w, nullptr);
+  report("sigma save (HDF5 shard per rank)", bytes, save, &raw_w);
+  report("single file, collective MPI-IO", bytes, single, &raw_w);
+  report(dropped ? "raw read (page cache dropped)" : "raw read (page cache NOT dropped)", bytes, raw_r, nullptr);
+  report("sigma load (verify checksums)", bytes, load, &raw_r);
+  if (g_rank == 0) {
+    Series share;
+    for (int i = 0; i < rounds; ++i) share.seconds.push_back(100.0 * stall.seconds[i] / sync_save.seconds[i]);
+    fmt::print("async save stall {:.3f} s vs synchronous save {:.3f} s: {:.1f}% [{:.1f}-{:.1f}]\n", stall.median(),
+               sync_save.median(), share.median(), share.min(), share.max());
+  }
   MPI_Barrier(MPI_COMM_WORLD);
-  if (g_rank == 0 && argc < 4) std::filesystem::remove_all(dir);  // a third argument keeps the files
+  if (g_rank == 0 && argc < 5) std::filesystem::remove_all(dir);  // a fourth argument keeps the files
   MPI_Finalize();
   return 0;
 }

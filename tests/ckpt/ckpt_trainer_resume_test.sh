@@ -1,5 +1,5 @@
 # sigma-train with --ckpt-dir: resuming from step 4 reaches bitwise the same step-12 state as an uninterrupted
-# run; SIGTERM saves and exits 42 (requeue) with a loadable checkpoint.
+# run; SIGTERM saves and exits 42 (requeue) with a loadable checkpoint; retention keeps the last K and every M-th.
 # usage: ckpt_trainer_resume_test.sh SIGMA_TRAIN SIGMA_CKPT MPIRUN
 set -euo pipefail
 TRAIN=$1 SIGMA_CKPT=$2 MPIEXEC=$3
@@ -37,3 +37,14 @@ set +e; wait "$launcher"; rc=$?; set -e
 step=$(sed 's/step_0*//' signalled/latest)
 train --steps $((step + 2)) --ckpt-dir signalled | grep -q "resumed from signalled/step_" || fail "no resume after 42"
 echo "ok: SIGTERM at step $step -> exit 42, verified checkpoint, resumed"
+
+# Retention: keep the newest 2 committed steps and every 16th; latest is the last step.
+train --steps 40 --ckpt-dir kept --ckpt-keep-last 2 --ckpt-keep-every 16 >/dev/null || fail "run with retention"
+kept=$(cd kept && ls -d step_* | tr '\n' ' ')
+[[ $kept == "step_00000016 step_00000032 step_00000036 step_00000040 " ]] || fail "retention kept: $kept"
+[[ $(cat kept/latest) == step_00000040 ]] || fail "latest is $(cat kept/latest), want step_00000040"
+"$SIGMA_CKPT" verify kept >/dev/null || fail "kept steps do not verify"
+set +e; "$TRAIN" train "${args[@]}" --steps 4 --ckpt-keep-every 3 2>err.txt; rc=$?; set -e
+[[ $rc == 2 ]] && grep -q "^sigma-train: --ckpt-keep-every: needs --ckpt-keep-last" err.txt \
+  || fail "--ckpt-keep-every alone: exit $rc, $(cat err.txt)"
+echo "ok: retention kept $kept"

@@ -65,13 +65,28 @@ ExitCode prepare(int argc, char** argv) {
   return ExitCode::ok;
 }
 
+// Where checkpoints go and which committed steps are kept (0 = no limit).
+struct CheckpointOptions {
+  std::string dir;
+  int keep_last = 0;
+  int keep_every = 0;
+};
+
+int non_negative_option(const po::variables_map& vm, const char* name) {
+  const int value = vm[name].as<int>();
+  if (value < 0) throw Error(ExitCode::usage, fmt::format("--{}: expected an integer >= 0, got {}", name, value));
+  return value;
+}
+
 // Everything that can be wrong with the inputs, checked before any compute. Returns the config and data.
 std::pair<TrainConfig, std::shared_ptr<TokenData>> load_inputs(int argc, char** argv, int world_size,
-                                                               std::string& ckpt_dir) {
+                                                               CheckpointOptions& ckpt) {
   po::options_description options("sigma-train train options (YAML keys use underscores)");
   options.add_options()("help", "this help")(
       "ckpt-dir", po::value<std::string>(), "checkpoint directory: resume from its newest verified step, save into it")(
-      "ckpt-every", po::value<int>(), "steps between checkpoints (overrides checkpoint_every)");
+      "ckpt-every", po::value<int>(), "steps between checkpoints (overrides checkpoint_every)")(
+      "ckpt-keep-last", po::value<int>(), "after each save keep only the newest K committed steps (0: all)")(
+      "ckpt-keep-every", po::value<int>(), "also keep every step divisible by M (0: none)");
   add_config_options(options);
   auto vm = parse(argc, argv, options, nullptr);
   if (vm.count("help")) {
@@ -80,11 +95,14 @@ std::pair<TrainConfig, std::shared_ptr<TokenData>> load_inputs(int argc, char** 
   }
   TrainConfig config;
   apply_command_line(vm, config);
-  if (vm.count("ckpt-dir")) ckpt_dir = vm["ckpt-dir"].as<std::string>();
-  if (vm.count("ckpt-every")) {
-    if (vm["ckpt-every"].as<int>() < 0) throw Error(ExitCode::usage, "--ckpt-every: expected an integer >= 0");
-    config.checkpoint_every = vm["ckpt-every"].as<int>();
-  }
+  if (vm.count("ckpt-dir")) ckpt.dir = vm["ckpt-dir"].as<std::string>();
+  if (vm.count("ckpt-every")) config.checkpoint_every = non_negative_option(vm, "ckpt-every");
+  if (vm.count("ckpt-keep-last")) ckpt.keep_last = non_negative_option(vm, "ckpt-keep-last");
+  if (vm.count("ckpt-keep-every")) ckpt.keep_every = non_negative_option(vm, "ckpt-keep-every");
+  if (ckpt.keep_every > 0 && ckpt.keep_last == 0)
+    throw Error(ExitCode::usage, "--ckpt-keep-every: needs --ckpt-keep-last (without it every step is kept)");
+  if (ckpt.keep_last > 0 && ckpt.dir.empty())
+    throw Error(ExitCode::usage, "--ckpt-keep-last: needs --ckpt-dir");
   validate_config(config);
   if (world_size % config.ep_size != 0)
     throw Error(ExitCode::config, fmt::format("config: ep_size={} does not divide the world size {}", config.ep_size,
@@ -119,11 +137,24 @@ void resume_from_checkpoint(Trainer& trainer, const std::string& dir, int rank) 
   if (rank == 0) fmt::print("sigma-train: resumed from {} (step {})\n", loaded->step_dir, loaded->step);
 }
 
+// Retention runs only while no save is in flight (pruning also clears unfinished temporary steps), on rank 0,
+// and the other ranks wait for it before the next save creates its temporary step.
+void apply_retention(const CheckpointOptions& ckpt, int rank) {
+  if (ckpt.keep_last == 0) return;
+  if (rank == 0) ckpt::prune_steps(ckpt.dir, ckpt.keep_last, ckpt.keep_every);
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
 // Periodic saves run in the background (committed at the next hook); a stop signal or the end of training
 // waits until the step is committed, so exit 42 always leaves a loadable checkpoint.
-void save_checkpoint_hook(ckpt::AsyncSaver& saver, Trainer& trainer, CheckpointReason reason) {
+void save_checkpoint_hook(ckpt::AsyncSaver& saver, Trainer& trainer, CheckpointReason reason,
+                          const CheckpointOptions& ckpt, int rank) {
+  saver.finish();
+  apply_retention(ckpt, rank);
   saver.start(trainer.completed_steps(), trainer.state());
-  if (reason != CheckpointReason::periodic) saver.finish();
+  if (reason == CheckpointReason::periodic) return;
+  saver.finish();
+  apply_retention(ckpt, rank);
 }
 
 ExitCode train(int argc, char** argv) {
@@ -132,11 +163,11 @@ ExitCode train(int argc, char** argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   TrainConfig config;
   std::shared_ptr<TokenData> data;
-  std::string ckpt_dir;
+  CheckpointOptions ckpt;
   ExitCode failure = ExitCode::ok;
   std::string message;
   try {
-    std::tie(config, data) = load_inputs(argc, argv, size, ckpt_dir);
+    std::tie(config, data) = load_inputs(argc, argv, size, ckpt);
   } catch (const Error& e) {
     failure = e.code();
     message = e.what();
@@ -163,10 +194,10 @@ ExitCode train(int argc, char** argv) {
     std::fflush(stdout);
   };
   std::unique_ptr<ckpt::AsyncSaver> saver;
-  if (!ckpt_dir.empty()) {
-    resume_from_checkpoint(trainer, ckpt_dir, rank);
-    saver = std::make_unique<ckpt::AsyncSaver>(MPI_COMM_WORLD, ckpt_dir);
-    hooks.checkpoint = [&](Trainer& t, CheckpointReason reason) { save_checkpoint_hook(*saver, t, reason); };
+  if (!ckpt.dir.empty()) {
+    resume_from_checkpoint(trainer, ckpt.dir, rank);
+    saver = std::make_unique<ckpt::AsyncSaver>(MPI_COMM_WORLD, ckpt.dir);
+    hooks.checkpoint = [&](Trainer& t, CheckpointReason reason) { save_checkpoint_hook(*saver, t, reason, ckpt, rank); };
   }
   install_stop_signal_handlers();
   return run_training(trainer, hooks);
