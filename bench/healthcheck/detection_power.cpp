@@ -111,11 +111,11 @@ void report_slowdowns(PreflightConfig config, int runs) {
   const double configured = config.gemm.min_ratio;
   fmt::print("2. GEMM slowdown flagged by quick (baseline: median of 5 runs on this node; {} runs each)\n", runs);
   fmt::print("   {:>9}", "slowdown");
-  for (double ratio : {configured, 0.9}) fmt::print("   flagged (min_ratio {:.2f})", ratio);
+  for (double ratio : {configured, 0.9, 0.95}) fmt::print("   flagged (min_ratio {:.2f})", ratio);
   fmt::print("\n");
   for (double slowdown : {1.0, 1.05, 1.1, 1.15, 1.2, 1.25, 1.33, 1.5, 2.0}) {
     fmt::print("   {:>8.2f}x", slowdown);
-    for (double ratio : {configured, 0.9}) {
+    for (double ratio : {configured, 0.9, 0.95}) {
       config.gemm.min_ratio = ratio;
       fmt::print("   {:>15}/{:<9}", flagged_runs(config, slowdown, runs), runs);
     }
