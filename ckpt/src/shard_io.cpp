@@ -142,8 +142,9 @@ void read_piece_into(const std::string& step_dir, const PieceRecord& p, float* d
   StreamingChecksum sum;
   if (!read_rows_hashing(ds.get(), space.get(), want, data, sum))
     throw fail(ExitCode::bad_data, "read failed (truncated or corrupt)");
-  if (sum.hex() != p.xxh3_64)
-    throw fail(ExitCode::bad_data, fmt::format("checksum mismatch (XXH3-64 of data {}, manifest {})", sum.hex(), p.xxh3_64));
+  const std::string got = sum.hex();
+  if (got != p.xxh3_64)
+    throw fail(ExitCode::bad_data, fmt::format("checksum mismatch (XXH3-64 of data {}, manifest {})", got, p.xxh3_64));
 }
 
 }  // namespace sigma::ckpt

@@ -1,18 +1,14 @@
 # sigma-train with --ckpt-dir: resuming from step 4 reaches bitwise the same step-12 state as an uninterrupted
 # run; SIGTERM saves and exits 42 (requeue) with a loadable checkpoint; retention keeps the last K and every M-th.
 # usage: ckpt_trainer_resume_test.sh SIGMA_TRAIN SIGMA_CKPT MPIRUN
-set -euo pipefail
-TRAIN=$1 SIGMA_CKPT=$2 MPIEXEC=$3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-WORK=$(mktemp -d /tmp/sigma_ckpt_train.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/ckpt_test_lib.sh"
+TRAIN=$FIXTURE
 cd "$WORK"
 printf 'The quick brown fox jumps over the lazy dog.\n%.0s' {1..200} >text.txt
 "$TRAIN" prepare --output data.tok text.txt >/dev/null
 args=(--data data.tok --d-model 16 --n-heads 2 --seq-len 16 --d-ff 16 --peak-gflops 1 --n-experts 4
       --global-batch 4 --ep-size 2 --ckpt-every 4)
-train() { "$MPIEXEC" -n 2 --oversubscribe --bind-to none "$TRAIN" train "${args[@]}" "$@"; }
+train() { ranks 2 "$TRAIN" train "${args[@]}" "$@"; }
 
 train --steps 12 --ckpt-dir whole >/dev/null || fail "uninterrupted run"
 mkdir resumed && cp -r whole/step_00000004 resumed/
