@@ -11,7 +11,7 @@ nodes=$(on_cluster srun -N3 bash -c 'echo $SLURMD_NODENAME' | sort | xargs)
 pass "with n2 drained (reason \"$reason\") srun -N3 ran on $nodes"
 
 on_cluster scontrol update nodename=n2 state=resume
-wait_until 20 "n2 idle after resume" node_is n2 idle
+wait_until 60 "n2 idle after resume" node_is n2 idle
 nodes=$(on_cluster srun -N4 bash -c 'echo $SLURMD_NODENAME' | sort | xargs)
 [ "$nodes" = "n1 n2 n3 n4" ] || fail "after resume jobs ran on \"$nodes\""
 pass "after resume srun -N4 ran on $nodes"

@@ -28,7 +28,8 @@ job_field() {  # job_field JOBID FIELD  -> value of FIELD= in scontrol show job
 
 node_state() { on_cluster sinfo -h -n "$1" -o '%T' | head -1; }
 
-# wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s.
+# wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s. SECONDS is a hang guard, not a speed
+# claim: at least 60, since a shared CI machine can be several times slower than a quiet one.
 wait_until() {
   local timeout=$1 what=$2
   shift 2

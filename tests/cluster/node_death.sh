@@ -16,7 +16,7 @@ echo "start \${SLURM_RESTART_COUNT:-0} \$SLURMD_NODENAME \$(date +%s.%N)" >> $ou
 exit 0
 JOB
 job=$(on_cluster sbatch --parsable --requeue --open-mode=append -N1 -o "$out/slurm-%j.out" "$out/job.sh")
-wait_until 30 "job $job started" test -s "$out/runs"
+wait_until 60 "job $job started" test -s "$out/runs"
 victim=$(awk 'NR==1 {print $3}' "$out/runs")
 killed_at=$(now)
 "$SIGMA_CLUSTER_SCRIPT" kill-node "$SIGMA_CLUSTER_DIR" "$victim"

@@ -27,8 +27,8 @@ echo "start \${SLURM_RESTART_COUNT:-0} \$(date +%s.%N)" >> $out/long-runs
 exit 0
 JOB
 job=$(on_cluster sbatch --parsable --requeue --open-mode=append -N1 -o "$out/slurm-%j.out" "$out/long.sh")
-wait_until 30 "job $job running" job_in_state "$job" RUNNING
-wait_until 10 "job $job started" test -s "$out/long-runs"
+wait_until 60 "job $job running" job_in_state "$job" RUNNING
+wait_until 60 "job $job started" test -s "$out/long-runs"
 requeued_at=$(now)
 on_cluster scontrol requeue "$job"
 wait_until 90 "job $job to complete after scontrol requeue" job_in_state "$job" COMPLETED

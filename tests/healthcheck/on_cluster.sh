@@ -39,7 +39,7 @@ on_cluster env SLURMD_NODENAME=n3 "$BIN" nhc --config "$dir/crash.yaml" >/dev/nu
 rc=$?
 set -e
 [ "$rc" = 10 ] || { cat "$dir/nhc.err" >&2; fail "nhc exit $rc, expected 10"; }
-wait_until 10 "n3 drained" node_is n3 drained
+wait_until 60 "n3 drained" node_is n3 drained
 reason=$(on_cluster sinfo -h -n n3 -o '%E' | head -1)
 [ "$reason" = "sigma: membw crash SIGSEGV" ] || fail "n3 reason is '$reason'"
 grep -q '"event":"preflight_fail"' "$dir/events.jsonl" || fail "no preflight_fail event in the ledger"

@@ -99,7 +99,9 @@ stop_test() {
   "$@" train "${small[@]}" --steps 100000 --data "$work/good.tok" --heartbeat "$work/hb2.json" \
     >"$work/out" 2>"$work/err" &
   local pid=$!
-  for _ in $(seq 150); do [[ -s "$work/hb2.json" ]] && break; sleep 0.2; done
+  # Signal only once training runs (the first heartbeat), however long start-up takes on a busy machine: a
+  # signal before the handler is installed would kill the run instead. ctest's TIMEOUT guards against a hang.
+  while [[ ! -s "$work/hb2.json" ]] && kill -0 $pid 2>/dev/null; do sleep 0.2; done
   kill -"$signal" $pid
   wait $pid
   local got=$?
