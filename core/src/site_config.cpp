@@ -2,7 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "sigma/core/error.hpp"
@@ -19,6 +26,7 @@ const std::vector<std::string> kCheckNames = {"gemm", "membw", "memtest", "inter
 const std::vector<std::string> kLevelNames = {"quick", "standard", "extended"};
 constexpr int kMaxInt = 1'000'000;
 constexpr double kMaxSeconds = 30.0 * 86400;
+constexpr std::size_t kMaxHostlistLength = 1024;
 
 void read_cluster(yaml::Section s, ClusterConfig& out) {
   s.read_required("name", out.name);
@@ -75,12 +83,36 @@ void read_check_name(yaml::Section& s, const std::string& key, std::string& out)
   s.fail_at(key, fmt::format("expected one of {}, got \"{}\"", fmt::join(kCheckNames, ", "), out));
 }
 
+// A Slurm hostlist expression such as "n[1-3,7],gpu01": checked here for its shape; matched against a node
+// name by libslurm where a node applies it (healthcheck/).
+void read_hostlist(yaml::Section& s, const std::string& key, std::string& out) {
+  s.read(key, out);
+  static const std::regex shape(R"(^[A-Za-z0-9._-]+(\[[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*\][A-Za-z0-9._-]*)?)"
+                                R"((,[A-Za-z0-9._-]+(\[[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*\][A-Za-z0-9._-]*)?)*$)");
+  if (out.empty()) return;
+  if (out.size() > kMaxHostlistLength || !std::regex_match(out, shape)) {
+    s.fail_at(key, fmt::format("expected a Slurm hostlist such as \"n[1-3,7]\" (at most {} characters), got \"{}\"",
+                               kMaxHostlistLength, out));
+  }
+}
+
 void read_fault_injection(yaml::Section s, FaultInjectionConfig& out) {
   s.read("enabled", out.enabled);
   s.read("gemm_bitflip_rate", out.gemm_bitflip_rate, 0, 1);
   s.read("slowdown", out.slowdown, 1, 1000);
   read_check_name(s, "hang_check", out.hang_check);
   read_check_name(s, "crash_check", out.crash_check);
+  read_hostlist(s, "nodes", out.nodes);
+  s.finish();
+}
+
+void read_recycle(yaml::Section s, RecycleConfig& out) {
+  s.read("enabled", out.enabled);
+  s.read("hold_off_s", out.hold_off_s, 0, kMaxSeconds);
+  s.read("level", out.level);
+  if (preflight_level_rank(out.level) < 1) {
+    s.fail_at("level", fmt::format("expected one of {}, got \"{}\"", fmt::join(kLevelNames, ", "), out.level));
+  }
   s.finish();
 }
 
@@ -106,6 +138,7 @@ void read_preflight(yaml::Section s, PreflightConfig& out) {
   require_absolute(s, "baseline_file", out.baseline_file, true);
   s.read("result_ttl_s", out.result_ttl_s, 0, kMaxSeconds);
   read_fault_injection(s.section("fault_injection"), out.fault_injection);
+  read_recycle(s.section("recycle"), out.recycle);
   s.finish();
 }
 
@@ -201,6 +234,36 @@ SiteConfig load_site_config(const std::string& path) {
   text << in.rdbuf();
   if (in.bad()) throw Error(ExitCode::config, fmt::format("{}: read error", path));
   return parse_site_config(text.str(), path);
+}
+
+SiteConfig load_site_config_as_admin(const std::string& path) {
+  if (geteuid() != 0) return load_site_config(path);
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw Error(ExitCode::not_found, fmt::format("{}: cannot open site config: {}", path, std::strerror(errno)));
+  }
+  struct stat st {};
+  std::string text;
+  const bool stat_ok = fstat(fd, &st) == 0;
+  const bool admin_owned = stat_ok && S_ISREG(st.st_mode) && st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH));
+  char buffer[8192];
+  ssize_t n = 0;
+  while (admin_owned && (n = read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(n));
+  close(fd);
+  if (!admin_owned) {
+    throw Error(ExitCode::config,
+                fmt::format("{}: must be a regular file owned by root and not group/world-writable", path));
+  }
+  if (n < 0) throw Error(ExitCode::config, fmt::format("{}: read error", path));
+  return parse_site_config(text, path);
+}
+
+int preflight_level_rank(const std::string& level) {
+  if (level == "off") return 0;
+  for (std::size_t i = 0; i < kLevelNames.size(); ++i) {
+    if (kLevelNames[i] == level) return static_cast<int>(i) + 1;
+  }
+  return -1;
 }
 
 std::vector<TaxonomyRule> default_taxonomy_rules() {

@@ -40,7 +40,11 @@ void emit_preflight(YAML::Emitter& out, const PreflightConfig& p) {
   out << YAML::Key << "fault_injection" << YAML::Value << YAML::BeginMap << YAML::Key << "enabled" << YAML::Value
       << f.enabled << YAML::Key << "gemm_bitflip_rate" << YAML::Value << f.gemm_bitflip_rate << YAML::Key
       << "slowdown" << YAML::Value << f.slowdown << YAML::Key << "hang_check" << YAML::Value << f.hang_check
-      << YAML::Key << "crash_check" << YAML::Value << f.crash_check << YAML::EndMap;
+      << YAML::Key << "crash_check" << YAML::Value << f.crash_check << YAML::Key << "nodes" << YAML::Value
+      << f.nodes << YAML::EndMap;
+  out << YAML::Key << "recycle" << YAML::Value << YAML::BeginMap << YAML::Key << "enabled" << YAML::Value
+      << p.recycle.enabled << YAML::Key << "hold_off_s" << YAML::Value << p.recycle.hold_off_s << YAML::Key
+      << "level" << YAML::Value << p.recycle.level << YAML::EndMap;
   out << YAML::EndMap;
 }
 

@@ -1,12 +1,10 @@
 // sigma-healthcheck: preflight burn-in for a node, run as root from the Slurm prolog, as slurm.conf's
 // HealthCheckProgram (nhc), or by an admin (calibrate). Every option is checked against a fixed set; nothing
 // from the command line is executed, and fault injection can only come from the site config.
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "sigma/core/cli.hpp"
@@ -14,9 +12,10 @@
 #include "sigma/core/mpi_process.hpp"
 #include "sigma/core/site_config.hpp"
 #include "sigma/healthcheck/calibrate.hpp"
-#include "sigma/healthcheck/node_drain.hpp"
+#include "sigma/healthcheck/node_lifecycle.hpp"
 #include "sigma/healthcheck/report.hpp"
 #include "sigma/healthcheck/runner.hpp"
+#include "sigma/healthcheck/slurm_node.hpp"
 
 namespace po = boost::program_options;
 using namespace sigma;
@@ -26,8 +25,13 @@ namespace {
 
 constexpr const char* kUsage = R"(usage:
   sigma-healthcheck [run] [--level quick|standard|extended] [--check NAME]... [--json] [--config FILE]
+  sigma-healthcheck preflight [--level L] [--json] [--config FILE]
+        the job prolog's burn-in: the level's node-local checks; pass: remembered in the validated-node cache;
+        fail: this node is drained through the Slurm API with the reason
   sigma-healthcheck nhc   [--level L] [--check NAME]... [--config FILE]
-        run, and on failure drain this node through the Slurm API with the reason (HealthCheckProgram)
+        as HealthCheckProgram: a node in service is checked as by preflight; a node that sigma drained is
+        burned in again at preflight.recycle.level after its hold-off and resumed when it passes; a node drained
+        by anyone else is left alone
   sigma-healthcheck calibrate [--level L] [--check NAME]... [--runs N] [--output FILE] [--config FILE]
         run N times on a known-good node; write the medians as this node type's baseline
   sigma-healthcheck list      the checks and levels
@@ -37,27 +41,29 @@ exit codes: 0 pass, 2 usage, 3 config, 10 a check failed (drain), 12 a check tim
 constexpr const char* kDefaultConfig = "/etc/sigma/site.yaml";
 constexpr int kMaxCalibrationRuns = 100;
 
-// As root, read only a config that only root can change: otherwise a user could weaken thresholds or turn on
-// fault injection.
-void require_admin_owned(const std::string& path) {
-  if (geteuid() != 0) return;
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) return;  // load_site_config reports the missing file
-  if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-    throw Error(ExitCode::config, fmt::format("{}: must be owned by root and not group/world-writable", path));
-  }
-}
-
+// As root, read only a config that only root can change. Fault injection applies to the nodes it names.
 SiteConfig load_config(const po::variables_map& vm) {
-  const auto path = vm["config"].as<std::string>();
-  require_admin_owned(path);
-  return load_site_config(path);
+  SiteConfig config = load_site_config_as_admin(vm["config"].as<std::string>());
+  auto& faults = config.preflight.fault_injection;
+  if (!faults.nodes.empty() && !hostlist_contains(faults.nodes, slurm_node_name())) faults.enabled = false;
+  return config;
 }
 
-RunPlan plan_from(const po::variables_map& vm, const SiteConfig& config) {
-  const std::string level = vm.count("level") ? vm["level"].as<std::string>() : config.preflight.default_level;
+std::string level_from(const po::variables_map& vm, const SiteConfig& config) {
+  return vm.count("level") ? vm["level"].as<std::string>() : config.preflight.default_level;
+}
+
+RunPlan plan_from(const po::variables_map& vm, const SiteConfig& config, const std::string& level) {
   const auto only = vm.count("check") ? vm["check"].as<std::vector<std::string>>() : std::vector<std::string>{};
   return make_plan(config.preflight, level, only);
+}
+
+// A job prolog runs on one node alone: the interconnect check needs one rank per node under srun, so the
+// prolog's burn-in is the level's other checks (the interconnect is checked under srun by the job itself).
+RunPlan node_local_plan(const SiteConfig& config, const std::string& level) {
+  RunPlan plan = make_plan(config.preflight, level, {});
+  std::erase(plan.checks, std::string("interconnect"));
+  return plan;
 }
 
 RunObserver progress_to_stderr() {
@@ -81,8 +87,10 @@ void record(const SiteConfig& config, const RunReport& report) {
   }
 }
 
-RunReport run_and_record(const po::variables_map& vm, const SiteConfig& config) {
-  const RunReport report = run_plan(plan_from(vm, config), config.preflight, progress_to_stderr());
+RunReport run_and_record(const po::variables_map& vm, const SiteConfig& config, const RunPlan& plan) {
+  RunReport report;
+  report.level = plan.level;
+  if (!plan.checks.empty()) report = run_plan(plan, config.preflight, progress_to_stderr());
   record(config, report);
   if (vm.count("json")) {
     std::cout << to_json(report).dump(2) << std::endl;
@@ -92,17 +100,16 @@ RunReport run_and_record(const po::variables_map& vm, const SiteConfig& config) 
   return report;
 }
 
+ExitCode preflight(const po::variables_map& vm, const SiteConfig& config) {
+  return preflight_node(config, slurm_node_name(), level_from(vm, config), [&](const std::string& level) {
+    return run_and_record(vm, config, node_local_plan(config, level));
+  });
+}
+
 ExitCode nhc(const po::variables_map& vm, const SiteConfig& config) {
-  const RunReport report = run_and_record(vm, config);
-  if (report.exit_code == ExitCode::ok) return report.exit_code;
-  const std::string node = slurm_node_name();
-  try {
-    drain_node(node, report.reason);
-    fmt::print(stderr, "sigma-healthcheck: drained {}: {}\n", node, report.reason);
-  } catch (const Error& e) {
-    fmt::print(stderr, "sigma-healthcheck: {}\n", e.what());
-  }
-  return report.exit_code;
+  return nhc_node(config, slurm_node_name(), level_from(vm, config), [&](const std::string& level) {
+    return run_and_record(vm, config, plan_from(vm, config, level));
+  });
 }
 
 ExitCode calibrate_command(const po::variables_map& vm, const SiteConfig& config) {
@@ -110,7 +117,7 @@ ExitCode calibrate_command(const po::variables_map& vm, const SiteConfig& config
   if (runs < 1 || runs > kMaxCalibrationRuns) usage_error(fmt::format("--runs: expected 1..{}", kMaxCalibrationRuns));
   const std::string output = vm.count("output") ? vm["output"].as<std::string>() : config.preflight.baseline_file;
   if (output.empty()) usage_error("calibrate: preflight.baseline_file is not set; pass --output FILE");
-  const auto medians = calibrate(plan_from(vm, config), config.preflight, runs, [](int run, const RunReport& r) {
+  const auto medians = calibrate(plan_from(vm, config, level_from(vm, config)), config.preflight, runs, [](int run, const RunReport& r) {
     fmt::print(stderr, "calibrate: run {} {} in {:.1f}s\n", run + 1, r.exit_code == ExitCode::ok ? "ok" : "FAILED",
                r.seconds);
   });
@@ -136,7 +143,7 @@ ExitCode run(int argc, char** argv) {
       "check", po::value<std::vector<std::string>>()->composing(), "run only this check (repeatable)")(
       "json", "print the report as JSON")("runs", po::value<int>()->default_value(5), "calibrate: runs")(
       "output", po::value<std::string>(), "calibrate: baseline file (default: preflight.baseline_file)")(
-      "command", po::value<std::string>()->default_value("run"), "run, nhc, calibrate, list");
+      "command", po::value<std::string>()->default_value("run"), "run, preflight, nhc, calibrate, list");
   po::positional_options_description positional;
   positional.add("command", 1);
   po::variables_map vm;
@@ -147,14 +154,16 @@ ExitCode run(int argc, char** argv) {
     return ExitCode::ok;
   }
   const std::string command = vm["command"].as<std::string>();
-  if (command != "run" && command != "nhc" && command != "calibrate" && command != "list") {
-    usage_error(fmt::format("expected a command run, nhc, calibrate or list, got \"{}\"", command));
+  const std::vector<std::string> commands = {"run", "preflight", "nhc", "calibrate", "list"};
+  if (std::find(commands.begin(), commands.end(), command) == commands.end()) {
+    usage_error(fmt::format("expected a command {}, got \"{}\"", fmt::join(commands, ", "), command));
   }
   const SiteConfig config = load_config(vm);
   if (command == "list") return list(config);
+  if (command == "preflight") return preflight(vm, config);
   if (command == "nhc") return nhc(vm, config);
   if (command == "calibrate") return calibrate_command(vm, config);
-  return run_and_record(vm, config).exit_code;
+  return run_and_record(vm, config, plan_from(vm, config, level_from(vm, config))).exit_code;
 }
 
 }  // namespace

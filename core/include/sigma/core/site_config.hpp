@@ -52,6 +52,15 @@ struct FaultInjectionConfig {
   double slowdown = 1.0;                 // multiply a check's runtime
   std::string hang_check;                // name of a check that hangs
   std::string crash_check;               // name of a check that crashes
+  std::string nodes;                     // Slurm hostlist ("n[1-3,7]") of the nodes it applies to; "" = all
+};
+
+// Node recycling (`sigma-healthcheck nhc`): a node that sigma drained is burned in again at `level` once it has
+// been drained for `hold_off_s`, and resumed when it passes. Nodes drained by anyone else are never touched.
+struct RecycleConfig {
+  bool enabled = true;
+  double hold_off_s = 600;
+  std::string level = "extended";
 };
 
 struct PreflightConfig {
@@ -64,6 +73,7 @@ struct PreflightConfig {
   std::string baseline_file;             // per node type medians from `sigma-healthcheck calibrate`
   double result_ttl_s = 3600;            // a passed result is reused for this long
   FaultInjectionConfig fault_injection;
+  RecycleConfig recycle;
 };
 
 struct BackoffConfig {
@@ -98,6 +108,12 @@ struct SiteConfig {
 
 // Loads and validates; throws sigma::Error(ExitCode::config) or (ExitCode::not_found) with one line.
 SiteConfig load_site_config(const std::string& path);
+// The same for a program running as root: the file is opened once, and the open file must be owned by root and
+// not group/world-writable (else a user could weaken thresholds or turn on fault injection). Not root: as above.
+SiteConfig load_site_config_as_admin(const std::string& path);
+
+// Preflight levels from weakest to strongest; "off" is weaker than all. -1 for an unknown name.
+int preflight_level_rank(const std::string& level);
 // Same, from text (for tests and the fuzzer); `name` is used in messages in place of a file name.
 SiteConfig parse_site_config(const std::string& yaml_text, const std::string& name);
 // The effective config, defaults filled in, as YAML.

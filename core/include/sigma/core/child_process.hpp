@@ -1,0 +1,27 @@
+// Runs a program as a child with a deadline, the way root-run parts of sigma must: an absolute path (no PATH
+// search, no shell), an explicit environment, stdin from /dev/null, no inherited descriptors, its own process
+// group so that the whole group is killed (SIGKILL) when the deadline passes. A hung child never hangs the caller.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace sigma {
+
+struct ChildResult {
+  int exit_code = -1;       // when it exited
+  int signal = 0;           // when a signal ended it (SIGKILL after a timeout)
+  bool timed_out = false;
+  double seconds = 0;
+  std::string out;          // stdout, at most kMaxChildOutput bytes
+  std::string err_tail;     // the last kMaxChildErrTail bytes of stderr
+};
+
+inline constexpr std::size_t kMaxChildOutput = 1 << 20;
+inline constexpr std::size_t kMaxChildErrTail = 4096;
+
+// argv[0] must be an absolute path; env is "NAME=value" entries. Throws sigma::Error(internal) when the child
+// cannot be started (fork/pipe failure); a failed exec is exit code 127 with the reason in err_tail.
+ChildResult run_child(const std::vector<std::string>& argv, const std::vector<std::string>& env, double timeout_s);
+
+}  // namespace sigma

@@ -1,0 +1,139 @@
+#include "sigma/core/state_dir.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "sigma/core/error.hpp"
+
+namespace sigma {
+namespace {
+
+constexpr std::size_t kMaxNameLength = 64;
+constexpr std::size_t kMaxRecordBytes = 64 * 1024;
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw Error(ExitCode::config, fmt::format("{}: {}", path, what));
+}
+
+std::string errno_text() { return std::strerror(errno); }
+
+// Root must only trust a directory that no other user can change.
+void require_admin_dir(int fd, const std::string& path) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) fail(path, "cannot stat: " + errno_text());
+  if (!S_ISDIR(st.st_mode)) fail(path, "expected a directory");
+  if (geteuid() == 0 && (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))) {
+    fail(path, "must be owned by root and not group/world-writable");
+  }
+}
+
+void require_plain(const std::string& name) {
+  if (!is_plain_name(name)) {
+    throw Error(ExitCode::usage, fmt::format("\"{}\": expected a plain name (letters, digits, '.', '_', '-')", name));
+  }
+}
+
+}  // namespace
+
+bool is_plain_name(const std::string& name) {
+  if (name.empty() || name.size() > kMaxNameLength || name.front() == '.') return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+StateDir::StateDir(const std::string& path) : path_(path) {
+  fd_ = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd_ < 0 && errno == ENOENT && geteuid() == 0) {
+    if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) fail(path, "cannot create state directory: " + errno_text());
+    fd_ = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  }
+  if (fd_ < 0) fail(path, "cannot open state directory: " + errno_text());
+  try {
+    require_admin_dir(fd_, path);
+  } catch (...) {
+    close(fd_);
+    throw;
+  }
+}
+
+StateDir::~StateDir() {
+  if (fd_ >= 0) close(fd_);
+}
+
+int StateDir::open_area(const std::string& area, bool create) const {
+  require_plain(area);
+  if (create && mkdirat(fd_, area.c_str(), 0755) != 0 && errno != EEXIST) {
+    fail(path_ + "/" + area, "cannot create: " + errno_text());
+  }
+  const int fd = openat(fd_, area.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT && !create) return -1;
+    fail(path_ + "/" + area, "cannot open: " + errno_text());
+  }
+  try {
+    require_admin_dir(fd, path_ + "/" + area);
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+  return fd;
+}
+
+void StateDir::write(const std::string& area, const std::string& name, const nlohmann::json& record) {
+  require_plain(name);
+  const int dir = open_area(area, true);
+  const std::string where = fmt::format("{}/{}/{}", path_, area, name);
+  const std::string temp = fmt::format(".{}.{}.tmp", name, getpid());
+  const std::string text = record.dump() + "\n";
+  unlinkat(dir, temp.c_str(), 0);  // a temp file left by a crashed writer with a recycled PID
+  const int fd = openat(dir, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
+  const std::string why = errno_text();
+  if (fd >= 0) close(fd);
+  ok = ok && renameat(dir, temp.c_str(), dir, name.c_str()) == 0;
+  if (!ok) unlinkat(dir, temp.c_str(), 0);
+  close(dir);
+  if (!ok) throw Error(ExitCode::internal, fmt::format("{}: cannot write record: {}", where, why));
+}
+
+std::optional<nlohmann::json> StateDir::read(const std::string& area, const std::string& name) const {
+  require_plain(name);
+  const int dir = open_area(area, false);
+  if (dir < 0) return std::nullopt;
+  const int fd = openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  close(dir);
+  if (fd < 0) return std::nullopt;
+  std::string text;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buffer, sizeof buffer)) > 0 && text.size() < kMaxRecordBytes) {
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  // A torn or foreign record counts as no record: the caller then does the safe thing (burn in again).
+  auto parsed = nlohmann::json::parse(text, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object()) return std::nullopt;
+  return parsed;
+}
+
+void StateDir::remove(const std::string& area, const std::string& name) {
+  require_plain(name);
+  const int dir = open_area(area, false);
+  if (dir < 0) return;
+  const bool ok = unlinkat(dir, name.c_str(), 0) == 0 || errno == ENOENT;
+  const std::string why = errno_text();
+  close(dir);
+  if (!ok) throw Error(ExitCode::internal, fmt::format("{}/{}/{}: cannot remove: {}", path_, area, name, why));
+}
+
+}  // namespace sigma

@@ -1,0 +1,31 @@
+// This node as Slurm sees it, through libslurm (the way LBNL NHC uses scontrol, without running a command):
+// its name, its state and drain reason, drain and resume. libslurm exit()s on a missing or unreachable
+// configuration, so every call that talks to slurmctld runs in a child process with a time limit.
+#pragma once
+
+#include <string>
+
+namespace sigma::hc {
+
+// This node's Slurm name: SLURMD_NODENAME when slurmd set it, else the short hostname.
+std::string slurm_node_name();
+
+struct NodeStatus {
+  bool drain = false;        // DRAIN flag set (drained, or draining while jobs finish)
+  bool busy = false;         // jobs still run on it (allocated or mixed)
+  std::string reason;        // the drain reason ("" when none)
+  double reason_time = 0;    // when the reason was set, seconds since the epoch
+};
+
+// Each throws sigma::Error(transient) with Slurm's error text, or why the child failed.
+NodeStatus query_node(const std::string& node);
+void drain_node(const std::string& node, const std::string& reason);
+void resume_node(const std::string& node);
+
+// True when `node` is in the Slurm hostlist expression `hostlist` ("n[1-3,7]").
+bool hostlist_contains(const std::string& hostlist, const std::string& node);
+
+// sigma marks the nodes it drains with this reason prefix, and recycles only those.
+inline constexpr const char* kSigmaReasonPrefix = "sigma:";
+
+}  // namespace sigma::hc

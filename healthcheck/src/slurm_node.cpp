@@ -1,0 +1,143 @@
+#include "sigma/healthcheck/slurm_node.hpp"
+
+#include <slurm/slurm.h>
+#include <slurm/slurm_errno.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sigma/core/error.hpp"
+
+namespace sigma::hc {
+
+std::string slurm_node_name() {
+  if (const char* name = std::getenv("SLURMD_NODENAME"); name != nullptr && *name != '\0') return name;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  std::string out(host);
+  return out.substr(0, out.find('.'));
+}
+
+namespace {
+
+constexpr int kSlurmCallTimeoutSeconds = 60;  // slurmctld may be slow to answer; a prolog must not wait forever
+
+// What a child reports: ok plus a text (the answer, or Slurm's error).
+struct ChildAnswer {
+  bool ok = false;
+  std::string text;
+};
+
+std::string slurm_error_text() { return slurm_strerror(slurm_get_errno()); }
+
+[[noreturn]] void answer_and_exit(int out_fd, const ChildAnswer& answer) {
+  if (write(out_fd, answer.text.data(), answer.text.size()) < 0) _exit(1);
+  _exit(answer.ok ? 0 : 1);
+}
+
+std::string read_all(int fd) {
+  std::string text;
+  char buffer[512];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(n));
+  return text;
+}
+
+// Runs `call` (which uses libslurm) in a child and returns its answer text; throws on failure.
+std::string in_child(const std::string& what, const std::function<ChildAnswer()>& call) {
+  int fds[2];
+  if (pipe(fds) != 0) throw Error(ExitCode::internal, what + ": pipe failed");
+  const pid_t pid = fork();
+  if (pid < 0) throw Error(ExitCode::internal, what + ": fork failed");
+  if (pid == 0) {
+    close(fds[0]);
+    alarm(kSlurmCallTimeoutSeconds);  // SIGALRM ends a child stuck on an unresponsive controller
+    // libslurm's fatal() calls exit(); the exit handlers of libraries set up in the parent (OpenBLAS joins worker
+    // threads that a forked child does not have) would then hang, so the first handler to run leaves at once.
+    std::atexit([] { _exit(1); });
+    slurm_init(nullptr);
+    answer_and_exit(fds[1], call());
+  }
+  close(fds[1]);
+  const std::string message = read_all(fds[0]);
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return message;
+  const std::string why = !message.empty()      ? message
+                          : WIFSIGNALED(status) ? fmt::format("timed out or killed (signal {})", WTERMSIG(status))
+                                                : "libslurm could not load its configuration";
+  throw Error(ExitCode::transient, fmt::format("{}: {}", what, why));
+}
+
+ChildAnswer update_node(const std::string& node, uint32_t state, const std::string& reason) {
+  update_node_msg_t msg;
+  slurm_init_update_node_msg(&msg);
+  std::vector<char> names(node.begin(), node.end()), why(reason.begin(), reason.end());
+  names.push_back('\0');
+  why.push_back('\0');
+  msg.node_names = names.data();
+  msg.node_state = state;
+  if (!reason.empty()) {
+    msg.reason = why.data();
+    msg.reason_uid = getuid();
+  }
+  if (slurm_update_node(&msg) == SLURM_SUCCESS) return {true, ""};
+  return {false, slurm_error_text()};
+}
+
+ChildAnswer load_node(const std::string& node) {
+  node_info_msg_t* info = nullptr;
+  std::vector<char> name(node.begin(), node.end());
+  name.push_back('\0');
+  if (slurm_load_node_single(&info, name.data(), SHOW_ALL) != SLURM_SUCCESS) return {false, slurm_error_text()};
+  if (info == nullptr || info->record_count < 1) {
+    slurm_free_node_info_msg(info);
+    return {false, "no such node"};
+  }
+  const node_info_t& n = info->node_array[0];
+  const uint32_t base = n.node_state & NODE_STATE_BASE;
+  const nlohmann::json out = {{"drain", (n.node_state & NODE_STATE_DRAIN) != 0},
+                              {"busy", base == NODE_STATE_ALLOCATED || base == NODE_STATE_MIXED},
+                              {"reason", n.reason ? n.reason : ""},
+                              {"reason_time", static_cast<double>(n.reason_time)}};
+  slurm_free_node_info_msg(info);
+  return {true, out.dump()};
+}
+
+}  // namespace
+
+NodeStatus query_node(const std::string& node) {
+  const auto text = in_child(fmt::format("query {}: slurm_load_node_single failed", node), [&] { return load_node(node); });
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) throw Error(ExitCode::internal, fmt::format("query {}: unreadable answer", node));
+  return {j.value("drain", false), j.value("busy", false), j.value("reason", ""), j.value("reason_time", 0.0)};
+}
+
+void drain_node(const std::string& node, const std::string& reason) {
+  in_child(fmt::format("drain {}: slurm_update_node failed", node),
+           [&] { return update_node(node, NODE_STATE_DRAIN, reason); });
+}
+
+void resume_node(const std::string& node) {
+  in_child(fmt::format("resume {}: slurm_update_node failed", node), [&] { return update_node(node, NODE_RESUME, ""); });
+}
+
+bool hostlist_contains(const std::string& hostlist, const std::string& node) {
+  hostlist_t list = slurm_hostlist_create(hostlist.c_str());
+  if (list == nullptr) return false;
+  const bool found = slurm_hostlist_find(list, node.c_str()) >= 0;
+  slurm_hostlist_destroy(list);
+  return found;
+}
+
+}  // namespace sigma::hc

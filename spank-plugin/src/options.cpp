@@ -1,0 +1,101 @@
+#include "sigma/spank/options.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <string_view>
+
+#include "sigma/core/error.hpp"
+
+namespace sigma::spank {
+namespace {
+
+constexpr const char* kLevels = "off, quick, standard or extended";
+constexpr std::size_t kMaxPathLength = 4096;
+
+bool printable_ascii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
+// Hostile values (huge, control bytes, non-ASCII) are never echoed back, only described.
+std::string shown(std::string_view value) {
+  if (value.size() > kMaxOptionLength) return fmt::format("a {}-character value", value.size());
+  if (!printable_ascii(value)) return "a value with non-ASCII or control characters";
+  return fmt::format("\"{}\"", value);
+}
+
+[[noreturn]] void bad_option(const std::string& option, std::string_view value, const std::string& expected) {
+  throw Error(ExitCode::usage, fmt::format("{}: expected {}, got {}", option, expected, shown(value)));
+}
+
+bool is_level(std::string_view value) { return preflight_level_rank(std::string(value)) >= 0; }
+
+}  // namespace
+
+std::string parse_preflight_option(const char* value) {
+  if (value == nullptr) return "";
+  const std::string_view text(value);
+  if (text.empty()) bad_option("--sigma-preflight", text, kLevels);
+  if (!is_level(text)) bad_option("--sigma-preflight", text, kLevels);
+  return std::string(text);
+}
+
+int parse_max_requeues_option(const char* value) {
+  const std::string expected = fmt::format("a whole number from 0 to {}", kMaxRequeuesLimit);
+  const std::string_view text(value == nullptr ? "" : value);
+  int n = -1;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() || n < 0 || n > kMaxRequeuesLimit) {
+    bad_option("--sigma-max-requeues", text, expected);
+  }
+  return n;
+}
+
+JobRequest parse_job_request(const RawOptions& raw) {
+  JobRequest request;
+  if (raw.preflight) request.preflight = parse_preflight_option(raw.preflight->empty() ? nullptr : raw.preflight->c_str());
+  if (raw.max_requeues) request.max_requeues = parse_max_requeues_option(raw.max_requeues->c_str());
+  request.fresh = raw.fresh;
+  return request;
+}
+
+PluginArgs parse_plugin_args(int argc, const char* const* argv) {
+  PluginArgs args;
+  for (int i = 0; i < argc; ++i) {
+    const std::string_view arg(argv[i] == nullptr ? "" : argv[i]);
+    const auto fail = [&](const std::string& expected) {
+      throw Error(ExitCode::config, fmt::format("plugstack.conf: sigma: {}: expected {}", shown(arg), expected));
+    };
+    if (arg.starts_with("config=")) {
+      args.config = std::string(arg.substr(7));
+      if (args.config.empty() || args.config.front() != '/' || args.config.size() > kMaxPathLength ||
+          !printable_ascii(args.config)) {
+        fail("config=ABSOLUTE_PATH");
+      }
+    } else if (arg.starts_with("min_level=")) {
+      args.min_level = std::string(arg.substr(10));
+      if (!is_level(args.min_level)) fail(fmt::format("min_level={}", kLevels));
+    } else {
+      fail("config=PATH or min_level=LEVEL");
+    }
+  }
+  return args;
+}
+
+std::string resolve_level(const JobRequest& request, const PluginArgs& args, const SiteConfig& config) {
+  std::string asked = "off";
+  if (request.preflight) asked = request.preflight->empty() ? config.preflight.default_level : *request.preflight;
+  return preflight_level_rank(asked) >= preflight_level_rank(args.min_level) ? asked : args.min_level;
+}
+
+bool wants_preflight(const JobRequest& request, const PluginArgs& args) {
+  return (request.preflight && *request.preflight != "off") || args.min_level != "off";
+}
+
+int requeue_cap(const JobRequest& request, const SiteConfig& config) {
+  const int site = config.policy.max_requeues;
+  return request.max_requeues ? std::min(*request.max_requeues, site) : site;
+}
+
+}  // namespace sigma::spank

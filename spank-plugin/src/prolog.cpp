@@ -1,0 +1,158 @@
+#include "sigma/spank/prolog.hpp"
+
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <exception>
+
+#include "sigma/core/child_process.hpp"
+#include "sigma/core/error.hpp"
+#include "sigma/core/ledger.hpp"
+#include "sigma/core/validated_nodes.hpp"
+#include "sigma/spank/job_verdict.hpp"
+
+namespace sigma::spank {
+namespace {
+
+constexpr const char* kChildPath = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+
+void ledger_event(const SiteConfig& config, const PrologContext& context, const std::string& name,
+                  nlohmann::json details) {
+  Event event;
+  event.component = "spank";
+  event.event = name;
+  event.host = context.node;
+  event.job_id = context.job_id;
+  event.details = std::move(details);
+  try {
+    if (!config.paths.ledger.empty()) append_event(config.paths.ledger, std::move(event));
+  } catch (const Error&) {
+    // The ledger records what happened; it must not decide whether a job runs.
+  }
+}
+
+// Root runs this binary: it must be as trustworthy as the site config that names it.
+void require_admin_binary(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    throw Error(ExitCode::config, fmt::format("paths.healthcheck_bin {}: not an executable file", path));
+  }
+  if (geteuid() == 0 && (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))) {
+    throw Error(ExitCode::config,
+                fmt::format("paths.healthcheck_bin {}: must be owned by root and not group/world-writable", path));
+  }
+}
+
+std::vector<std::string> healthcheck_env(const PrologContext& context) {
+  std::vector<std::string> env = {kChildPath, "LANG=C", "SLURMD_NODENAME=" + context.node,
+                                  "SLURM_JOB_ID=" + context.job_id};
+  if (!context.slurm_conf.empty()) env.push_back("SLURM_CONF=" + context.slurm_conf);
+  return env;
+}
+
+std::string last_line(const std::string& text) {
+  std::string trimmed = text.substr(0, text.find_last_not_of("\n ") + 1);
+  const auto newline = trimmed.rfind('\n');
+  return newline == std::string::npos ? trimmed : trimmed.substr(newline + 1);
+}
+
+// The verdict from the healthcheck's exit and its JSON report.
+JobVerdict verdict_of(const ChildResult& run, const std::string& level, double budget_s) {
+  JobVerdict v{level, "pass", "", run.seconds, 0, 0};
+  if (run.timed_out) {
+    v.verdict = "killed";
+    v.reason = fmt::format("sigma: preflight {} over budget {:.0f}s, killed", level, budget_s);
+    return v;
+  }
+  if (run.exit_code == 0) return v;
+  const auto report = nlohmann::json::parse(run.out, nullptr, false);
+  const bool node_fault = run.exit_code == to_int(ExitCode::node_hardware) || run.exit_code == to_int(ExitCode::hang);
+  v.verdict = node_fault ? "fail" : "error";
+  v.reason = report.is_object() ? report.value("reason", "") : "";
+  if (v.reason.empty()) {
+    v.reason = fmt::format("sigma-healthcheck exited {}{}: {}", run.exit_code,
+                           run.signal ? fmt::format(" (signal {})", run.signal) : "", last_line(run.err_tail));
+  }
+  return v;
+}
+
+JobVerdict burn_in(const SiteConfig& config, const PrologContext& context, const std::string& level) {
+  require_admin_binary(config.paths.healthcheck_bin);
+  const double budget = config.preflight.levels.at(level).budget_s;
+  const ChildResult run = run_child(
+      {config.paths.healthcheck_bin, "preflight", "--level", level, "--config", context.args.config, "--json"},
+      healthcheck_env(context), budget + kHealthcheckStartGrace_s);
+  return verdict_of(run, level, budget);
+}
+
+// A cached pass, when the node has one that covers `level`.
+std::optional<JobVerdict> cached_pass(const SiteConfig& config, const StateDir& state, const PrologContext& context,
+                                      const std::string& level) {
+  const auto validation = node_validation(state, context.node);
+  const double now = now_seconds();
+  if (!validation_covers(validation, level, config.preflight.result_ttl_s, now, current_boot_id())) {
+    return std::nullopt;
+  }
+  ledger_event(config, context, "preflight_cached",
+               {{"level", level}, {"validated_level", validation->level}, {"age_s", now - validation->passed_at}});
+  return JobVerdict{level, "cached", "", 0, 0, 0};
+}
+
+// Only the node's own fault (a failed or hung burn-in) fails the prolog; a healthcheck that could not run at all
+// ("error") is the admin's to fix, and a job over its requeue cap is the job's: their steps refuse to start with
+// the reason instead, and the node stays in service.
+PrologOutcome outcome_of(const JobVerdict& v, const PrologContext& context) {
+  const std::string message =
+      v.reason.empty() ? "" : fmt::format("sigma: {} preflight {} for job {}: {}", context.node, v.level, context.job_id, v.reason);
+  return {v.verdict != "fail" && v.verdict != "killed", message};
+}
+
+PrologOutcome prolog(const PrologContext& context) {
+  const SiteConfig config = load_site_config_as_admin(context.args.config);
+  if (!is_plain_name(context.node) || !is_plain_name(context.job_id)) {
+    throw Error(ExitCode::config, "SLURMD_NODENAME or SLURM_JOB_ID missing or malformed in the prolog environment");
+  }
+  StateDir state(config.paths.state_dir);
+  const JobRequest request = parse_job_request(context.options);
+  const std::string level = resolve_level(request, context.args, config);
+  const int cap = requeue_cap(request, config);
+  JobVerdict verdict{level, "off", "", 0, cap, context.restart_count};
+  if (context.restart_count > static_cast<unsigned>(cap)) {
+    verdict.verdict = "over_cap";
+    verdict.reason = fmt::format(
+        "job {} was requeued {} times, more than its cap of {} (--sigma-max-requeues, at most the site's "
+        "policy.max_requeues {}): ending it instead of running it again",
+        context.job_id, context.restart_count, cap, config.policy.max_requeues);
+    ledger_event(config, context, "requeue_cap_reached", {{"restart_count", context.restart_count}, {"cap", cap}});
+  } else if (level != "off") {
+    auto cached = request.fresh ? std::nullopt : cached_pass(config, state, context, level);
+    verdict = cached ? *cached : burn_in(config, context, level);
+    verdict.requeue_cap = cap;
+    verdict.restart_count = context.restart_count;
+  }
+  if (verdict.verdict == "killed") {
+    forget_node(state, context.node);
+    ledger_event(config, context, "preflight_killed", {{"level", level}, {"reason", verdict.reason}});
+  }
+  write_job_verdict(state, context.job_id, context.node, verdict);
+  return outcome_of(verdict, context);
+}
+
+}  // namespace
+
+PrologOutcome run_job_prolog(const PrologContext& context) {
+  try {
+    return prolog(context);
+  } catch (const Error& e) {
+    // A broken site config or state directory is the admin's to fix, not the node's: the prolog lets the job
+    // through, and its steps refuse to start (failing closed, with this message for the user) when the job
+    // asked for preflight.
+    return {true, fmt::format("sigma: job prolog on {}: {}", context.node, e.what())};
+  } catch (const std::exception& e) {
+    return {true, fmt::format("sigma: job prolog on {}: internal error: {}", context.node, e.what())};
+  }
+}
+
+}  // namespace sigma::spank
