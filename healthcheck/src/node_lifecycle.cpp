@@ -96,7 +96,12 @@ ExitCode preflight_node(const SiteConfig& config, const std::string& node, const
 
 ExitCode nhc_node(const SiteConfig& config, const std::string& node, const std::string& level,
                   const RunLevel& run_level) {
-  const NodeStatus status = query_node(node);
+  NodeStatus status;
+  try {
+    status = query_node(node);
+  } catch (const Error& e) {
+    warn(fmt::format("{}; checking {} as a node in service", e.what(), node));  // slurmctld unreachable
+  }
   if (!status.drain) return preflight_node(config, node, level, run_level);
   update_cache(config, node, "");  // any drain invalidates the node's last pass
   if (!sigma_drained(status)) {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <exception>
 
 #include "sigma/core/child_process.hpp"
@@ -91,13 +92,11 @@ JobVerdict burn_in(const SiteConfig& config, const PrologContext& context, const
 std::optional<JobVerdict> cached_pass(const SiteConfig& config, const StateDir& state, const PrologContext& context,
                                       const std::string& level) {
   const auto validation = node_validation(state, context.node);
-  const double now = now_seconds();
-  if (!validation_covers(validation, level, config.preflight.result_ttl_s, now, current_boot_id())) {
+  if (!validation_covers(validation, level, config.preflight.result_ttl_s, now_seconds(), current_boot_id())) {
     return std::nullopt;
   }
-  ledger_event(config, context, "preflight_cached",
-               {{"level", level}, {"validated_level", validation->level}, {"age_s", now - validation->passed_at}});
-  return JobVerdict{level, "cached", "", 0, 0, 0};
+  return JobVerdict{level, "cached", fmt::format("passed {} {:.0f}s ago", validation->level,
+                                                 now_seconds() - validation->passed_at), 0, 0, 0};
 }
 
 // Only the node's own fault (a failed or hung burn-in) fails the prolog; a healthcheck that could not run at all
@@ -105,11 +104,12 @@ std::optional<JobVerdict> cached_pass(const SiteConfig& config, const StateDir& 
 // the reason instead, and the node stays in service.
 PrologOutcome outcome_of(const JobVerdict& v, const PrologContext& context) {
   const std::string message =
-      v.reason.empty() ? "" : fmt::format("sigma: {} preflight {} for job {}: {}", context.node, v.level, context.job_id, v.reason);
+      verdict_passed(v.verdict) ? "" : fmt::format("sigma: {} preflight {} for job {}: {}", context.node, v.level, context.job_id, v.reason);
   return {v.verdict != "fail" && v.verdict != "killed", message};
 }
 
 PrologOutcome prolog(const PrologContext& context) {
+  const auto start = std::chrono::steady_clock::now();
   const SiteConfig config = load_site_config_as_admin(context.args.config);
   if (!is_plain_name(context.node) || !is_plain_name(context.job_id)) {
     throw Error(ExitCode::config, "SLURMD_NODENAME or SLURM_JOB_ID missing or malformed in the prolog environment");
@@ -137,6 +137,10 @@ PrologOutcome prolog(const PrologContext& context) {
     ledger_event(config, context, "preflight_killed", {{"level", level}, {"reason", verdict.reason}});
   }
   write_job_verdict(state, context.job_id, context.node, verdict);
+  const double prolog_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ledger_event(config, context, "job_prolog",
+               {{"level", level}, {"verdict", verdict.verdict}, {"reason", verdict.reason},
+                {"burn_in_s", verdict.seconds}, {"prolog_s", prolog_s}});
   return outcome_of(verdict, context);
 }
 
