@@ -38,8 +38,15 @@ using namespace sigma::spank;
 
 enum OptionId { kPreflight = 1, kMaxRequeues = 2, kFresh = 3 };
 
-// The option callbacks validate where the user typed the value; a non-zero return fails the submission.
-int check_option(int id, const char* value, int /*remote*/) {
+// An optional-value option given without a value reaches the node as "" (steps) or "(null)" (job prolog).
+bool no_value_on_node(const char* value, int remote) {
+  return remote && (value == nullptr || *value == '\0' || std::strcmp(value, "(null)") == 0);
+}
+
+// The option callbacks validate where the user typed the value; a non-zero return fails the submission. On the
+// node a refused value would silently drop the option, so there the logic validates it again instead.
+int check_option(int id, const char* value, int remote) {
+  if (remote) return 0;
   try {
     if (id == kPreflight) parse_preflight_option(value);
     if (id == kMaxRequeues) parse_max_requeues_option(value);
@@ -64,12 +71,11 @@ struct spank_option kOptions[] = {
      check_option},
     SPANK_OPTIONS_TABLE_END};
 
-// An option's value as it reached the node. Slurm hands an optional-value option given without a value to the
-// job prolog as the text "(null)"; it means the same as no value.
+// An option's value as it reached the node.
 std::optional<std::string> option_value(spank_t sp, struct spank_option* option) {
   char* value = nullptr;
   if (spank_option_getopt(sp, option, &value) != ESPANK_SUCCESS) return std::nullopt;
-  if (value == nullptr || std::strcmp(value, "(null)") == 0) return std::string();
+  if (no_value_on_node(value, 1)) return std::string();
   return std::string(value);
 }
 
@@ -159,8 +165,9 @@ int slurm_spank_task_init(spank_t sp, int, char**) {
   return -1;
 }
 
+// Removes the job's verdict record. Always succeeds: a failing epilog would drain the node for bookkeeping.
 int slurm_spank_job_epilog(spank_t, int ac, char** av) {
-  return guarded("job epilog", [&] {
+  guarded("job epilog", [&] {
     const auto args = plugin_args(ac, av);
     const std::string node = env_or_empty("SLURMD_NODENAME"), job = env_or_empty("SLURM_JOB_ID");
     if (!sigma::is_plain_name(node) || !sigma::is_plain_name(job)) return 0;
@@ -169,6 +176,7 @@ int slurm_spank_job_epilog(spank_t, int ac, char** av) {
     remove_job_verdict(state, job, node);
     return 0;
   });
+  return 0;
 }
 
 }  // extern "C"

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Fixture: a local Slurm cluster whose plugstack.conf loads the real spank_sigma.so with its site config.
+source "$(dirname "$0")/lib.sh"
+mkdir -p "$SIGMA_CLUSTER_DIR/etc"
+chmod 755 "$SIGMA_CLUSTER_DIR" "$SIGMA_CLUSTER_DIR/etc"
+rm -rf "$STATE"  # a fresh cluster numbers its jobs from 1 again: no ledger or verdicts from an earlier one
+reset_site
+echo "required $SIGMA_SPANK_PLUGIN config=$SITE" >"$SIGMA_CLUSTER_DIR/etc/plugstack.sigma"
+exec "$SIGMA_CLUSTER_SCRIPT" up "$SIGMA_CLUSTER_DIR" --nodes 4 --plugstack "$SIGMA_CLUSTER_DIR/etc/plugstack.sigma"
