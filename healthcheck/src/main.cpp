@@ -15,7 +15,7 @@
 #include "sigma/healthcheck/node_lifecycle.hpp"
 #include "sigma/healthcheck/report.hpp"
 #include "sigma/healthcheck/runner.hpp"
-#include "sigma/healthcheck/slurm_node.hpp"
+#include "sigma/core/slurm_node.hpp"
 
 namespace po = boost::program_options;
 using namespace sigma;

@@ -7,7 +7,7 @@
 #include "sigma/core/error.hpp"
 #include "sigma/core/ledger.hpp"
 #include "sigma/core/validated_nodes.hpp"
-#include "sigma/healthcheck/slurm_node.hpp"
+#include "sigma/core/slurm_node.hpp"
 
 namespace sigma::hc {
 namespace {

@@ -1,4 +1,5 @@
 // sigma-train: `prepare` turns text files into a token file; `train` runs the MPI MoE trainer.
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <memory>
@@ -13,6 +14,8 @@
 #include "sigma/ckpt/catalog.hpp"
 #include "sigma/ckpt/checkpoint.hpp"
 #include "sigma/core/error.hpp"
+#include "sigma/core/heartbeat.hpp"
+#include "sigma/core/validated_nodes.hpp"
 #include "sigma/trainer/config.hpp"
 #include "sigma/trainer/telemetry.hpp"
 #include "sigma/trainer/token_file.hpp"
@@ -186,7 +189,14 @@ ExitCode train(int argc, char** argv) {
                "{:.3g} flops/token\n",
                size, config.ep_size, config.threads, trainer.peak_gflops_all_ranks(), trainer.flops_per_token());
   LoopHooks hooks;
+  // Under sigma-launch supervise every rank beats, so a stalled rank can be told from the ones waiting for it.
+  const char* heartbeat_dir = std::getenv(kHeartbeatDirEnv);
+  const char* node = std::getenv("SLURMD_NODENAME");
+  long resumed_from = 0;
   hooks.on_step = [&](const StepReport& report) {
+    if (heartbeat_dir != nullptr && *heartbeat_dir != '\0') {
+      write_heartbeat(heartbeat_dir, {rank, report.step, now_seconds(), node ? node : "", resumed_from});
+    }
     if (rank != 0) return;
     telemetry.record(report);
     if (report.step % config.log_every == 0 || report.step == config.steps)
@@ -196,6 +206,7 @@ ExitCode train(int argc, char** argv) {
   std::unique_ptr<ckpt::AsyncSaver> saver;
   if (!ckpt.dir.empty()) {
     resume_from_checkpoint(trainer, ckpt.dir, rank);
+    resumed_from = trainer.completed_steps();
     saver = std::make_unique<ckpt::AsyncSaver>(MPI_COMM_WORLD, ckpt.dir);
     hooks.checkpoint = [&](Trainer& t, CheckpointReason reason) { save_checkpoint_hook(*saver, t, reason, ckpt, rank); };
   }

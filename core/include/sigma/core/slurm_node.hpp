@@ -4,8 +4,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
-namespace sigma::hc {
+namespace sigma {
 
 // This node's Slurm name: SLURMD_NODENAME when slurmd set it, else the short hostname.
 std::string slurm_node_name();
@@ -22,10 +23,13 @@ NodeStatus query_node(const std::string& node);
 void drain_node(const std::string& node, const std::string& reason);
 void resume_node(const std::string& node);
 
+// The node names of a Slurm hostlist expression ("n[1-3,7]" -> n1 n2 n3 n7); throws sigma::Error(usage).
+std::vector<std::string> expand_hostlist(const std::string& hostlist);
+
 // True when `node` is in the Slurm hostlist expression `hostlist` ("n[1-3,7]").
 bool hostlist_contains(const std::string& hostlist, const std::string& node);
 
 // sigma marks the nodes it drains with this reason prefix, and recycles only those.
 inline constexpr const char* kSigmaReasonPrefix = "sigma:";
 
-}  // namespace sigma::hc
+}  // namespace sigma

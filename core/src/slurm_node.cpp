@@ -1,4 +1,4 @@
-#include "sigma/healthcheck/slurm_node.hpp"
+#include "sigma/core/slurm_node.hpp"
 
 #include <slurm/slurm.h>
 #include <slurm/slurm_errno.h>
@@ -16,7 +16,7 @@
 
 #include "sigma/core/error.hpp"
 
-namespace sigma::hc {
+namespace sigma {
 
 std::string slurm_node_name() {
   if (const char* name = std::getenv("SLURMD_NODENAME"); name != nullptr && *name != '\0') return name;
@@ -132,6 +132,18 @@ void resume_node(const std::string& node) {
   in_child(fmt::format("resume {}: slurm_update_node failed", node), [&] { return update_node(node, NODE_RESUME, ""); });
 }
 
+std::vector<std::string> expand_hostlist(const std::string& hostlist) {
+  hostlist_t list = slurm_hostlist_create(hostlist.c_str());
+  if (list == nullptr) throw Error(ExitCode::usage, fmt::format("\"{}\": not a Slurm hostlist", hostlist));
+  std::vector<std::string> names;
+  while (char* name = slurm_hostlist_shift(list)) {
+    names.emplace_back(name);
+    free(name);
+  }
+  slurm_hostlist_destroy(list);
+  return names;
+}
+
 bool hostlist_contains(const std::string& hostlist, const std::string& node) {
   hostlist_t list = slurm_hostlist_create(hostlist.c_str());
   if (list == nullptr) return false;
@@ -140,4 +152,4 @@ bool hostlist_contains(const std::string& hostlist, const std::string& node) {
   return found;
 }
 
-}  // namespace sigma::hc
+}  // namespace sigma

@@ -1,0 +1,30 @@
+// Per-rank heartbeats: every rank of a training step rewrites DIR/rank-<r> after each step (write, then rename,
+// so a reader never sees half a file) with the step it finished, the time and its node. The supervisor reads
+// them to see a hang (no progress for policy.heartbeat_timeout_s) and to blame the rank that stopped first: a
+// collective stalls every other rank behind it, so the stopped one is the one with the oldest step.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sigma {
+
+struct Heartbeat {
+  int rank = 0;
+  long step = 0;
+  double time = 0;   // seconds since the epoch
+  std::string node;
+  long resumed_from = 0;  // the step this process started from (its checkpoint's step; 0 for a fresh start)
+};
+
+// The environment variable through which the supervisor names the directory for the ranks.
+inline constexpr const char* kHeartbeatDirEnv = "SIGMA_HEARTBEAT_DIR";
+
+void write_heartbeat(const std::string& dir, const Heartbeat& beat);  // best effort: a full disk must not kill training
+std::vector<Heartbeat> read_heartbeats(const std::string& dir);       // unreadable files are skipped
+
+// The rank that stopped first: the lowest step, then the oldest time. nullopt when there are none.
+std::optional<Heartbeat> stopped_first(const std::vector<Heartbeat>& beats);
+
+}  // namespace sigma

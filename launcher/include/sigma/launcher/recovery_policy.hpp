@@ -1,0 +1,55 @@
+// What sigma-launch supervise does after a training step ended, decided from the failure's class (core's
+// taxonomy) and the site's policy.* — no Slurm, no processes, so every branch is unit-tested:
+//   success                      -> done
+//   state saved (exit 42)        -> stop with 42: Slurm's RequeueExit requeues the job and it resumes
+//   hardware / hang              -> drain the blamed node, restart on the survivors plus a spare, with backoff
+//   restart / requeue actions    -> restart, with backoff: off a node the failure named while a spare is free
+//                                   (excluded, not drained), else on the same nodes
+//   no healthy capacity left     -> stop with node_hardware (10): Slurm requeues the job; the drained nodes are
+//                                   avoided by the scheduler
+//   user error, numerical fault  -> stop once with the step's exit code and message; never restart or requeue
+//   unknown                      -> stop for a human (internal, 1): never loop
+//   restart cap reached          -> stop with the failure's own exit code
+#pragma once
+
+#include <string>
+
+#include "sigma/core/exit_codes.hpp"
+#include "sigma/core/site_config.hpp"
+#include "sigma/core/taxonomy.hpp"
+
+namespace sigma::launch {
+
+struct StepFailure {
+  StepOutcome outcome;        // exit code, signal, stderr tail
+  bool hang = false;          // no heartbeat progress for policy.heartbeat_timeout_s
+  std::string blamed_node;    // "" when nothing points at one node
+};
+
+enum class Next { done, restart, stop };
+
+struct Decision {
+  Next next = Next::stop;
+  Verdict verdict;                 // the taxonomy's answer (rule "hang" for a heartbeat timeout)
+  std::string drain_node;          // exclude this node from the job (and drain it, unless exclude_only)
+  bool exclude_only = false;       // not a node fault: move off the node without draining it
+  ExitCode exit_code = ExitCode::ok;  // for Next::stop
+  double backoff_s = 0;            // wait before a restart
+  std::string reason;              // one line for the log and the ledger
+};
+
+struct RecoveryState {
+  int restarts_done = 0;           // restarts of the step so far in this allocation
+  int spare_capacity = 0;          // healthy nodes not in the step, usable to replace one
+};
+
+Decision decide(const Taxonomy& taxonomy, const PolicyConfig& policy, const StepFailure& failure,
+                const RecoveryState& state);
+
+// initial_s * factor^k, capped at max_s, for the k-th restart (k from 0).
+double backoff_seconds(const BackoffConfig& backoff, int restart_index);
+
+// The node a step's srun error lines name ("srun: error: n3: task 2: Killed", "Node failure on n3"), or "".
+std::string node_named_by_srun(const std::string& log);
+
+}  // namespace sigma::launch

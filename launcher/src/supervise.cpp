@@ -1,0 +1,270 @@
+#include "sigma/launcher/supervise.hpp"
+
+#include <signal.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "sigma/core/error.hpp"
+#include "sigma/core/heartbeat.hpp"
+#include "sigma/core/ledger.hpp"
+#include "sigma/core/slurm_node.hpp"
+#include "sigma/core/validated_nodes.hpp"
+#include "sigma/launcher/recovery_policy.hpp"
+#include "sigma/launcher/step_process.hpp"
+
+namespace sigma::launch {
+namespace {
+
+volatile sig_atomic_t g_stop_signal = 0;
+void remember_stop_signal(int sig) { g_stop_signal = sig; }
+
+constexpr double kPollSeconds = 0.5;
+constexpr double kAbortGraceSeconds = 10;
+
+void say(const std::string& line) { fmt::print(stderr, "sigma-launch: {}\n", line); }
+
+// The ledger records what happened; failing to write it (a user cannot write root's ledger) is only a warning.
+void record(const SiteConfig& config, const std::string& name, nlohmann::json details) {
+  if (config.paths.ledger.empty()) return;
+  Event event;
+  event.component = "launcher";
+  event.event = name;
+  event.details = std::move(details);
+  try {
+    append_event(config.paths.ledger, std::move(event));
+  } catch (const Error& e) {
+    say(fmt::format("warning: {}", e.what()));
+  }
+}
+
+// srun exits 128+N when a task was killed by signal N: the taxonomy sees that signal.
+StepOutcome as_task_outcome(StepOutcome outcome) {
+  if (outcome.signal == 0 && outcome.exit_code > 128 && outcome.exit_code < 128 + 65) {
+    outcome.signal = outcome.exit_code - 128;
+    outcome.exit_code = 0;
+  }
+  return outcome;
+}
+
+std::vector<std::string> allocation_nodes() {
+  const char* list = std::getenv("SLURM_JOB_NODELIST");
+  if (list == nullptr || *list == '\0') {
+    throw Error(ExitCode::usage, "supervise: SLURM_JOB_NODELIST is not set (run it inside a batch job)");
+  }
+  return expand_hostlist(list);
+}
+
+// What happened to one attempt, for the summary and the recovery figures.
+struct Attempt {
+  std::vector<std::string> nodes;
+  double started = 0;
+  double first_beat = 0;   // first heartbeat: the first training step of this attempt
+  long first_step = 0;
+  long last_step = 0;
+  double last_beat = 0;
+};
+
+struct Summary {
+  int restarts = 0;
+  std::vector<std::string> excluded;
+  std::vector<std::string> faults;  // one line each: class, node, seconds lost, steps redone
+};
+
+class Supervisor {
+ public:
+  Supervisor(const SuperviseOptions& options, const SiteConfig& config)
+      : options_(options), config_(config), taxonomy_(config.taxonomy), all_(allocation_nodes()) {
+    spares_ = options.spares.value_or(config.cluster.spare_nodes);
+    width_ = options.nodes > 0 ? options.nodes : static_cast<int>(all_.size()) - spares_;
+    if (width_ < 1 || width_ > static_cast<int>(all_.size())) {
+      throw Error(ExitCode::usage, fmt::format("supervise: --nodes {} with {} spare(s) does not fit the {} node(s) "
+                                               "of this allocation", width_, spares_, all_.size()));
+    }
+  }
+
+  ExitCode run() {
+    signal(SIGTERM, remember_stop_signal);
+    signal(SIGUSR1, remember_stop_signal);
+    record(config_, "supervise_started", {{"nodes", all_}, {"width", width_}, {"spares", spares_}});
+    while (true) {
+      const auto healthy = healthy_nodes();
+      const std::vector<std::string> active(healthy.begin(), healthy.begin() + std::min<std::size_t>(width_, healthy.size()));
+      Attempt attempt{active, now_seconds(), 0, 0, 0, 0};
+      const auto [failure, forwarded] = run_step(attempt);
+      if (forwarded && failure.outcome.exit_code == to_int(ExitCode::requeue)) return finish(ExitCode::requeue, "stop signal: state saved, requeue");
+      const Decision decision = decide(taxonomy_, config_.policy, failure,
+                                       {summary_.restarts, static_cast<int>(healthy.size()) - width_});
+      if (decision.next == Next::done) return finish(ExitCode::ok, "the step completed");
+      const double detected = now_seconds();
+      act_on(decision, attempt, detected);
+      if (decision.next == Next::stop) return finish(decision.exit_code, decision.reason);
+      if (!wait_backoff(decision.backoff_s)) return finish(ExitCode::requeue, "stop signal during the backoff");
+      ++summary_.restarts;
+      pending_fault_ = {detected, attempt.last_step, decision.verdict.fault_code, decision.drain_node};
+    }
+  }
+
+ private:
+  struct PendingFault {
+    double detected = 0;
+    long last_step = 0;
+    std::string fault_code, node;
+  };
+
+  std::vector<std::string> healthy_nodes() const {
+    std::vector<std::string> out;
+    for (const auto& node : all_) {
+      if (!excluded_.count(node)) out.push_back(node);
+    }
+    return out;
+  }
+
+  std::vector<std::string> srun_command(const std::vector<std::string>& nodes) const {
+    std::string list;
+    for (const auto& node : nodes) list += (list.empty() ? "" : ",") + node;
+    std::vector<std::string> argv = {"srun", "--mpi=pmix", "--kill-on-bad-exit=1", "-N", std::to_string(nodes.size()),
+                                     "--ntasks-per-node", std::to_string(options_.tasks_per_node), "--nodelist", list};
+    argv.insert(argv.end(), options_.command.begin(), options_.command.end());
+    return argv;
+  }
+
+  void clear_heartbeats() const {
+    if (options_.heartbeat_dir.empty()) return;
+    std::filesystem::create_directories(options_.heartbeat_dir);
+    for (const auto& beat : read_heartbeats(options_.heartbeat_dir)) {
+      std::filesystem::remove(options_.heartbeat_dir + "/rank-" + std::to_string(beat.rank));
+    }
+  }
+
+  // The attempt's first and latest heartbeats (its first training step is the end of a recovery).
+  std::vector<Heartbeat> read_progress(Attempt& attempt) {
+    if (options_.heartbeat_dir.empty()) return {};
+    const auto beats = read_heartbeats(options_.heartbeat_dir);
+    for (const auto& beat : beats) {
+      if (attempt.first_beat == 0 || beat.time < attempt.first_beat) attempt.first_beat = beat.time;
+      attempt.first_step = beat.resumed_from + 1;
+      attempt.last_step = std::max(attempt.last_step, beat.step);
+      attempt.last_beat = std::max(attempt.last_beat, beat.time);
+    }
+    if (attempt.first_beat != 0) note_recovered(attempt);
+    return beats;
+  }
+
+  // True when the step has made no progress for policy.heartbeat_timeout_s; `blamed` is the rank that stopped
+  // first.
+  bool hung(Attempt& attempt, std::optional<Heartbeat>& blamed) {
+    if (options_.heartbeat_dir.empty()) return false;
+    const auto beats = read_progress(attempt);
+    const double progress = std::max(attempt.started, attempt.last_beat);
+    if (now_seconds() - progress < config_.policy.heartbeat_timeout_s) return false;
+    blamed = stopped_first(beats);
+    return true;
+  }
+
+  std::pair<StepFailure, bool> run_step(Attempt& attempt) {
+    clear_heartbeats();
+    say(fmt::format("starting the step on {} (attempt {})", fmt::join(attempt.nodes, ","), summary_.restarts + 1));
+    record(config_, "step_started", {{"nodes", attempt.nodes}, {"attempt", summary_.restarts + 1}});
+    StepProcess step(srun_command(attempt.nodes), {{kHeartbeatDirEnv, options_.heartbeat_dir}});
+    bool forwarded = false;
+    while (true) {
+      if (auto outcome = step.poll(kPollSeconds)) {
+        read_progress(attempt);  // the last heartbeats, for the figures
+        return {{as_task_outcome(*outcome), false, node_named_by_srun(outcome->log)}, forwarded};
+      }
+      if (const int sig = g_stop_signal; sig != 0) {
+        g_stop_signal = 0;
+        say(fmt::format("forwarding signal {} to the step", sig));
+        step.signal(sig);
+        forwarded = true;
+      }
+      std::optional<Heartbeat> blamed;
+      if (!forwarded && hung(attempt, blamed)) {
+        say(fmt::format("no heartbeat progress for {:.0f}s: aborting the step", config_.policy.heartbeat_timeout_s));
+        StepFailure failure{step.abort(kAbortGraceSeconds), true, blamed ? blamed->node : ""};
+        return {failure, false};
+      }
+    }
+  }
+
+  void note_recovered(const Attempt& attempt) {
+    if (pending_fault_.detected == 0) return;
+    const double seconds = attempt.first_beat - pending_fault_.detected;
+    const long redone = std::max(0L, pending_fault_.last_step - (attempt.first_step - 1));
+    record(config_, "recovered", {{"fault_code", pending_fault_.fault_code}, {"node", pending_fault_.node},
+                                  {"fault_to_first_step_s", seconds}, {"steps_redone", redone},
+                                  {"resumed_at_step", attempt.first_step}});
+    summary_.faults.push_back(fmt::format("{} on {}: {:.1f}s from detection to the first new step, {} step(s) redone",
+                                          pending_fault_.fault_code, pending_fault_.node.empty() ? "-" : pending_fault_.node,
+                                          seconds, redone));
+    pending_fault_ = {};
+  }
+
+  void act_on(const Decision& decision, const Attempt& attempt, double detected) {
+    say(decision.reason);
+    record(config_, "step_failed",
+           {{"class", std::string(to_string(decision.verdict.failure_class))}, {"rule", decision.verdict.rule},
+            {"fault_code", decision.verdict.fault_code}, {"evidence", decision.verdict.evidence},
+            {"node", decision.drain_node}, {"next", decision.next == Next::restart ? "restart" : "stop"},
+            {"exit_code", to_int(decision.exit_code)}, {"reason", decision.reason},
+            {"last_step", attempt.last_step}, {"detected_after_last_beat_s",
+                                               attempt.last_beat > 0 ? detected - attempt.last_beat : 0}});
+    if (decision.drain_node.empty()) return;
+    excluded_.insert(decision.drain_node);
+    summary_.excluded.push_back(decision.drain_node);
+    if (decision.exclude_only) return;
+    const std::string reason = fmt::format("sigma: {} {}", decision.verdict.fault_code,
+                                           decision.verdict.evidence.empty() ? "in training" : decision.verdict.evidence)
+                                   .substr(0, 64);
+    try {
+      drain_node(decision.drain_node, reason);
+      record(config_, "node_drained", {{"node", decision.drain_node}, {"reason", reason}});
+    } catch (const Error& e) {
+      say(fmt::format("warning: {} (the node is still excluded from this job)", e.what()));
+    }
+  }
+
+  bool wait_backoff(double seconds) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    if (seconds > 0) say(fmt::format("restarting in {:.1f}s", seconds));
+    while (std::chrono::steady_clock::now() < until) {
+      if (g_stop_signal != 0) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return true;
+  }
+
+  ExitCode finish(ExitCode code, const std::string& why) {
+    record(config_, "supervise_ended", {{"exit_code", to_int(code)}, {"restarts", summary_.restarts},
+                                        {"excluded", summary_.excluded}, {"reason", why}});
+    fmt::print(stderr, "sigma-launch: summary: {} (exit {}); {} restart(s); excluded: {}\n", why, to_int(code),
+               summary_.restarts, summary_.excluded.empty() ? "none" : fmt::format("{}", fmt::join(summary_.excluded, ",")));
+    for (const auto& fault : summary_.faults) fmt::print(stderr, "sigma-launch:   {}\n", fault);
+    return code;
+  }
+
+  const SuperviseOptions& options_;
+  const SiteConfig& config_;
+  Taxonomy taxonomy_;
+  std::vector<std::string> all_;
+  std::set<std::string> excluded_;
+  int spares_ = 0, width_ = 0;
+  Summary summary_;
+  PendingFault pending_fault_;
+};
+
+}  // namespace
+
+ExitCode supervise(const SuperviseOptions& options, const SiteConfig& config) {
+  if (options.command.empty()) throw Error(ExitCode::usage, "supervise: expected -- COMMAND [ARGS...]");
+  return Supervisor(options, config).run();
+}
+
+}  // namespace sigma::launch

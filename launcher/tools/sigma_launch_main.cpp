@@ -1,0 +1,87 @@
+// sigma-launch: the in-allocation supervisor (supervise) of a training job. Thin: options here, the work in
+// supervise.cpp and recovery_policy.cpp.
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "sigma/core/cli.hpp"
+#include "sigma/core/error.hpp"
+#include "sigma/core/site_config.hpp"
+#include "sigma/launcher/supervise.hpp"
+
+namespace po = boost::program_options;
+using namespace sigma;
+
+namespace {
+
+constexpr const char* kUsage = R"(usage:
+  sigma-launch supervise [--nodes N] [--spares S] [--ntasks-per-node K] [--heartbeat-dir DIR] [--config FILE]
+                         -- COMMAND [ARGS...]
+        in a batch job (sbatch --no-kill; exec it from the script): run COMMAND as `srun --mpi=pmix` on N nodes of
+        the allocation, keep S spares, restart it without a failed node, or stop with an exit code from the contract
+exit codes: those of sigma-config exit-codes; the step's own code for a user error; 42 after a stop signal)";
+
+// Everything after "--" is the training command, never parsed here.
+std::pair<std::vector<std::string>, std::vector<std::string>> split_at_dashes(int argc, char** argv) {
+  std::vector<std::string> ours, command;
+  bool after = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!after && std::strcmp(argv[i], "--") == 0) {
+      after = true;
+    } else {
+      (after ? command : ours).emplace_back(argv[i]);
+    }
+  }
+  return {ours, command};
+}
+
+std::string site_config_path(const po::variables_map& vm) {
+  if (vm.count("config")) return vm["config"].as<std::string>();
+  const char* from_plugin = std::getenv("SIGMA_SITE_CONFIG");  // set by the SPANK plugin
+  return from_plugin && *from_plugin ? from_plugin : "/etc/sigma/site.yaml";
+}
+
+ExitCode run(int argc, char** argv) {
+  auto [ours, command] = split_at_dashes(argc, argv);
+  po::options_description options("options");
+  options.add_options()("help,h", "this text")("nodes", po::value<int>()->default_value(0),
+                                                "nodes for the step (default: all but the spares)")(
+      "spares", po::value<int>(), "spare nodes kept aside (default: cluster.spare_nodes)")(
+      "ntasks-per-node", po::value<int>()->default_value(1), "tasks per node")(
+      "heartbeat-dir", po::value<std::string>(), "directory for per-rank heartbeats (hang detection)")(
+      "config", po::value<std::string>(), "site config (default: $SIGMA_SITE_CONFIG, else /etc/sigma/site.yaml)");
+  po::variables_map vm;
+  po::store(po::command_line_parser(ours).options(options).positional({}).run(), vm);
+  po::notify(vm);
+  if (vm.count("help") || ours.empty()) {
+    std::cout << kUsage << "\n\n" << options;
+    return vm.count("help") ? ExitCode::ok : ExitCode::usage;
+  }
+  launch::SuperviseOptions opts;
+  opts.nodes = vm["nodes"].as<int>();
+  if (vm.count("spares")) opts.spares = vm["spares"].as<int>();
+  opts.tasks_per_node = vm["ntasks-per-node"].as<int>();
+  if (opts.nodes < 0 || (opts.spares && *opts.spares < 0) || opts.tasks_per_node < 1) {
+    usage_error("--nodes and --spares: expected numbers >= 0; --ntasks-per-node: expected >= 1");
+  }
+  if (vm.count("heartbeat-dir")) opts.heartbeat_dir = vm["heartbeat-dir"].as<std::string>();
+  opts.command = command;
+  return launch::supervise(opts, load_site_config(site_config_path(vm)));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "supervise") == 0) {
+    return run_main("sigma-launch", [&] { return run(argc - 1, argv + 1); });
+  }
+  std::cerr << kUsage << "\n";
+  return to_int(argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)
+                    ? ExitCode::ok
+                    : ExitCode::usage);
+}

@@ -1,0 +1,153 @@
+// The supervisor's decisions without a cluster: failure -> class -> action, blame, backoff, caps.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+
+#include "sigma/core/heartbeat.hpp"
+#include "sigma/launcher/recovery_policy.hpp"
+
+using namespace sigma;
+using namespace sigma::launch;
+
+namespace {
+
+PolicyConfig policy(int max_restarts = 3) {
+  PolicyConfig p;
+  p.max_restarts = max_restarts;
+  p.backoff = {2, 10, 2};
+  return p;
+}
+
+const Taxonomy& taxonomy() {
+  static const Taxonomy t(default_taxonomy_rules());
+  return t;
+}
+
+StepFailure exited(int code, const std::string& node = "", const std::string& log = "") {
+  return {{code, 0, log}, false, node};
+}
+StepFailure killed(int sig, const std::string& node) { return {{0, sig, ""}, false, node}; }
+StepFailure hung_on(const std::string& node) {
+  StepFailure f = killed(SIGKILL, node);  // the supervisor aborted it
+  f.hang = true;
+  return f;
+}
+
+}  // namespace
+
+TEST(RecoveryPolicy, SuccessIsDone) {
+  EXPECT_EQ(decide(taxonomy(), policy(), exited(0), {0, 1}).next, Next::done);
+}
+
+TEST(RecoveryPolicy, HardwareFaultDrainsTheNodeAndRestartsOnASpare) {
+  const Decision d = decide(taxonomy(), policy(), exited(10, "n3"), {0, 1});
+  EXPECT_EQ(d.next, Next::restart);
+  EXPECT_EQ(d.drain_node, "n3");
+  EXPECT_FALSE(d.exclude_only);
+  EXPECT_EQ(d.verdict.failure_class, FailureClass::hardware);
+  EXPECT_DOUBLE_EQ(d.backoff_s, 2);
+}
+
+TEST(RecoveryPolicy, HardwareFaultWithoutASpareGoesBackToTheQueue) {
+  const Decision d = decide(taxonomy(), policy(), exited(10, "n3"), {0, 0});
+  EXPECT_EQ(d.next, Next::stop);
+  EXPECT_EQ(d.exit_code, ExitCode::node_hardware);  // RequeueExit requeues it; the drained node is avoided
+  EXPECT_EQ(d.drain_node, "n3");
+  EXPECT_NE(d.reason.find("no spare node left"), std::string::npos);
+}
+
+TEST(RecoveryPolicy, ALogLineCanBlameHardware) {
+  const Decision d = decide(taxonomy(), policy(), exited(1, "n2", "NVRM: Xid (PCI:0000:3b:00): 79, pid=1"), {0, 2});
+  EXPECT_EQ(d.next, Next::restart);
+  EXPECT_EQ(d.verdict.rule, "nvidia-xid-hardware");
+  EXPECT_EQ(d.drain_node, "n2");
+}
+
+TEST(RecoveryPolicy, AKilledRankMovesOffItsNodeWithoutDrainingIt) {
+  const Decision d = decide(taxonomy(), policy(), killed(SIGKILL, "n2"), {0, 1});
+  EXPECT_EQ(d.next, Next::restart);
+  EXPECT_EQ(d.drain_node, "n2");
+  EXPECT_TRUE(d.exclude_only);
+  const Decision same_nodes = decide(taxonomy(), policy(), killed(SIGKILL, "n2"), {0, 0});
+  EXPECT_EQ(same_nodes.next, Next::restart);
+  EXPECT_EQ(same_nodes.drain_node, "");
+}
+
+TEST(RecoveryPolicy, AHangDrainsTheRankThatStoppedFirst) {
+  const Decision d = decide(taxonomy(), policy(), hung_on("n4"), {1, 1});
+  EXPECT_EQ(d.next, Next::restart);
+  EXPECT_EQ(d.verdict.rule, "hang");
+  EXPECT_EQ(d.drain_node, "n4");
+  EXPECT_DOUBLE_EQ(d.backoff_s, 4);
+}
+
+TEST(RecoveryPolicy, UserErrorsStopOnceWithTheirOwnCode) {
+  for (int code : {2, 3, 4, 5, 11}) {
+    const Decision d = decide(taxonomy(), policy(), exited(code, "n1"), {0, 3});
+    EXPECT_EQ(d.next, Next::stop) << code;
+    EXPECT_EQ(to_int(d.exit_code), code);
+    EXPECT_EQ(d.drain_node, "");
+    EXPECT_NE(d.reason.find("a user error: not restarted or requeued"), std::string::npos) << d.reason;
+  }
+  const Decision crash = decide(taxonomy(), policy(), killed(SIGSEGV, "n1"), {0, 3});
+  EXPECT_EQ(crash.next, Next::stop);
+}
+
+TEST(RecoveryPolicy, UnknownFailuresStopForAHuman) {
+  const Decision d = decide(taxonomy(), policy(), exited(77, "n1"), {0, 3});
+  EXPECT_EQ(d.next, Next::stop);
+  EXPECT_EQ(d.exit_code, ExitCode::internal);
+}
+
+TEST(RecoveryPolicy, AStopSignalsSavedStateIsPassedOn) {
+  const Decision d = decide(taxonomy(), policy(), exited(42), {0, 3});
+  EXPECT_EQ(d.next, Next::stop);
+  EXPECT_EQ(d.exit_code, ExitCode::requeue);
+}
+
+TEST(RecoveryPolicy, TheRestartCapHolds) {
+  const Decision d = decide(taxonomy(), policy(2), exited(10, "n3"), {2, 5});
+  EXPECT_EQ(d.next, Next::stop);
+  EXPECT_EQ(d.exit_code, ExitCode::node_hardware);
+  EXPECT_EQ(d.drain_node, "n3");
+  EXPECT_NE(d.reason.find("policy.max_restarts=2"), std::string::npos);
+  EXPECT_EQ(decide(taxonomy(), policy(0), killed(SIGKILL, "n2"), {0, 5}).next, Next::stop);
+}
+
+TEST(RecoveryPolicy, BackoffGrowsAndIsCapped) {
+  const BackoffConfig b{5, 30, 2};
+  EXPECT_DOUBLE_EQ(backoff_seconds(b, 0), 5);
+  EXPECT_DOUBLE_EQ(backoff_seconds(b, 1), 10);
+  EXPECT_DOUBLE_EQ(backoff_seconds(b, 2), 20);
+  EXPECT_DOUBLE_EQ(backoff_seconds(b, 3), 30);
+  EXPECT_DOUBLE_EQ(backoff_seconds(b, 50), 30);
+}
+
+TEST(Blame, SrunNamesTheNodeOfTheFirstFailedTask) {
+  EXPECT_EQ(node_named_by_srun("srun: error: n2: task 1: Killed\nsrun: error: n1: task 0: Killed\n"), "n2");
+  EXPECT_EQ(node_named_by_srun("srun: error: n3: tasks 4-7: Exited with exit code 10\n"), "n3");
+  EXPECT_EQ(node_named_by_srun("srun: error: Node failure on n4\nsrun: error: n1: task 0: Killed\n"), "n4");
+  EXPECT_EQ(node_named_by_srun("something else\n"), "");
+}
+
+TEST(Blame, TheRankThatStoppedFirstHasTheOldestStep) {
+  const std::vector<Heartbeat> beats = {{0, 120, 50.0, "n1", 0}, {1, 119, 40.0, "n2", 0}, {2, 120, 51.0, "n3", 0}};
+  EXPECT_EQ(stopped_first(beats)->node, "n2");
+  const std::vector<Heartbeat> same_step = {{0, 7, 50.0, "n1", 0}, {1, 7, 45.0, "n2", 0}};
+  EXPECT_EQ(stopped_first(same_step)->node, "n2");
+  EXPECT_FALSE(stopped_first({}).has_value());
+}
+
+TEST(Heartbeats, RoundTripThroughTheirDirectory) {
+  char pattern[] = "/tmp/sigma-heartbeats.XXXXXX";
+  const std::string dir = mkdtemp(pattern);
+  write_heartbeat(dir, {3, 17, 123.5, "n9", 10});
+  const auto beats = read_heartbeats(dir);
+  ASSERT_EQ(beats.size(), 1u);
+  EXPECT_EQ(beats[0].rank, 3);
+  EXPECT_EQ(beats[0].step, 17);
+  EXPECT_EQ(beats[0].node, "n9");
+  EXPECT_EQ(beats[0].resumed_from, 10);
+  std::filesystem::remove_all(dir);
+}
