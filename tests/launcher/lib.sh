@@ -1,0 +1,73 @@
+# Helpers for sigma-launch's tests on the local Slurm cluster (tests/cluster/lib.sh), without the SPANK plugin.
+# Expects SIGMA_LAUNCH, SIGMA_TRAIN and SIGMA_CKPT (paths of the binaries) besides the cluster variables.
+source "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib.sh"
+: "${SIGMA_LAUNCH:?}" "${SIGMA_TRAIN:?}" "${SIGMA_CKPT:?}"
+
+out=$(scratch)
+readonly HEARTBEATS=$out/heartbeats
+readonly LEDGER=$out/events.jsonl
+mkdir -p "$out/state"
+chmod 755 "$out/state"
+
+# The supervisor's site config: a 10 s hang timeout, short backoff, two restarts.
+cat >"$out/site.yaml" <<YAML
+cluster: {name: sigma-launch-test, spare_nodes: 1}
+policy:
+  max_restarts: 2
+  heartbeat_timeout_s: 10
+  backoff: {initial_s: 1, max_s: 2, factor: 2}
+paths: {state_dir: $out/state, ledger: $LEDGER}
+YAML
+"$SIGMA_TRAIN" prepare --output "$out/licences.tok" /usr/share/common-licenses/* >/dev/null
+
+# write_job NAME STEPS [sbatch options...]: a batch script that execs the supervisor over a 2-rank sigma-train on
+# 2 of its 3 nodes (one spare), checkpointing every 500 steps into $out/NAME.ckpt.
+write_job() {
+  local name=$1 steps=$2
+  shift 2
+  cat >"$out/$name.sbatch" <<JOB
+#!/bin/bash
+#SBATCH -N 3 --no-kill $*
+exec "$SIGMA_LAUNCH" supervise --nodes 2 --spares 1 --heartbeat-dir "$HEARTBEATS.$name" --config "$out/site.yaml" -- \\
+  "$SIGMA_TRAIN" train --data "$out/licences.tok" --d-model 32 --n-heads 2 --seq-len 32 --d-ff 32 \\
+  --n-experts 4 --top-k 2 --global-batch 8 --ep-size 2 --threads 1 --peak-gflops 1 --steps $steps \\
+  --log-every 1000 --ckpt-every 500 --ckpt-dir "$out/$name.ckpt"
+JOB
+}
+
+submit() {  # submit NAME [sbatch options...] -> job id
+  local name=$1
+  shift
+  on_cluster sbatch --parsable --open-mode=append -o "$out/$name.out" "$@" "$out/$name.sbatch"
+}
+
+# Step reached by the slowest rank of job NAME, from its heartbeats.
+heartbeat_step() {
+  cat "$HEARTBEATS.$1"/rank-* 2>/dev/null | grep -o '"step":[0-9]*' | cut -d: -f2 | sort -n | head -1
+}
+past_step() { [ "$(heartbeat_step "$1")" -ge "$2" ] 2>/dev/null; }
+
+# PID and node of training rank RANK (the sigma-train process whose SLURM_PROCID is RANK, of this cluster).
+rank_pid() {
+  local pid
+  for pid in $(pgrep -f "$SIGMA_TRAIN train"); do
+    if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "SLURM_PROCID=$1" &&
+       tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "SIGMA_HEARTBEAT_DIR=$HEARTBEATS.$2"; then
+      echo "$pid"
+      return 0
+    fi
+  done
+  return 1
+}
+rank_node() { tr '\0' '\n' <"/proc/$1/environ" | sed -n 's/^SLURMD_NODENAME=//p'; }
+
+events() { "$(dirname "$SIGMA_LAUNCH")/../core/sigma-ledger" show "$LEDGER" --json --event "$1" 2>/dev/null || true; }
+json_field() {
+  /usr/bin/python3 -c '
+import json, sys
+for line in sys.stdin:
+    value = json.loads(line)
+    for key in sys.argv[1].split("."):
+        value = value.get(key, "") if isinstance(value, dict) else ""
+    print(value)' "$1"
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# A training rank killed with kill -9: the supervisor sees the step fail, moves off that rank's node onto the
+# spare inside the same allocation (no requeue), and training resumes from its newest checkpoint to the end.
+source "$(dirname "$0")/lib.sh"
+trap restore_cluster EXIT
+
+write_job killed 6000
+job=$(submit killed)
+wait_until 120 "job $job to pass step 1100" past_step killed 1100
+pid=$(rank_pid 1 killed) || fail "no rank 1 found"
+victim=$(rank_node "$pid")
+kill -9 "$pid"
+killed_at=$(now)
+wait_until 240 "job $job to complete" job_in_state "$job" COMPLETED
+grep "sigma-launch\|resumed" "$out/killed.out"
+[ "$(job_field "$job" Restarts)" = 0 ] || fail "the job was requeued"
+grep -q "killed by signal 9" "$out/killed.out" || fail "the failure was not classified"
+grep -q "sigma-train: resumed from .*step_0000" "$out/killed.out" || fail "training did not resume from a checkpoint"
+second=$(grep "starting the step on" "$out/killed.out" | sed -n 2p)
+[[ -n "$second" && "$second" != *"$victim"* ]] || fail "the restart ($second) did not leave $victim"
+"$SIGMA_CKPT" verify "$out/killed.ckpt" >/dev/null || fail "the final checkpoint does not verify"
+recovered=$(events recovered)
+[ -n "$recovered" ] || fail "no recovered event"
+failed_at=$(events step_failed | json_field time | head -1)
+pass "rank 1 on $victim killed at step >= 1100; restarted inside the allocation ($second), resumed, completed"
+pass "$(printf 'kill -9 to the step seen failed: %ss; failure to the first new step: %.1fs; steps redone: %s' \
+  "$(seconds_between "$killed_at" "$(date -d "$failed_at" +%s.%N)")" \
+  "$(json_field details.fault_to_first_step_s <<<"$recovered")" "$(json_field details.steps_redone <<<"$recovered")")"
