@@ -4,7 +4,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -41,11 +48,66 @@ std::vector<Heartbeat> read_heartbeats(const std::string& dir) {
   return beats;
 }
 
-std::optional<Heartbeat> stopped_first(const std::vector<Heartbeat>& beats) {
+std::optional<Heartbeat> stopped_first(const std::vector<Heartbeat>& beats,
+                                       const std::vector<std::pair<int, double>>& liveness, double now) {
   if (beats.empty()) return std::nullopt;
+  // Stale: no liveness beat for three periods.
+  std::optional<std::pair<int, double>> stalest;
+  for (const auto& [rank, time] : liveness) {
+    if (now - time > 3 * kLivenessPeriod_s && (!stalest || time < stalest->second)) stalest = {rank, time};
+  }
+  if (stalest) {
+    for (const auto& beat : beats) {
+      if (beat.rank == stalest->first) return beat;
+    }
+  }
   return *std::min_element(beats.begin(), beats.end(), [](const Heartbeat& a, const Heartbeat& b) {
     return a.step != b.step ? a.step < b.step : a.time < b.time;
   });
+}
+
+struct LivenessBeat::Impl {
+  std::string path;
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool stop = false;
+  std::thread thread;
+};
+
+LivenessBeat::LivenessBeat(std::string dir, int rank) : impl_(new Impl) {
+  impl_->path = dir + "/alive-" + std::to_string(rank);
+  impl_->thread = std::thread([impl = impl_] {
+    std::unique_lock lock(impl->mutex);
+    while (!impl->stop) {
+      const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+      std::ofstream(impl->path + ".tmp", std::ios::trunc) << fmt::format("{:.3f}", now);
+      std::rename((impl->path + ".tmp").c_str(), impl->path.c_str());
+      impl->wake.wait_for(lock, std::chrono::duration<double>(kLivenessPeriod_s));
+    }
+  });
+}
+
+LivenessBeat::~LivenessBeat() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stop = true;
+  }
+  impl_->wake.notify_all();
+  impl_->thread.join();
+  delete impl_;
+}
+
+std::vector<std::pair<int, double>> read_liveness(const std::string& dir) {
+  std::vector<std::pair<int, double>> out;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("alive-", 0) != 0 || name.ends_with(".tmp")) continue;
+    double time = 0;
+    std::ifstream(entry.path()) >> time;
+    if (time > 0) out.emplace_back(std::atoi(name.c_str() + 6), time);
+  }
+  return out;
 }
 
 }  // namespace sigma

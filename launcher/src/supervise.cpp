@@ -138,8 +138,9 @@ class Supervisor {
   void clear_heartbeats() const {
     if (options_.heartbeat_dir.empty()) return;
     std::filesystem::create_directories(options_.heartbeat_dir);
-    for (const auto& beat : read_heartbeats(options_.heartbeat_dir)) {
-      std::filesystem::remove(options_.heartbeat_dir + "/rank-" + std::to_string(beat.rank));
+    for (const auto& entry : std::filesystem::directory_iterator(options_.heartbeat_dir)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind("rank-", 0) == 0 || name.rfind("alive-", 0) == 0) std::filesystem::remove(entry.path());
     }
   }
 
@@ -164,7 +165,7 @@ class Supervisor {
     const auto beats = read_progress(attempt);
     const double progress = std::max(attempt.started, attempt.last_beat);
     if (now_seconds() - progress < config_.policy.heartbeat_timeout_s) return false;
-    blamed = stopped_first(beats);
+    blamed = stopped_first(beats, read_liveness(options_.heartbeat_dir), now_seconds());
     return true;
   }
 

@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "sigma/core/heartbeat.hpp"
 #include "sigma/launcher/recovery_policy.hpp"
@@ -137,6 +139,27 @@ TEST(Blame, TheRankThatStoppedFirstHasTheOldestStep) {
   const std::vector<Heartbeat> same_step = {{0, 7, 50.0, "n1", 0}, {1, 7, 45.0, "n2", 0}};
   EXPECT_EQ(stopped_first(same_step)->node, "n2");
   EXPECT_FALSE(stopped_first({}).has_value());
+}
+
+TEST(Blame, AFrozenProcessIsBlamedBeforeStepsAreCompared) {
+  // Both ranks finished step 7; rank 0 waits in a collective (its liveness thread still beats), rank 1 is frozen.
+  const std::vector<Heartbeat> beats = {{0, 7, 45.0, "n1", 0}, {1, 7, 50.0, "n2", 0}};
+  EXPECT_EQ(stopped_first(beats, {{0, 99.5}, {1, 51.0}}, 100.0)->node, "n2");
+  EXPECT_EQ(stopped_first(beats, {{0, 99.5}, {1, 99.0}}, 100.0)->node, "n1");  // all alive: oldest progress
+}
+
+TEST(Heartbeats, TheLivenessThreadBeatsUntilStopped) {
+  char pattern[] = "/tmp/sigma-liveness.XXXXXX";
+  const std::string dir = mkdtemp(pattern);
+  {
+    LivenessBeat alive(dir, 5);
+    for (int i = 0; i < 100 && read_liveness(dir).empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const auto liveness = read_liveness(dir);
+  ASSERT_EQ(liveness.size(), 1u);
+  EXPECT_EQ(liveness[0].first, 5);
+  EXPECT_GT(liveness[0].second, 0);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Heartbeats, RoundTripThroughTheirDirectory) {

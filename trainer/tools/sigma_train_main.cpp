@@ -193,6 +193,8 @@ ExitCode train(int argc, char** argv) {
   const char* heartbeat_dir = std::getenv(kHeartbeatDirEnv);
   const char* node = std::getenv("SLURMD_NODENAME");
   long resumed_from = 0;
+  std::unique_ptr<LivenessBeat> alive;
+  if (heartbeat_dir != nullptr && *heartbeat_dir != '\0') alive = std::make_unique<LivenessBeat>(heartbeat_dir, rank);
   hooks.on_step = [&](const StepReport& report) {
     if (heartbeat_dir != nullptr && *heartbeat_dir != '\0') {
       write_heartbeat(heartbeat_dir, {rank, report.step, now_seconds(), node ? node : "", resumed_from});

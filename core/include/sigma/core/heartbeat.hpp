@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sigma {
@@ -24,7 +25,30 @@ inline constexpr const char* kHeartbeatDirEnv = "SIGMA_HEARTBEAT_DIR";
 void write_heartbeat(const std::string& dir, const Heartbeat& beat);  // best effort: a full disk must not kill training
 std::vector<Heartbeat> read_heartbeats(const std::string& dir);       // unreadable files are skipped
 
-// The rank that stopped first: the lowest step, then the oldest time. nullopt when there are none.
-std::optional<Heartbeat> stopped_first(const std::vector<Heartbeat>& beats);
+// Liveness, apart from progress: a thread of each rank rewrites DIR/alive-<r> every kLivenessPeriod_s while the
+// process runs, even while its training thread waits in a collective. A rank whose process is frozen or gone
+// stops beating; the ranks waiting for it do not.
+inline constexpr double kLivenessPeriod_s = 1.0;
+
+class LivenessBeat {
+ public:
+  LivenessBeat(std::string dir, int rank);  // starts the thread
+  ~LivenessBeat();                          // stops and joins it
+  LivenessBeat(const LivenessBeat&) = delete;
+  LivenessBeat& operator=(const LivenessBeat&) = delete;
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
+// Each rank's last liveness time (seconds since the epoch), by rank.
+std::vector<std::pair<int, double>> read_liveness(const std::string& dir);
+
+// The rank to blame for a hang: one whose liveness went stale (its process stopped), the stalest first; when
+// every rank is still alive (a device hang), the rank with the lowest step, then the oldest time. nullopt when
+// there are no heartbeats.
+std::optional<Heartbeat> stopped_first(const std::vector<Heartbeat>& beats,
+                                       const std::vector<std::pair<int, double>>& liveness = {}, double now = 0);
 
 }  // namespace sigma
