@@ -1,5 +1,5 @@
-// sigma-launch: the in-allocation supervisor (supervise) of a training job. Thin: options here, the work in
-// supervise.cpp and recovery_policy.cpp.
+// sigma-launch: the per-task PMIx wrapper (task) and the in-allocation supervisor (supervise) of a training job.
+// Thin: options here, the work in task.cpp, supervise.cpp and recovery_policy.cpp.
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
@@ -13,6 +13,7 @@
 #include "sigma/core/error.hpp"
 #include "sigma/core/site_config.hpp"
 #include "sigma/launcher/supervise.hpp"
+#include "sigma/launcher/task.hpp"
 
 namespace po = boost::program_options;
 using namespace sigma;
@@ -20,6 +21,9 @@ using namespace sigma;
 namespace {
 
 constexpr const char* kUsage = R"(usage:
+  sigma-launch task [--preflight off|quick|standard|extended] [--config FILE] -- COMMAND [ARGS...]
+        one per task under `srun --mpi=pmix`: burn in each node once (local rank 0) unless the SPANK plugin already
+        did, exchange the verdicts over PMIx, then exec COMMAND; any failed node: every task exits 10
   sigma-launch supervise [--nodes N] [--spares S] [--ntasks-per-node K] [--heartbeat-dir DIR] [--config FILE]
                          -- COMMAND [ARGS...]
         in a batch job (sbatch --no-kill; exec it from the script): run COMMAND as `srun --mpi=pmix` on N nodes of
@@ -46,7 +50,27 @@ std::string site_config_path(const po::variables_map& vm) {
   return from_plugin && *from_plugin ? from_plugin : "/etc/sigma/site.yaml";
 }
 
-ExitCode run(int argc, char** argv) {
+ExitCode task(int argc, char** argv) {
+  auto [ours, command] = split_at_dashes(argc, argv);
+  po::options_description options("options");
+  options.add_options()("help,h", "this text")("preflight", po::value<std::string>(),
+                                                "level to burn in at (default: preflight.default_level)")(
+      "config", po::value<std::string>(), "site config (default: $SIGMA_SITE_CONFIG, else /etc/sigma/site.yaml)");
+  po::variables_map vm;
+  po::store(po::command_line_parser(ours).options(options).positional({}).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << kUsage << "\n\n" << options;
+    return ExitCode::ok;
+  }
+  launch::TaskOptions opts;
+  if (vm.count("preflight")) opts.preflight = vm["preflight"].as<std::string>();
+  opts.config_path = site_config_path(vm);
+  opts.command = command;
+  return launch::run_task(opts, load_site_config(opts.config_path));
+}
+
+ExitCode supervise(int argc, char** argv) {
   auto [ours, command] = split_at_dashes(argc, argv);
   po::options_description options("options");
   options.add_options()("help,h", "this text")("nodes", po::value<int>()->default_value(0),
@@ -78,7 +102,10 @@ ExitCode run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "supervise") == 0) {
-    return run_main("sigma-launch", [&] { return run(argc - 1, argv + 1); });
+    return run_main("sigma-launch", [&] { return supervise(argc - 1, argv + 1); });
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "task") == 0) {
+    return run_main("sigma-launch", [&] { return task(argc - 1, argv + 1); });
   }
   std::cerr << kUsage << "\n";
   return to_int(argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)

@@ -1,7 +1,7 @@
 # Helpers for sigma-launch's tests on the local Slurm cluster (tests/cluster/lib.sh), without the SPANK plugin.
 # Expects SIGMA_LAUNCH, SIGMA_TRAIN and SIGMA_CKPT (paths of the binaries) besides the cluster variables.
 source "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib.sh"
-: "${SIGMA_LAUNCH:?}" "${SIGMA_TRAIN:?}" "${SIGMA_CKPT:?}"
+: "${SIGMA_LAUNCH:?}" "${SIGMA_TRAIN:?}" "${SIGMA_CKPT:?}" "${SIGMA_HEALTHCHECK:?}"
 
 out=$(scratch)
 readonly HEARTBEATS=$out/heartbeats
@@ -9,15 +9,26 @@ readonly LEDGER=$out/events.jsonl
 mkdir -p "$out/state"
 chmod 755 "$out/state"
 
-# The supervisor's site config: a 10 s hang timeout, short backoff, two restarts.
-cat >"$out/site.yaml" <<YAML
+# The launcher's site config: a 10 s hang timeout, short backoff, two restarts, a small quick preflight; EXTRA
+# (lines under preflight:) for fault injection.
+site_config() {
+  cat >"$out/site.yaml" <<YAML
 cluster: {name: sigma-launch-test, spare_nodes: 1}
+preflight:
+  levels:
+    quick: {budget_s: 20, checks: [gemm, membw]}
+  gemm: {sizes: [64]}
+  membw: {size_mib: 8}
+${1:-}
 policy:
   max_restarts: 2
   heartbeat_timeout_s: 10
   backoff: {initial_s: 1, max_s: 2, factor: 2}
-paths: {state_dir: $out/state, ledger: $LEDGER}
+paths: {state_dir: $out/state, ledger: $LEDGER, healthcheck_bin: $SIGMA_HEALTHCHECK}
 YAML
+  chmod 644 "$out/site.yaml"
+}
+site_config
 "$SIGMA_TRAIN" prepare --output "$out/licences.tok" /usr/share/common-licenses/* >/dev/null
 
 # write_job NAME STEPS [sbatch options...]: a batch script that execs the supervisor over a 2-rank sigma-train on

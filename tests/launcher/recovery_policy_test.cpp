@@ -8,6 +8,7 @@
 
 #include "sigma/core/heartbeat.hpp"
 #include "sigma/launcher/recovery_policy.hpp"
+#include "sigma/launcher/task.hpp"
 
 using namespace sigma;
 using namespace sigma::launch;
@@ -173,4 +174,14 @@ TEST(Heartbeats, RoundTripThroughTheirDirectory) {
   EXPECT_EQ(beats[0].node, "n9");
   EXPECT_EQ(beats[0].resumed_from, 10);
   std::filesystem::remove_all(dir);
+}
+
+TEST(Task, ThePluginsVerdictSkipsTheBurnInOnlyForTheSameOrAWeakerLevel) {
+  EXPECT_TRUE(validated_by_plugin("quick", "standard", "pass"));
+  EXPECT_TRUE(validated_by_plugin("standard", "standard", "cached"));
+  EXPECT_FALSE(validated_by_plugin("extended", "standard", "pass"));
+  EXPECT_FALSE(validated_by_plugin("quick", "quick", "fail"));
+  EXPECT_FALSE(validated_by_plugin("quick", "off", "off"));
+  EXPECT_FALSE(validated_by_plugin("quick", nullptr, "pass"));
+  EXPECT_FALSE(validated_by_plugin("quick", "bogus", "pass"));
 }

@@ -1,0 +1,148 @@
+#include "sigma/launcher/task.hpp"
+
+#include <pmix.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "sigma/core/child_process.hpp"
+#include "sigma/core/error.hpp"
+
+namespace sigma::launch {
+namespace {
+
+constexpr const char* kVerdictKey = "sigma.node_verdict";
+
+[[noreturn]] void pmix_failure(const char* call, pmix_status_t status) {
+  throw Error(ExitCode::transient, fmt::format("task: {} failed: {}", call, PMIx_Error_string(status)));
+}
+
+// The task's place in the job, from PMIx.
+struct Place {
+  pmix_proc_t proc{};
+  std::uint32_t size = 0;
+  std::uint16_t local_rank = 0;
+  std::string host;
+};
+
+pmix_value_t* get(const pmix_proc_t& who, const char* key) {
+  pmix_value_t* value = nullptr;
+  if (const pmix_status_t s = PMIx_Get(&who, key, nullptr, 0, &value); s != PMIX_SUCCESS) pmix_failure(key, s);
+  return value;
+}
+
+Place learn_place() {
+  Place place;
+  if (const pmix_status_t s = PMIx_Init(&place.proc, nullptr, 0); s != PMIX_SUCCESS) pmix_failure("PMIx_Init", s);
+  pmix_proc_t job;
+  PMIX_LOAD_PROCID(&job, place.proc.nspace, PMIX_RANK_WILDCARD);
+  pmix_value_t* v = get(job, PMIX_JOB_SIZE);
+  place.size = v->data.uint32;
+  PMIX_VALUE_RELEASE(v);
+  v = get(place.proc, PMIX_LOCAL_RANK);
+  place.local_rank = v->data.uint16;
+  PMIX_VALUE_RELEASE(v);
+  v = get(place.proc, PMIX_HOSTNAME);
+  place.host = v->data.string ? v->data.string : "";
+  PMIX_VALUE_RELEASE(v);
+  return place;
+}
+
+std::string env(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? value : "";
+}
+
+// "pass", "skip" (the plugin vouched), or "fail:<reason>"; only local rank 0 of a node burns it in.
+std::string node_verdict(const TaskOptions& options, const SiteConfig& config, const std::string& level) {
+  if (level == "off") return "off";
+  if (validated_by_plugin(level, std::getenv("SIGMA_PREFLIGHT_LEVEL"), std::getenv("SIGMA_PREFLIGHT_VERDICT"))) {
+    return "skip";
+  }
+  std::vector<std::string> child_env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C",
+                                        "SLURMD_NODENAME=" + env("SLURMD_NODENAME"), "SLURM_JOB_ID=" + env("SLURM_JOB_ID")};
+  if (!env("SLURM_CONF").empty()) child_env.push_back("SLURM_CONF=" + env("SLURM_CONF"));
+  const double budget = config.preflight.levels.at(level).budget_s;
+  const ChildResult run = run_child(
+      {config.paths.healthcheck_bin, "preflight", "--level", level, "--config", options.config_path, "--json"},
+      child_env, budget + 3);
+  if (run.exit_code == 0) return "pass";
+  const std::string reason = run.timed_out ? "preflight over budget" : fmt::format("preflight exit {}", run.exit_code);
+  return "fail:" + reason;
+}
+
+void publish(const std::string& text) {
+  pmix_value_t value;
+  PMIX_VALUE_LOAD(&value, text.c_str(), PMIX_STRING);
+  if (const pmix_status_t s = PMIx_Put(PMIX_GLOBAL, kVerdictKey, &value); s != PMIX_SUCCESS) pmix_failure("PMIx_Put", s);
+  PMIX_VALUE_DESTRUCT(&value);
+  if (const pmix_status_t s = PMIx_Commit(); s != PMIX_SUCCESS) pmix_failure("PMIx_Commit", s);
+}
+
+// Every task's published verdict, after a fence that collects them; returns the failed nodes' lines.
+std::vector<std::string> failed_nodes(const Place& place) {
+  pmix_info_t collect;
+  bool yes = true;
+  PMIX_INFO_LOAD(&collect, PMIX_COLLECT_DATA, &yes, PMIX_BOOL);
+  pmix_proc_t all;
+  PMIX_LOAD_PROCID(&all, place.proc.nspace, PMIX_RANK_WILDCARD);
+  const pmix_status_t fenced = PMIx_Fence(&all, 1, &collect, 1);
+  PMIX_INFO_DESTRUCT(&collect);
+  if (fenced != PMIX_SUCCESS) pmix_failure("PMIx_Fence", fenced);
+  std::vector<std::string> failed;
+  for (std::uint32_t rank = 0; rank < place.size; ++rank) {
+    pmix_proc_t peer;
+    PMIX_LOAD_PROCID(&peer, place.proc.nspace, rank);
+    pmix_value_t* v = get(peer, kVerdictKey);
+    const std::string text = v->data.string ? v->data.string : "";
+    PMIX_VALUE_RELEASE(v);
+    if (text.find("|fail:") != std::string::npos) failed.push_back(text);
+  }
+  return failed;
+}
+
+[[noreturn]] void exec_command(const std::vector<std::string>& command) {
+  std::vector<char*> argv;
+  for (const auto& word : command) argv.push_back(const_cast<char*>(word.c_str()));
+  argv.push_back(nullptr);
+  execvp(argv[0], argv.data());
+  throw Error(ExitCode::not_found, fmt::format("task: cannot run {}: {}", command[0], std::strerror(errno)));
+}
+
+}  // namespace
+
+bool validated_by_plugin(const std::string& level, const char* plugin_level, const char* plugin_verdict) {
+  if (plugin_level == nullptr || plugin_verdict == nullptr) return false;
+  const std::string verdict = plugin_verdict;
+  if (verdict != "pass" && verdict != "cached") return false;
+  const int have = preflight_level_rank(plugin_level), want = preflight_level_rank(level);
+  return have >= 1 && want >= 0 && have >= want;
+}
+
+ExitCode run_task(const TaskOptions& options, const SiteConfig& config) {
+  if (options.command.empty()) throw Error(ExitCode::usage, "task: expected -- COMMAND [ARGS...]");
+  const std::string level = options.preflight.empty() ? config.preflight.default_level : options.preflight;
+  if (preflight_level_rank(level) < 0) {
+    throw Error(ExitCode::usage, fmt::format("--preflight: expected off, quick, standard or extended, got \"{}\"", level));
+  }
+  const Place place = learn_place();
+  const std::string node = env("SLURMD_NODENAME").empty() ? place.host : env("SLURMD_NODENAME");
+  // Every task reaches the fence, whatever happens to its node's check: a task that skipped it would leave the
+  // others waiting there.
+  const std::string verdict = place.local_rank == 0 ? node_verdict(options, config, level) : "-";
+  publish(fmt::format("{}|{}", node, verdict));
+  const auto failed = failed_nodes(place);
+  if (place.proc.rank == 0) {
+    fmt::print(stderr, "sigma-launch task: {} tasks; preflight {}: {}\n", place.size, level,
+               failed.empty() ? "every node passed" : fmt::format("failed {}", fmt::join(failed, " ")));
+  }
+  PMIx_Finalize(nullptr, 0);
+  if (!failed.empty()) return ExitCode::node_hardware;
+  exec_command(options.command);
+}
+
+}  // namespace sigma::launch
