@@ -6,7 +6,7 @@ trap restore_cluster EXIT
 
 write_job hung 6000
 job=$(submit hung)
-wait_until 120 "job $job to pass step 700" past_step hung 700
+wait_until 120 "job $job to pass step 1100" past_step hung 1100
 pid=$(rank_pid 1 hung) || fail "no rank 1 found"
 victim=$(rank_node "$pid")
 kill -STOP "$pid"
