@@ -65,6 +65,8 @@ std::vector<std::string> allocation_nodes() {
 struct Attempt {
   std::vector<std::string> nodes;
   double started = 0;
+  double process_started = 0;  // the first rank's process start (step launch done)
+  double ready = 0;            // the last rank ready to train (MPI start, data and checkpoint load done)
   double first_beat = 0;   // first heartbeat: the first training step of this attempt
   long first_step = 0;
   long last_step = 0;
@@ -96,7 +98,7 @@ class Supervisor {
     while (true) {
       const auto healthy = healthy_nodes();
       const std::vector<std::string> active(healthy.begin(), healthy.begin() + std::min<std::size_t>(width_, healthy.size()));
-      Attempt attempt{active, now_seconds(), 0, 0, 0, 0};
+      Attempt attempt{active, now_seconds(), 0, 0, 0, 0, 0, 0};
       const auto [failure, forwarded] = run_step(attempt);
       if (forwarded && failure.outcome.exit_code == to_int(ExitCode::requeue)) return finish(ExitCode::requeue, "stop signal: state saved, requeue");
       const Decision decision = decide(taxonomy_, config_.policy, failure,
@@ -150,6 +152,10 @@ class Supervisor {
     const auto beats = read_heartbeats(options_.heartbeat_dir);
     for (const auto& beat : beats) {
       if (attempt.first_beat == 0 || beat.time < attempt.first_beat) attempt.first_beat = beat.time;
+      if (attempt.process_started == 0 || beat.started_at < attempt.process_started) {
+        attempt.process_started = beat.started_at;
+      }
+      attempt.ready = std::max(attempt.ready, beat.ready_at);
       attempt.first_step = beat.resumed_from + 1;
       attempt.last_step = std::max(attempt.last_step, beat.step);
       attempt.last_beat = std::max(attempt.last_beat, beat.time);
@@ -199,9 +205,15 @@ class Supervisor {
     if (pending_fault_.detected == 0) return;
     const double seconds = attempt.first_beat - pending_fault_.detected;
     const long redone = std::max(0L, pending_fault_.last_step - (attempt.first_step - 1));
+    // The split: backoff and decision (detection to srun), step launch (srun to the processes), MPI start and
+    // data and checkpoint load (to ready), and the first step (to its heartbeat, polled every kPollSeconds).
     record(config_, "recovered", {{"fault_code", pending_fault_.fault_code}, {"node", pending_fault_.node},
                                   {"fault_to_first_step_s", seconds}, {"steps_redone", redone},
-                                  {"resumed_at_step", attempt.first_step}});
+                                  {"resumed_at_step", attempt.first_step},
+                                  {"split_s", {{"detection_to_launch", attempt.started - pending_fault_.detected},
+                                               {"step_launch", attempt.process_started - attempt.started},
+                                               {"mpi_start_and_load", attempt.ready - attempt.process_started},
+                                               {"first_step", attempt.first_beat - attempt.ready}}}});
     summary_.faults.push_back(fmt::format("{} on {}: {:.1f}s from detection to the first new step, {} step(s) redone",
                                           pending_fault_.fault_code, pending_fault_.node.empty() ? "-" : pending_fault_.node,
                                           seconds, redone));

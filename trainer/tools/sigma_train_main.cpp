@@ -28,6 +28,9 @@ using namespace sigma::trainer;
 
 namespace {
 
+double g_started_at = 0;  // for the heartbeats: a supervisor splits a restart into launch, start-up, first step
+
+
 constexpr const char* kUsage =
     "usage: sigma-train prepare --output FILE TEXT_FILE...   (byte-level tokens, vocab 256)\n"
     "       sigma-train train [--config RUN.yaml] [--KEY VALUE...]\n"
@@ -193,11 +196,13 @@ ExitCode train(int argc, char** argv) {
   const char* heartbeat_dir = std::getenv(kHeartbeatDirEnv);
   const char* node = std::getenv("SLURMD_NODENAME");
   long resumed_from = 0;
+  double ready_at = 0;
   std::unique_ptr<LivenessBeat> alive;
   if (heartbeat_dir != nullptr && *heartbeat_dir != '\0') alive = std::make_unique<LivenessBeat>(heartbeat_dir, rank);
   hooks.on_step = [&](const StepReport& report) {
     if (heartbeat_dir != nullptr && *heartbeat_dir != '\0') {
-      write_heartbeat(heartbeat_dir, {rank, report.step, now_seconds(), node ? node : "", resumed_from});
+      write_heartbeat(heartbeat_dir,
+                      {rank, report.step, now_seconds(), node ? node : "", resumed_from, g_started_at, ready_at});
     }
     if (rank != 0) return;
     telemetry.record(report);
@@ -213,12 +218,14 @@ ExitCode train(int argc, char** argv) {
     hooks.checkpoint = [&](Trainer& t, CheckpointReason reason) { save_checkpoint_hook(*saver, t, reason, ckpt, rank); };
   }
   install_stop_signal_handlers();
+  ready_at = now_seconds();
   return run_training(trainer, hooks);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  g_started_at = now_seconds();
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     std::cout << kUsage;
     return argc < 2 ? to_int(ExitCode::usage) : 0;

@@ -17,6 +17,8 @@ struct Heartbeat {
   double time = 0;   // seconds since the epoch
   std::string node;
   long resumed_from = 0;  // the step this process started from (its checkpoint's step; 0 for a fresh start)
+  double started_at = 0;  // when the process started (before MPI_Init)
+  double ready_at = 0;    // when it was ready to train (MPI up, data and checkpoint loaded)
 };
 
 // The environment variable through which the supervisor names the directory for the ranks.
