@@ -56,3 +56,14 @@ restore_cluster() {
   done
   wait_until 60 "every node idle again" all_nodes_idle
 }
+
+# json_field FIELD: FIELD of each JSON line on stdin (dotted: details.prolog_s), e.g. of ledger events.
+json_field() {
+  /usr/bin/python3 -c '
+import json, sys
+for line in sys.stdin:
+    value = json.loads(line)
+    for key in sys.argv[1].split("."):
+        value = value.get(key, "") if isinstance(value, dict) else ""
+    print(value)' "$1"
+}

@@ -72,13 +72,14 @@ rank_pid() {
 }
 rank_node() { tr '\0' '\n' <"/proc/$1/environ" | sed -n 's/^SLURMD_NODENAME=//p'; }
 
-events() { "$(dirname "$SIGMA_LAUNCH")/../core/sigma-ledger" show "$LEDGER" --json --event "$1" 2>/dev/null || true; }
-json_field() {
-  /usr/bin/python3 -c '
-import json, sys
-for line in sys.stdin:
-    value = json.loads(line)
-    for key in sys.argv[1].split("."):
-        value = value.get(key, "") if isinstance(value, dict) else ""
-    print(value)' "$1"
+# start_training NAME STEPS: submits the job and waits until every rank passed step 1100 (past the second save, so
+# the first checkpoint is committed); sets JOB, and VICTIM_PID and VICTIM for training rank 1 and its node.
+start_training() {
+  write_job "$1" "$2"
+  JOB=$(submit "$1")
+  wait_until 120 "job $JOB to pass step 1100" past_step "$1" 1100
+  VICTIM_PID=$(rank_pid 1 "$1") || fail "no rank 1 found"
+  VICTIM=$(rank_node "$VICTIM_PID")
 }
+
+events() { "$(dirname "$SIGMA_LAUNCH")/../core/sigma-ledger" show "$LEDGER" --json --event "$1" 2>/dev/null || true; }

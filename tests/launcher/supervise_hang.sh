@@ -4,11 +4,8 @@
 source "$(dirname "$0")/lib.sh"
 trap restore_cluster EXIT
 
-write_job hung 6000
-job=$(submit hung)
-wait_until 120 "job $job to pass step 1100" past_step hung 1100
-pid=$(rank_pid 1 hung) || fail "no rank 1 found"
-victim=$(rank_node "$pid")
+start_training hung 6000
+job=$JOB victim=$VICTIM pid=$VICTIM_PID
 kill -STOP "$pid"
 stopped_at=$(now)
 wait_until 120 "the hang to be declared" grep -q "no heartbeat progress" "$out/hung.out"

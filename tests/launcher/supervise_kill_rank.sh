@@ -4,12 +4,9 @@
 source "$(dirname "$0")/lib.sh"
 trap restore_cluster EXIT
 
-write_job killed 6000
-job=$(submit killed)
-wait_until 120 "job $job to pass step 1100" past_step killed 1100
-pid=$(rank_pid 1 killed) || fail "no rank 1 found"
-victim=$(rank_node "$pid")
-kill -9 "$pid"
+start_training killed 6000
+job=$JOB victim=$VICTIM
+kill -9 "$VICTIM_PID"
 killed_at=$(now)
 wait_until 240 "job $job to complete" job_in_state "$job" COMPLETED
 grep "sigma-launch\|resumed" "$out/killed.out"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A node dies (its slurmd killed with kill -9) under a --no-kill job: Slurm removes it from the allocation and
 # kills the step; the supervisor classifies srun's "Node failure" (hardware), drains the node and restarts the
-# step on the survivors plus the spare, resuming from the newest checkpoint. Prints the time from the death to
+# step on the survivors plus the spare, resuming from the newest checkpoint (the job is then cancelled). Prints the time from the death to
 # the step's failure (Slurm's node-death detection) and to the first new training step.
 source "$(dirname "$0")/lib.sh"
 victim=""
@@ -11,15 +11,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-write_job dead 30000
-job=$(submit dead)
-wait_until 120 "job $job to pass step 1100" past_step dead 1100
-pid=$(rank_pid 1 dead) || fail "no rank 1 found"
-victim=$(rank_node "$pid")
+start_training dead 30000
+job=$JOB victim=$VICTIM
 [ "$victim" != n1 ] || fail "rank 1 landed on the batch host"
 "$SIGMA_CLUSTER_SCRIPT" kill-node "$SIGMA_CLUSTER_DIR" "$victim"
 killed_at=$(now)
-wait_until 300 "job $job to complete" job_in_state "$job" COMPLETED
+# Slurm sees the death after about 30 s; then the restarted step must resume and make progress. Training to the
+# end is left out (the other launcher tests do it): a loaded machine trains this job many times slower.
+wait_until 240 "the step to restart" grep -q "sigma-train: resumed from" "$out/dead.out"
+resumed=$(grep -o "(step [0-9]*)" "$out/dead.out" | tail -1 | tr -dc 0-9)
+wait_until 120 "the restarted step to make progress" past_step dead $((resumed + 100))
 grep "sigma-launch\|resumed\|Node failure" "$out/dead.out"
 grep -q "slurm-node-failure" "$out/dead.out" || fail "the node failure was not classified"
 second=$(grep "starting the step on" "$out/dead.out" | sed -n 2p)
@@ -28,7 +29,7 @@ grep -q "sigma-train: resumed from" "$out/dead.out" || fail "training did not re
 [ "$(job_field "$job" Restarts)" = 0 ] || fail "the job was requeued"
 recovered=$(events recovered)
 failed_at=$(events step_failed | json_field time | head -1)
-pass "$victim died at step >= 1100; job $job restarted inside the allocation ($second) and completed"
+pass "$victim died at step >= 1100; job $job restarted inside the allocation ($second), resumed at step $resumed and trains on"
 pass "$(printf 'node death to the step seen failed: %ss; failure to the first new step: %.1fs; steps redone: %s' \
   "$(seconds_between "$killed_at" "$(date -d "$failed_at" +%s.%N)")" \
   "$(json_field details.fault_to_first_step_s <<<"$recovered")" "$(json_field details.steps_redone <<<"$recovered")")"

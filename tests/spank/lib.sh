@@ -59,16 +59,6 @@ events() {
   "$(dirname "$SIGMA_HEALTHCHECK")/../core/sigma-ledger" "${args[@]}" 2>/dev/null || true
 }
 
-# json_field FIELD: FIELD of each JSON line on stdin (dotted: details.prolog_s).
-json_field() {
-  /usr/bin/python3 -c '
-import json, sys
-for line in sys.stdin:
-    value = json.loads(line)
-    for key in sys.argv[1].split("."):
-        value = value.get(key, "") if isinstance(value, dict) else ""
-    print(value)' "$1"
-}
 
 # epoch SECONDS of an RFC 3339 ledger time.
 epoch_of() { date -d "$1" +%s.%N; }
