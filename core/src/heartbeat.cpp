@@ -26,6 +26,7 @@ void write_heartbeat(const std::string& dir, const Heartbeat& beat) {
     std::ofstream out(temp, std::ios::trunc);
     out << nlohmann::json{{"rank", beat.rank}, {"step", beat.step}, {"time", beat.time}, {"node", beat.node},
                           {"resumed_from", beat.resumed_from}, {"started_at", beat.started_at},
+                          {"mpi_ready_at", beat.mpi_ready_at},
                           {"ready_at", beat.ready_at}}.dump();
     if (!out) return;
   }
@@ -44,7 +45,8 @@ std::vector<Heartbeat> read_heartbeats(const std::string& dir) {
     const auto j = nlohmann::json::parse(text.str(), nullptr, false);
     if (!j.is_object()) continue;
     beats.push_back({j.value("rank", -1), j.value("step", 0L), j.value("time", 0.0), j.value("node", ""),
-                     j.value("resumed_from", 0L), j.value("started_at", 0.0), j.value("ready_at", 0.0)});
+                     j.value("resumed_from", 0L), j.value("started_at", 0.0), j.value("mpi_ready_at", 0.0),
+                     j.value("ready_at", 0.0)});
   }
   return beats;
 }

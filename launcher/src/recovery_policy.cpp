@@ -97,6 +97,22 @@ Decision decide(const Taxonomy& taxonomy, const PolicyConfig& policy, const Step
   return d;
 }
 
+StepOutcome first_task_outcome(const StepOutcome& srun) {
+  StepOutcome outcome = srun;
+  static const std::regex first_task(R"(srun: error: [A-Za-z0-9._-]+: tasks? [0-9,-]+: ([^\n]*))");
+  static const std::regex exited(R"(Exited with exit code ([0-9]+))");
+  std::smatch line, code;
+  const std::string what = std::regex_search(srun.log, line, first_task) ? line[1].str() : "";
+  if (std::regex_search(what, code, exited)) {
+    outcome.exit_code = std::stoi(code[1]);
+    outcome.signal = 0;
+  } else if (outcome.signal == 0 && outcome.exit_code > 128 && outcome.exit_code < 128 + 65) {
+    outcome.signal = outcome.exit_code - 128;
+    outcome.exit_code = 0;
+  }
+  return outcome;
+}
+
 std::string node_named_by_srun(const std::string& log) {
   static const std::regex node_failure(R"(Node failure on ([A-Za-z0-9._-]+))");
   static const std::regex task_error(R"(srun: error: ([A-Za-z0-9._-]+): tasks? [0-9-]+(,[0-9-]+)*: )");

@@ -44,15 +44,6 @@ void record(const SiteConfig& config, const std::string& name, nlohmann::json de
   }
 }
 
-// srun exits 128+N when a task was killed by signal N: the taxonomy sees that signal.
-StepOutcome as_task_outcome(StepOutcome outcome) {
-  if (outcome.signal == 0 && outcome.exit_code > 128 && outcome.exit_code < 128 + 65) {
-    outcome.signal = outcome.exit_code - 128;
-    outcome.exit_code = 0;
-  }
-  return outcome;
-}
-
 std::vector<std::string> allocation_nodes() {
   const char* list = std::getenv("SLURM_JOB_NODELIST");
   if (list == nullptr || *list == '\0') {
@@ -66,7 +57,8 @@ struct Attempt {
   std::vector<std::string> nodes;
   double started = 0;
   double process_started = 0;  // the first rank's process start (step launch done)
-  double ready = 0;            // the last rank ready to train (MPI start, data and checkpoint load done)
+  double mpi_ready = 0;        // the last rank out of MPI_Init
+  double ready = 0;            // the last rank ready to train (data and checkpoint loaded)
   double first_beat = 0;   // first heartbeat: the first training step of this attempt
   long first_step = 0;
   long last_step = 0;
@@ -98,7 +90,7 @@ class Supervisor {
     while (true) {
       const auto healthy = healthy_nodes();
       const std::vector<std::string> active(healthy.begin(), healthy.begin() + std::min<std::size_t>(width_, healthy.size()));
-      Attempt attempt{active, now_seconds(), 0, 0, 0, 0, 0, 0};
+      Attempt attempt{active, now_seconds(), 0, 0, 0, 0, 0, 0, 0};
       const auto [failure, forwarded] = run_step(attempt);
       if (forwarded && failure.outcome.exit_code == to_int(ExitCode::requeue)) return finish(ExitCode::requeue, "stop signal: state saved, requeue");
       const Decision decision = decide(taxonomy_, config_.policy, failure,
@@ -155,6 +147,7 @@ class Supervisor {
       if (attempt.process_started == 0 || beat.started_at < attempt.process_started) {
         attempt.process_started = beat.started_at;
       }
+      attempt.mpi_ready = std::max(attempt.mpi_ready, beat.mpi_ready_at);
       attempt.ready = std::max(attempt.ready, beat.ready_at);
       attempt.first_step = beat.resumed_from + 1;
       attempt.last_step = std::max(attempt.last_step, beat.step);
@@ -184,7 +177,7 @@ class Supervisor {
     while (true) {
       if (auto outcome = step.poll(kPollSeconds)) {
         read_progress(attempt);  // the last heartbeats, for the figures
-        return {{as_task_outcome(*outcome), false, node_named_by_srun(outcome->log)}, forwarded};
+        return {{first_task_outcome(*outcome), false, node_named_by_srun(outcome->log)}, forwarded};
       }
       if (const int sig = g_stop_signal; sig != 0) {
         g_stop_signal = 0;
@@ -205,14 +198,15 @@ class Supervisor {
     if (pending_fault_.detected == 0) return;
     const double seconds = attempt.first_beat - pending_fault_.detected;
     const long redone = std::max(0L, pending_fault_.last_step - (attempt.first_step - 1));
-    // The split: backoff and decision (detection to srun), step launch (srun to the processes), MPI start and
-    // data and checkpoint load (to ready), and the first step (to its heartbeat, polled every kPollSeconds).
+    // The split: backoff and decision (detection to srun), step launch (srun to the processes), MPI start, data
+    // and checkpoint load (to ready), and the first step (to its heartbeat, polled every kPollSeconds).
     record(config_, "recovered", {{"fault_code", pending_fault_.fault_code}, {"node", pending_fault_.node},
                                   {"fault_to_first_step_s", seconds}, {"steps_redone", redone},
                                   {"resumed_at_step", attempt.first_step},
                                   {"split_s", {{"detection_to_launch", attempt.started - pending_fault_.detected},
                                                {"step_launch", attempt.process_started - attempt.started},
-                                               {"mpi_start_and_load", attempt.ready - attempt.process_started},
+                                               {"mpi_start", attempt.mpi_ready - attempt.process_started},
+                                               {"data_and_checkpoint_load", attempt.ready - attempt.mpi_ready},
                                                {"first_step", attempt.first_beat - attempt.ready}}}});
     summary_.faults.push_back(fmt::format("{} on {}: {:.1f}s from detection to the first new step, {} step(s) redone",
                                           pending_fault_.fault_code, pending_fault_.node.empty() ? "-" : pending_fault_.node,

@@ -27,12 +27,25 @@ struct Place {
   std::uint32_t size = 0;
   std::uint16_t local_rank = 0;
   std::string host;
+  std::string node_id = "?";    // PMIX_NODEID, when the server provides it
+  std::string node_list = "?";  // PMIX_NODE_LIST (the step's nodes), when the server provides it
 };
 
 pmix_value_t* get(const pmix_proc_t& who, const char* key) {
   pmix_value_t* value = nullptr;
   if (const pmix_status_t s = PMIx_Get(&who, key, nullptr, 0, &value); s != PMIX_SUCCESS) pmix_failure(key, s);
   return value;
+}
+
+// A value the PMIx server may not provide: "?" when absent.
+std::string optional_value(const pmix_proc_t& who, const char* key) {
+  pmix_value_t* value = nullptr;
+  if (PMIx_Get(&who, key, nullptr, 0, &value) != PMIX_SUCCESS || value == nullptr) return "?";
+  std::string text = "?";
+  if (value->type == PMIX_STRING && value->data.string) text = value->data.string;
+  if (value->type == PMIX_UINT32) text = std::to_string(value->data.uint32);
+  PMIX_VALUE_RELEASE(value);
+  return text;
 }
 
 Place learn_place() {
@@ -49,6 +62,8 @@ Place learn_place() {
   v = get(place.proc, PMIX_HOSTNAME);
   place.host = v->data.string ? v->data.string : "";
   PMIX_VALUE_RELEASE(v);
+  place.node_id = optional_value(place.proc, PMIX_NODEID);
+  place.node_list = optional_value(job, PMIX_NODE_LIST);
   return place;
 }
 
@@ -137,7 +152,8 @@ ExitCode run_task(const TaskOptions& options, const SiteConfig& config) {
   publish(fmt::format("{}|{}", node, verdict));
   const auto failed = failed_nodes(place);
   if (place.proc.rank == 0) {
-    fmt::print(stderr, "sigma-launch task: {} tasks; preflight {}: {}\n", place.size, level,
+    fmt::print(stderr, "sigma-launch task: {} tasks on nodes {} (rank 0: node id {}); preflight {}: {}\n",
+               place.size, place.node_list, place.node_id, level,
                failed.empty() ? "every node passed" : fmt::format("failed {}", fmt::join(failed, " ")));
   }
   PMIx_Finalize(nullptr, 0);

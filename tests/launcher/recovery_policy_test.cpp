@@ -185,3 +185,14 @@ TEST(Task, ThePluginsVerdictSkipsTheBurnInOnlyForTheSameOrAWeakerLevel) {
   EXPECT_FALSE(validated_by_plugin("quick", nullptr, "pass"));
   EXPECT_FALSE(validated_by_plugin("quick", "bogus", "pass"));
 }
+
+TEST(Blame, TheFirstFailedTaskDecidesTheOutcome) {
+  // --kill-on-bad-exit terminated the other task: srun exits 143, but the failure was an exit 2.
+  const StepOutcome user = first_task_outcome(
+      {143, 0, "srun: error: n1: task 0: Exited with exit code 2\nsrun: error: n2: task 1: Terminated\n"});
+  EXPECT_EQ(user.exit_code, 2);
+  EXPECT_EQ(user.signal, 0);
+  const StepOutcome killed = first_task_outcome({137, 0, "srun: error: n2: task 1: Killed\n"});
+  EXPECT_EQ(killed.signal, SIGKILL);
+  EXPECT_EQ(first_task_outcome({10, 0, "no task lines"}).exit_code, 10);
+}

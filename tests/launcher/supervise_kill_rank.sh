@@ -23,3 +23,4 @@ pass "rank 1 on $victim killed at step >= 1100; restarted inside the allocation 
 pass "$(printf 'kill -9 to the step seen failed: %ss; failure to the first new step: %.1fs; steps redone: %s' \
   "$(seconds_between "$killed_at" "$(date -d "$failed_at" +%s.%N)")" \
   "$(json_field details.fault_to_first_step_s <<<"$recovered")" "$(json_field details.steps_redone <<<"$recovered")")"
+pass "split of the recovery (s): $(json_field details.split_s <<<"$recovered")"

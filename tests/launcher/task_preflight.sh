@@ -12,7 +12,7 @@ train=("$SIGMA_TRAIN" train --data "$out/licences.tok" --d-model 32 --n-heads 2 
 on_cluster srun -N2 --mpi=pmix "$SIGMA_LAUNCH" task --preflight quick --config "$out/site.yaml" -- "${train[@]}" \
   >"$out/healthy.out" 2>&1 || { cat "$out/healthy.out"; fail "the healthy step failed"; }
 cat "$out/healthy.out"
-grep -q "sigma-launch task: 2 tasks; preflight quick: every node passed" "$out/healthy.out" || fail "no verdict line"
+grep -q "sigma-launch task: 2 tasks on nodes .*; preflight quick: every node passed" "$out/healthy.out" || fail "no verdict line"
 grep -q "^step 50/50" "$out/healthy.out" || fail "sigma-train did not train after the PMIx exchange"
 pass "2 tasks: PMIx rank/size/host, verdicts fenced, then sigma-train (MPI_Init) trained 50 steps in the same step"
 

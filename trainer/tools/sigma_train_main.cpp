@@ -28,7 +28,9 @@ using namespace sigma::trainer;
 
 namespace {
 
-double g_started_at = 0;  // for the heartbeats: a supervisor splits a restart into launch, start-up, first step
+// For the heartbeats: a supervisor splits a restart into step launch, MPI start, loading, the first step.
+double g_started_at = 0;
+double g_mpi_ready_at = 0;
 
 
 constexpr const char* kUsage =
@@ -202,7 +204,7 @@ ExitCode train(int argc, char** argv) {
   hooks.on_step = [&](const StepReport& report) {
     if (heartbeat_dir != nullptr && *heartbeat_dir != '\0') {
       write_heartbeat(heartbeat_dir,
-                      {rank, report.step, now_seconds(), node ? node : "", resumed_from, g_started_at, ready_at});
+                      {rank, report.step, now_seconds(), node ? node : "", resumed_from, g_started_at, g_mpi_ready_at, ready_at});
     }
     if (rank != 0) return;
     telemetry.record(report);
@@ -245,6 +247,7 @@ int main(int argc, char** argv) {
   }
   sigma::core::prepare_mpi_process();
   MPI_Init(&argc, &argv);
+  g_mpi_ready_at = now_seconds();
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   ExitCode code = ExitCode::ok;

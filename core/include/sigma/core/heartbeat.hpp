@@ -18,6 +18,7 @@ struct Heartbeat {
   std::string node;
   long resumed_from = 0;  // the step this process started from (its checkpoint's step; 0 for a fresh start)
   double started_at = 0;  // when the process started (before MPI_Init)
+  double mpi_ready_at = 0;  // when MPI_Init returned
   double ready_at = 0;    // when it was ready to train (MPI up, data and checkpoint loaded)
 };
 

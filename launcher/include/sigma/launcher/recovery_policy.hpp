@@ -49,6 +49,11 @@ Decision decide(const Taxonomy& taxonomy, const PolicyConfig& policy, const Step
 // initial_s * factor^k, capped at max_s, for the k-th restart (k from 0).
 double backoff_seconds(const BackoffConfig& backoff, int restart_index);
 
+// What the first task to fail did, from srun's exit status and error lines: srun exits with the highest status
+// of its tasks, so when --kill-on-bad-exit has terminated the others (exit 143) the first line
+// "srun: error: n1: task 0: Exited with exit code 2" is the failure's own; 128+N otherwise means signal N.
+StepOutcome first_task_outcome(const StepOutcome& srun);
+
 // The node a step's srun error lines name ("srun: error: n3: task 2: Killed", "Node failure on n3"), or "".
 std::string node_named_by_srun(const std::string& log);
 
