@@ -91,7 +91,8 @@ std::string env_or_empty(const char* name) {
   return value ? value : "";
 }
 
-// The step's setup, computed once per step in slurmstepd (as root) and used by each task (forked from it).
+// The step's setup, computed once per step in slurmstepd (user_init, with the job user's privileges) and used
+// by each task, which slurmstepd forks after it.
 StepSetup g_step;
 
 // Runs a hook body; anything thrown becomes one error line and a failing return.
