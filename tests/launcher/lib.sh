@@ -60,10 +60,11 @@ past_step() { [ "$(heartbeat_step "$1")" -ge "$2" ] 2>/dev/null; }
 
 # PID and node of training rank RANK (the sigma-train process whose SLURM_PROCID is RANK, of this cluster).
 rank_pid() {
-  local pid
+  local pid env
   for pid in $(pgrep -f "$SIGMA_TRAIN train"); do
-    if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "SLURM_PROCID=$1" &&
-       tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "SIGMA_HEARTBEAT_DIR=$HEARTBEATS.$2"; then
+    # Read first, then match: `tr | grep -q` fails under pipefail when grep quits before tr has written all.
+    env=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null) || continue
+    if grep -qx "SLURM_PROCID=$1" <<<"$env" && grep -qx "SIGMA_HEARTBEAT_DIR=$HEARTBEATS.$2" <<<"$env"; then
       echo "$pid"
       return 0
     fi
