@@ -1,26 +1,42 @@
 #include "sigma/core/heartbeat.hpp"
 
-#include <unistd.h>
-
-#include <nlohmann/json.hpp>
-
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
-#include <mutex>
-#include <thread>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <thread>
+
+#include "sigma/core/wall_clock.hpp"
 
 namespace sigma {
+namespace {
+
+constexpr const char* kProgressPrefix = "rank-";
+constexpr const char* kLivenessPrefix = "alive-";
+
+// Calls `use(path, rank)` for each finished file DIR/<prefix><rank> (temp files being written are skipped).
+template <typename Use>
+void for_each_beat_file(const std::string& dir, const std::string& prefix, Use&& use) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0 || name.ends_with(".tmp")) continue;
+    use(entry.path(), std::atoi(name.c_str() + prefix.size()));
+  }
+}
+
+}  // namespace
 
 void write_heartbeat(const std::string& dir, const Heartbeat& beat) {
-  const std::string path = dir + "/rank-" + std::to_string(beat.rank);
+  const std::string path = dir + "/" + kProgressPrefix + std::to_string(beat.rank);
   const std::string temp = path + ".tmp";
   {
     std::ofstream out(temp, std::ios::trunc);
@@ -35,19 +51,16 @@ void write_heartbeat(const std::string& dir, const Heartbeat& beat) {
 
 std::vector<Heartbeat> read_heartbeats(const std::string& dir) {
   std::vector<Heartbeat> beats;
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("rank-", 0) != 0 || name.ends_with(".tmp")) continue;
-    std::ifstream in(entry.path());
+  for_each_beat_file(dir, kProgressPrefix, [&](const std::filesystem::path& path, int) {
+    std::ifstream in(path);
     std::stringstream text;
     text << in.rdbuf();
     const auto j = nlohmann::json::parse(text.str(), nullptr, false);
-    if (!j.is_object()) continue;
+    if (!j.is_object()) return;
     beats.push_back({j.value("rank", -1), j.value("step", 0L), j.value("time", 0.0), j.value("node", ""),
                      j.value("resumed_from", 0L), j.value("started_at", 0.0), j.value("mpi_ready_at", 0.0),
                      j.value("ready_at", 0.0)});
-  }
+  });
   return beats;
 }
 
@@ -78,12 +91,11 @@ struct LivenessBeat::Impl {
 };
 
 LivenessBeat::LivenessBeat(std::string dir, int rank) : impl_(new Impl) {
-  impl_->path = dir + "/alive-" + std::to_string(rank);
+  impl_->path = dir + "/" + kLivenessPrefix + std::to_string(rank);
   impl_->thread = std::thread([impl = impl_] {
     std::unique_lock lock(impl->mutex);
     while (!impl->stop) {
-      const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-      std::ofstream(impl->path + ".tmp", std::ios::trunc) << fmt::format("{:.3f}", now);
+      std::ofstream(impl->path + ".tmp", std::ios::trunc) << fmt::format("{:.3f}", now_seconds());
       std::rename((impl->path + ".tmp").c_str(), impl->path.c_str());
       impl->wake.wait_for(lock, std::chrono::duration<double>(kLivenessPeriod_s));
     }
@@ -102,15 +114,19 @@ LivenessBeat::~LivenessBeat() {
 
 std::vector<std::pair<int, double>> read_liveness(const std::string& dir) {
   std::vector<std::pair<int, double>> out;
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("alive-", 0) != 0 || name.ends_with(".tmp")) continue;
+  for_each_beat_file(dir, kLivenessPrefix, [&](const std::filesystem::path& path, int rank) {
     double time = 0;
-    std::ifstream(entry.path()) >> time;
-    if (time > 0) out.emplace_back(std::atoi(name.c_str() + 6), time);
-  }
+    std::ifstream(path) >> time;
+    if (time > 0) out.emplace_back(rank, time);
+  });
   return out;
+}
+
+void reset_heartbeat_dir(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  for (const char* prefix : {kProgressPrefix, kLivenessPrefix}) {
+    for_each_beat_file(dir, prefix, [](const std::filesystem::path& path, int) { std::filesystem::remove(path); });
+  }
 }
 
 }  // namespace sigma

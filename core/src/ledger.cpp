@@ -88,6 +88,16 @@ void append_event(const std::string& ledger_path, Event event) {
   if (fsync(file.fd) != 0) io_failure(ledger_path, "fsync");
 }
 
+std::string record_event(const std::string& ledger_path, Event event) {
+  if (ledger_path.empty()) return "";
+  try {
+    append_event(ledger_path, std::move(event));
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 LedgerContents read_ledger(const std::string& ledger_path) {
   std::ifstream in(ledger_path, std::ios::binary);
   if (!in) throw Error(ExitCode::not_found, fmt::format("{}: cannot open event ledger", ledger_path));

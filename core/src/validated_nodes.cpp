@@ -1,6 +1,5 @@
 #include "sigma/core/validated_nodes.hpp"
 
-#include <chrono>
 #include <fstream>
 
 #include "sigma/core/site_config.hpp"
@@ -41,10 +40,6 @@ std::string current_boot_id() {
   std::string id;
   std::getline(in, id);
   return id;
-}
-
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace sigma

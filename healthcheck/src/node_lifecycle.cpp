@@ -16,17 +16,12 @@ void warn(const std::string& message) { fmt::print(stderr, "sigma-healthcheck: w
 
 // The ledger records what happened; failing to write it must not change what happens to the node.
 void ledger_event(const SiteConfig& config, const std::string& node, const std::string& name, nlohmann::json details) {
-  if (config.paths.ledger.empty()) return;
   Event event;
   event.component = "healthcheck";
   event.event = name;
   event.host = node;
   event.details = std::move(details);
-  try {
-    append_event(config.paths.ledger, std::move(event));
-  } catch (const Error& e) {
-    warn(e.what());
-  }
+  if (const auto error = record_event(config.paths.ledger, std::move(event)); !error.empty()) warn(error);
 }
 
 // The cache only saves time: when paths.state_dir is unusable, burn-ins simply are not skipped.

@@ -5,12 +5,12 @@
 #include <fmt/format.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 
 #include "sigma/core/error.hpp"
 #include "sigma/core/ledger.hpp"
+#include "sigma/core/wall_clock.hpp"
 #include "sigma/healthcheck/report.hpp"
 
 namespace sigma::hc {
@@ -53,7 +53,7 @@ void write_file_synced(const std::string& path, const std::string& text) {
 }  // namespace
 
 std::string format_prometheus(const RunReport& report) {
-  const auto now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double now = now_seconds();
   const std::string level = label(report.level);
   std::string out;
   out += "# HELP sigma_healthcheck_passed 1 when the last preflight passed.\n# TYPE sigma_healthcheck_passed gauge\n";

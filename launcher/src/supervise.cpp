@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -15,7 +14,7 @@
 #include "sigma/core/heartbeat.hpp"
 #include "sigma/core/ledger.hpp"
 #include "sigma/core/slurm_node.hpp"
-#include "sigma/core/validated_nodes.hpp"
+#include "sigma/core/wall_clock.hpp"
 #include "sigma/launcher/recovery_policy.hpp"
 #include "sigma/launcher/step_process.hpp"
 
@@ -32,16 +31,11 @@ void say(const std::string& line) { fmt::print(stderr, "sigma-launch: {}\n", lin
 
 // The ledger records what happened; failing to write it (a user cannot write root's ledger) is only a warning.
 void record(const SiteConfig& config, const std::string& name, nlohmann::json details) {
-  if (config.paths.ledger.empty()) return;
   Event event;
   event.component = "launcher";
   event.event = name;
   event.details = std::move(details);
-  try {
-    append_event(config.paths.ledger, std::move(event));
-  } catch (const Error& e) {
-    say(fmt::format("warning: {}", e.what()));
-  }
+  if (const auto error = record_event(config.paths.ledger, std::move(event)); !error.empty()) say("warning: " + error);
 }
 
 std::vector<std::string> allocation_nodes() {
@@ -129,15 +123,6 @@ class Supervisor {
     return argv;
   }
 
-  void clear_heartbeats() const {
-    if (options_.heartbeat_dir.empty()) return;
-    std::filesystem::create_directories(options_.heartbeat_dir);
-    for (const auto& entry : std::filesystem::directory_iterator(options_.heartbeat_dir)) {
-      const std::string name = entry.path().filename().string();
-      if (name.rfind("rank-", 0) == 0 || name.rfind("alive-", 0) == 0) std::filesystem::remove(entry.path());
-    }
-  }
-
   // The attempt's first and latest heartbeats (its first training step is the end of a recovery).
   std::vector<Heartbeat> read_progress(Attempt& attempt) {
     if (options_.heartbeat_dir.empty()) return {};
@@ -169,7 +154,7 @@ class Supervisor {
   }
 
   std::pair<StepFailure, bool> run_step(Attempt& attempt) {
-    clear_heartbeats();
+    if (!options_.heartbeat_dir.empty()) reset_heartbeat_dir(options_.heartbeat_dir);
     say(fmt::format("starting the step on {} (attempt {})", fmt::join(attempt.nodes, ","), summary_.restarts + 1));
     record(config_, "step_started", {{"nodes", attempt.nodes}, {"attempt", summary_.restarts + 1}});
     StepProcess step(srun_command(attempt.nodes), {{kHeartbeatDirEnv, options_.heartbeat_dir}});

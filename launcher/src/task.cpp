@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "sigma/core/child_process.hpp"
+#include "sigma/core/preflight_process.hpp"
 #include "sigma/core/error.hpp"
 
 namespace sigma::launch {
@@ -78,13 +78,8 @@ std::string node_verdict(const TaskOptions& options, const SiteConfig& config, c
   if (validated_by_plugin(level, std::getenv("SIGMA_PREFLIGHT_LEVEL"), std::getenv("SIGMA_PREFLIGHT_VERDICT"))) {
     return "skip";
   }
-  std::vector<std::string> child_env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C",
-                                        "SLURMD_NODENAME=" + env("SLURMD_NODENAME"), "SLURM_JOB_ID=" + env("SLURM_JOB_ID")};
-  if (!env("SLURM_CONF").empty()) child_env.push_back("SLURM_CONF=" + env("SLURM_CONF"));
-  const double budget = config.preflight.levels.at(level).budget_s;
-  const ChildResult run = run_child(
-      {config.paths.healthcheck_bin, "preflight", "--level", level, "--config", options.config_path, "--json"},
-      child_env, budget + 3);
+  const ChildResult run = run_preflight(config, options.config_path, level,
+                                       {env("SLURMD_NODENAME"), env("SLURM_JOB_ID"), env("SLURM_CONF")});
   if (run.exit_code == 0) return "pass";
   const std::string reason = run.timed_out ? "preflight over budget" : fmt::format("preflight exit {}", run.exit_code);
   return "fail:" + reason;

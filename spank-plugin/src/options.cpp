@@ -36,7 +36,6 @@ bool is_level(std::string_view value) { return preflight_level_rank(std::string(
 std::string parse_preflight_option(const char* value) {
   if (value == nullptr) return "";
   const std::string_view text(value);
-  if (text.empty()) bad_option("--sigma-preflight", text, kLevels);
   if (!is_level(text)) bad_option("--sigma-preflight", text, kLevels);
   return std::string(text);
 }

@@ -8,16 +8,14 @@
 #include <chrono>
 #include <exception>
 
-#include "sigma/core/child_process.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/core/ledger.hpp"
+#include "sigma/core/preflight_process.hpp"
 #include "sigma/core/validated_nodes.hpp"
 #include "sigma/spank/job_verdict.hpp"
 
 namespace sigma::spank {
 namespace {
-
-constexpr const char* kChildPath = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
 
 void ledger_event(const SiteConfig& config, const PrologContext& context, const std::string& name,
                   nlohmann::json details) {
@@ -27,11 +25,7 @@ void ledger_event(const SiteConfig& config, const PrologContext& context, const 
   event.host = context.node;
   event.job_id = context.job_id;
   event.details = std::move(details);
-  try {
-    if (!config.paths.ledger.empty()) append_event(config.paths.ledger, std::move(event));
-  } catch (const Error&) {
-    // The ledger records what happened; it must not decide whether a job runs.
-  }
+  record_event(config.paths.ledger, std::move(event));  // whether it was written must not decide whether a job runs
 }
 
 // Root runs this binary: it must be as trustworthy as the site config that names it.
@@ -44,13 +38,6 @@ void require_admin_binary(const std::string& path) {
     throw Error(ExitCode::config,
                 fmt::format("paths.healthcheck_bin {}: must be owned by root and not group/world-writable", path));
   }
-}
-
-std::vector<std::string> healthcheck_env(const PrologContext& context) {
-  std::vector<std::string> env = {kChildPath, "LANG=C", "SLURMD_NODENAME=" + context.node,
-                                  "SLURM_JOB_ID=" + context.job_id};
-  if (!context.slurm_conf.empty()) env.push_back("SLURM_CONF=" + context.slurm_conf);
-  return env;
 }
 
 std::string last_line(const std::string& text) {
@@ -81,11 +68,9 @@ JobVerdict verdict_of(const ChildResult& run, const std::string& level, double b
 
 JobVerdict burn_in(const SiteConfig& config, const PrologContext& context, const std::string& level) {
   require_admin_binary(config.paths.healthcheck_bin);
-  const double budget = config.preflight.levels.at(level).budget_s;
-  const ChildResult run = run_child(
-      {config.paths.healthcheck_bin, "preflight", "--level", level, "--config", context.args.config, "--json"},
-      healthcheck_env(context), budget + kHealthcheckStartGrace_s);
-  return verdict_of(run, level, budget);
+  const ChildResult run =
+      run_preflight(config, context.args.config, level, {context.node, context.job_id, context.slurm_conf});
+  return verdict_of(run, level, config.preflight.levels.at(level).budget_s);
 }
 
 // A cached pass, when the node has one that covers `level`.

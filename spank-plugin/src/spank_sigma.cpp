@@ -84,8 +84,6 @@ RawOptions raw_options(spank_t sp) {
   return {option_value(sp, &kOptions[0]), option_value(sp, &kOptions[1]), option_value(sp, &kOptions[2]).has_value()};
 }
 
-PluginArgs plugin_args(int ac, char** av) { return parse_plugin_args(ac, av); }
-
 std::string env_or_empty(const char* name) {
   const char* value = std::getenv(name);
   return value ? value : "";
@@ -115,7 +113,7 @@ extern "C" {
 int slurm_spank_init(spank_t sp, int ac, char** av) {
   return guarded("init", [&] {
     if (spank_context() == S_CTX_SLURMD) return 0;  // slurmd itself only loads the stack
-    plugin_args(ac, av);                              // a bad plugstack.conf line fails here, loudly
+    parse_plugin_args(ac, av);                              // a bad plugstack.conf line fails here, loudly
     for (auto* option = kOptions; option->name != nullptr; ++option) {
       if (spank_option_register(sp, option) != ESPANK_SUCCESS) {
         slurm_error("sigma: cannot register --%s", option->name);
@@ -129,7 +127,7 @@ int slurm_spank_init(spank_t sp, int ac, char** av) {
 int slurm_spank_job_prolog(spank_t sp, int ac, char** av) {
   return guarded("job prolog", [&] {
     PrologContext context;
-    context.args = plugin_args(ac, av);
+    context.args = parse_plugin_args(ac, av);
     context.options = raw_options(sp);
     context.node = env_or_empty("SLURMD_NODENAME");  // the prolog's environment comes from slurmd
     context.job_id = env_or_empty("SLURM_JOB_ID");
@@ -144,7 +142,7 @@ int slurm_spank_job_prolog(spank_t sp, int ac, char** av) {
 // Once per step in slurmstepd, before the tasks are forked (options are readable here, not earlier).
 int slurm_spank_user_init(spank_t sp, int ac, char** av) {
   return guarded("step setup", [&] {
-    StepContext context{plugin_args(ac, av), raw_options(sp), env_or_empty("SLURMD_NODENAME"), "", 0, false};
+    StepContext context{parse_plugin_args(ac, av), raw_options(sp), env_or_empty("SLURMD_NODENAME"), "", 0, false};
     std::uint32_t job_id = 0, step_id = 0, restarts = 0;
     spank_get_item(sp, S_JOB_ID, &job_id);
     spank_get_item(sp, S_JOB_STEPID, &step_id);
@@ -169,7 +167,7 @@ int slurm_spank_task_init(spank_t sp, int, char**) {
 // Removes the job's verdict record. Always succeeds: a failing epilog would drain the node for bookkeeping.
 int slurm_spank_job_epilog(spank_t, int ac, char** av) {
   guarded("job epilog", [&] {
-    const auto args = plugin_args(ac, av);
+    const auto args = parse_plugin_args(ac, av);
     const std::string node = env_or_empty("SLURMD_NODENAME"), job = env_or_empty("SLURM_JOB_ID");
     if (!sigma::is_plain_name(node) || !sigma::is_plain_name(job)) return 0;
     const auto config = sigma::load_site_config_as_admin(args.config);

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "sigma/core/ledger.hpp"
+#include "sigma/core/preflight_process.hpp"
 #include "sigma/core/validated_nodes.hpp"
 #include "sigma/spank/job_verdict.hpp"
 #include "sigma/spank/prolog.hpp"

@@ -1,12 +1,12 @@
 #include "sigma/trainer/telemetry.hpp"
 
-#include <chrono>
 #include <cstdio>
 
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include "sigma/core/error.hpp"
+#include "sigma/core/wall_clock.hpp"
 
 namespace sigma::trainer {
 
@@ -50,8 +50,7 @@ void Telemetry::record(const StepReport& report) {
 
 void Telemetry::beat(const StepReport& report) {
   // Write then rename, so a watcher never reads a half-written heartbeat.
-  auto now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  nlohmann::json beat = {{"step", report.step}, {"loss", report.loss.total()}, {"time", now}, {"pid", getpid()}};
+  nlohmann::json beat = {{"step", report.step}, {"loss", report.loss.total()}, {"time", now_seconds()}, {"pid", getpid()}};
   std::string tmp = heartbeat_path_ + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);

@@ -15,7 +15,7 @@
 #include "sigma/ckpt/checkpoint.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/core/heartbeat.hpp"
-#include "sigma/core/validated_nodes.hpp"
+#include "sigma/core/wall_clock.hpp"
 #include "sigma/trainer/config.hpp"
 #include "sigma/trainer/telemetry.hpp"
 #include "sigma/trainer/token_file.hpp"

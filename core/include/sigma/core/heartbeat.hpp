@@ -48,6 +48,9 @@ class LivenessBeat {
 // Each rank's last liveness time (seconds since the epoch), by rank.
 std::vector<std::pair<int, double>> read_liveness(const std::string& dir);
 
+// Creates DIR when missing and removes the heartbeat and liveness files in it, so a new attempt starts clean.
+void reset_heartbeat_dir(const std::string& dir);
+
 // The rank to blame for a hang: one whose liveness went stale (its process stopped), the stalest first; when
 // every rank is still alive (a device hang), the rank with the lowest step, then the oldest time. nullopt when
 // there are no heartbeats.

@@ -24,6 +24,10 @@ struct Event {
 // Appends one line; throws sigma::Error(ExitCode::internal... ) naming the path on I/O failure.
 void append_event(const std::string& ledger_path, Event event);
 
+// For events that record a decision but must never change it: appends unless ledger_path is empty, and returns
+// the one-line reason it could not ("" when written or when there is no ledger) instead of throwing.
+std::string record_event(const std::string& ledger_path, Event event);
+
 struct LedgerContents {
   std::vector<nlohmann::json> events;
   bool torn_tail = false;           // the last line was incomplete (crash mid-write) and was skipped

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "sigma/core/state_dir.hpp"
+#include "sigma/core/wall_clock.hpp"
 
 namespace sigma {
 
@@ -27,8 +28,5 @@ bool validation_covers(const std::optional<NodeValidation>& validation, const st
 
 // This boot's identity (changes at every reboot); "" when unknown.
 std::string current_boot_id();
-
-// Wall-clock seconds since the epoch.
-double now_seconds();
 
 }  // namespace sigma

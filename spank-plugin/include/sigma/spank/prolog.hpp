@@ -28,7 +28,4 @@ struct PrologOutcome {
 // Never throws: every failure becomes an outcome.
 PrologOutcome run_job_prolog(const PrologContext& context);
 
-// Seconds the healthcheck gets beyond the level's budget to start and write its report.
-inline constexpr double kHealthcheckStartGrace_s = 3;
-
 }  // namespace sigma::spank
