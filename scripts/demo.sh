@@ -111,7 +111,8 @@ cat <<TXT
 - every node passed preflight; n4's wrong answers were caught and it was drained: $(on_cluster sinfo -h -n n4 -o '%E')
 - the training job was stopped mid-run, saved, exited 42, was requeued by Slurm and resumed from its checkpoint
 - first and last loss: $(head -1 "$RUN/train.jsonl" | /usr/bin/python3 -c 'import json,sys; print(round(json.load(sys.stdin)["loss"],3))') -> $(tail -1 "$RUN/train.jsonl" | /usr/bin/python3 -c 'import json,sys; print(round(json.load(sys.stdin)["loss"],3))')
-Still to come: the SPANK plugin (--sigma-preflight in every job's prolog) and the in-allocation supervisor
-(restart on spare nodes); here the preflight and the stop signal are run by hand.
+Not yet in this demo: the SPANK plugin (--sigma-preflight in every job's prolog, spank-plugin/) and
+sigma-launch (restart on spare nodes, launcher/) exist and are tested, but here the preflight and the stop
+signal are still run by hand.
 Everything is under $WORK; the cluster is stopped on exit.
 TXT
