@@ -14,7 +14,7 @@
 
 #include "sigma/core/error.hpp"
 #include "taxonomy_yaml.hpp"
-#include "yaml_section.hpp"
+#include "sigma/core/yaml_section.hpp"
 
 namespace sigma {
 
@@ -185,16 +185,6 @@ std::vector<TaxonomyRule> read_taxonomy(yaml::Section s) {
   return rules;
 }
 
-YAML::Node parse_yaml(const std::string& text, const std::string& name) {
-  try {
-    return YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    yaml::fail(name, e.mark, "", "YAML syntax error: " + e.msg);
-  } catch (const YAML::Exception& e) {
-    yaml::fail(name, e.mark, "", "YAML error: " + e.msg);
-  }
-}
-
 }  // namespace
 
 SiteConfig default_site_config() {
@@ -207,7 +197,7 @@ SiteConfig default_site_config() {
 }
 
 SiteConfig parse_site_config(const std::string& yaml_text, const std::string& name) {
-  YAML::Node root = parse_yaml(yaml_text, name);
+  YAML::Node root = yaml::parse(yaml_text, name);
   if (!root.IsDefined() || root.IsNull()) {
     yaml::fail(name, YAML::Mark(), "", "the file is empty (expected a mapping with at least cluster.name)");
   }
@@ -269,7 +259,7 @@ int preflight_level_rank(const std::string& level) {
 std::vector<TaxonomyRule> default_taxonomy_rules() {
   static const std::vector<TaxonomyRule> rules = [] {
     const std::string name = "site-configs/taxonomy.yaml";
-    YAML::Node root = parse_yaml(kDefaultTaxonomyYaml, name);
+    YAML::Node root = yaml::parse(kDefaultTaxonomyYaml, name);
     yaml::Section top(root, "", name, root.Mark());
     auto parsed = read_taxonomy_rules(top, "rules");
     top.finish();

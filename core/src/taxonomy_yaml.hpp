@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "sigma/core/taxonomy.hpp"
-#include "yaml_section.hpp"
+#include "sigma/core/yaml_section.hpp"
 
 namespace sigma {
 

@@ -1,4 +1,4 @@
-#include "yaml_section.hpp"
+#include "sigma/core/yaml_section.hpp"
 
 #include <fmt/format.h>
 
@@ -46,6 +46,16 @@ void fail(const std::string& file, const YAML::Mark& mark, const std::string& ke
   int column = mark.is_null() ? 1 : mark.column + 1;
   std::string where = key.empty() ? "" : key + ": ";
   throw Error(ExitCode::config, fmt::format("{}:{}:{}: {}{}", file, line, column, where, message));
+}
+
+YAML::Node parse(const std::string& text, const std::string& name) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    fail(name, e.mark, "", "YAML syntax error: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    fail(name, e.mark, "", "YAML error: " + e.msg);
+  }
 }
 
 std::string describe(const YAML::Node& node) {

@@ -17,6 +17,9 @@ namespace sigma::yaml {
 // How a node looks in an error message: "\"abc\"", "a mapping", "a list", "nothing".
 std::string describe(const YAML::Node& node);
 
+// Parses YAML text; a syntax error throws sigma::Error(ExitCode::config) "name:line:col: YAML syntax error: ...".
+YAML::Node parse(const std::string& text, const std::string& name);
+
 // The closest of `candidates` to `word`, or "" when none is close enough to suggest.
 std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);
 

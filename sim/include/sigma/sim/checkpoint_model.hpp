@@ -1,0 +1,27 @@
+// Checkpoint costs at the scenario's scale, from sigma's measured per-rank rates, and the checkpoint interval
+// that Young and Daly's first-order models give.
+#pragma once
+
+#include "sigma/sim/scenario.hpp"
+
+namespace sigma::sim {
+
+// Seconds to write one checkpoint: each rank writes its shard, bounded by the shared filesystem.
+double save_s(const Scenario& s);
+// Seconds to load and verify the newest checkpoint at a restart.
+double load_s(const Scenario& s);
+// Training time lost to one save: the whole save when synchronous; the copy into host buffers when async.
+double save_stall_s(const Scenario& s);
+// Mean training time between interruptions of the job (all its accelerators, the scenario's rate).
+double job_mtbf_s(const Scenario& s);
+
+// The interval that minimises first-order waste. Synchronous saves: Daly's higher-order estimate
+// (Daly 2006, eq. 37; it reduces to Young's sqrt(2 C M) for C << M). Asynchronous saves commit one interval
+// late (sigma-train commits at the next hook), so a failure redoes 1.5 intervals on average, not 0.5:
+// waste = c/t + 1.5 t/M, minimised at sqrt(2 c M / 3); never shorter than one save, which must finish first.
+double young_daly_interval_s(const Scenario& s);
+
+// The interval the simulation uses: the scenario's, or Young/Daly's when it is 0.
+double checkpoint_interval_s(const Scenario& s);
+
+}  // namespace sigma::sim

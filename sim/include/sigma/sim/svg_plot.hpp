@@ -1,0 +1,29 @@
+// A small line chart written directly as SVG (no plotting library is installed on the build machines):
+// one series on a log-scaled x axis, a linear y axis, and labelled reference lines.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace sigma::sim {
+
+struct ReferenceLine {
+  bool horizontal = true;  // y = value when true, x = value otherwise
+  double value = 0;
+  std::string label;
+};
+
+struct LineChart {
+  std::string title;
+  std::string x_label;
+  std::string y_label;
+  std::vector<double> x;  // positive, increasing
+  std::vector<double> y;
+  double y_min = 0;
+  double y_max = 100;
+  std::vector<ReferenceLine> references;
+};
+
+std::string to_svg(const LineChart& chart);
+
+}  // namespace sigma::sim

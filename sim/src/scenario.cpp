@@ -1,0 +1,180 @@
+#include "sigma/sim/scenario.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include "sigma/core/error.hpp"
+#include "sigma/core/yaml_section.hpp"
+
+namespace sigma::sim {
+namespace {
+
+constexpr double kHuge = std::numeric_limits<double>::max();
+
+void read_cluster(yaml::Section s, Cluster& out) {
+  s.read("nodes", out.nodes, 1, 1000000);
+  s.read("accelerators_per_node", out.accelerators_per_node, 1, 1024);
+  s.read("spare_nodes", out.spare_nodes, 0, 1000000);
+  if (out.spare_nodes >= out.nodes) {
+    s.fail_at("spare_nodes", fmt::format("expected fewer spares than nodes ({}), got {}", out.nodes, out.spare_nodes));
+  }
+  s.finish();
+}
+
+NodeEffect read_node_effect(yaml::Section& s) {
+  std::string text = "stays";
+  s.read("node", text);
+  if (text == "stays") return NodeEffect::stays;
+  if (text == "recycle") return NodeEffect::recycle;
+  if (text == "repair") return NodeEffect::repair;
+  s.fail_at("node", fmt::format("expected one of stays, recycle, repair, got \"{}\"", text));
+}
+
+FailureClass read_class(yaml::Section s) {
+  FailureClass c;
+  s.read_required("name", c.name);
+  if (!s.has("share")) s.fail_at("share", "required field is missing (expected a positive number)");
+  s.read("share", c.share, 1e-12, kHuge);
+  s.read("detect_s", c.detect_s, 0, kHuge);
+  s.read("restart_s", c.restart_s, 0, kHuge);
+  c.node = read_node_effect(s);
+  s.read("repair_s", c.repair_s, 0, kHuge);
+  if (c.node == NodeEffect::repair && c.repair_s <= 0) {
+    s.fail_at("repair_s", "a repair class needs repair_s > 0 (seconds out of service)");
+  }
+  s.finish();
+  return c;
+}
+
+std::vector<FailureClass> read_classes(yaml::Section& s) {
+  YAML::Node list = s.raw("classes");
+  if (!list.IsDefined() || !list.IsSequence() || list.size() == 0) {
+    s.fail_at("classes", "expected a non-empty list of failure classes, got " + yaml::describe(list));
+  }
+  std::vector<FailureClass> classes;
+  std::set<std::string> names;
+  for (size_t i = 0; i < list.size(); ++i) {
+    std::string path = s.path_of(fmt::format("classes[{}]", i));
+    FailureClass c = read_class(yaml::Section(list[i], path, s.file(), list[i].Mark()));
+    if (!names.insert(c.name).second) {
+      yaml::fail(s.file(), list[i].Mark(), path + ".name", fmt::format("duplicate class \"{}\"", c.name));
+    }
+    classes.push_back(c);
+  }
+  return classes;
+}
+
+void read_failures(yaml::Section s, Scenario& out) {
+  s.read("rate_per_accelerator_day", out.failures_per_accelerator_day, 0, 1000);
+  out.classes = read_classes(s);
+  s.finish();
+}
+
+void read_positive(yaml::Section& s, const std::string& key, double& out) {
+  if (!s.has(key)) s.fail_at(key, "required field is missing (expected a positive number)");
+  s.read(key, out, 1e-300, kHuge);
+}
+
+void read_checkpoint(yaml::Section s, Checkpoint& out) {
+  s.read("interval_s", out.interval_s, 0, kHuge);
+  s.read("async", out.async);
+  read_positive(s, "state_bytes_per_accelerator", out.state_bytes_per_accelerator);
+  read_positive(s, "write_bytes_per_s_per_accelerator", out.write_bytes_per_s_per_accelerator);
+  read_positive(s, "read_bytes_per_s_per_accelerator", out.read_bytes_per_s_per_accelerator);
+  read_positive(s, "copy_bytes_per_s_per_accelerator", out.copy_bytes_per_s_per_accelerator);
+  read_positive(s, "filesystem_bytes_per_s", out.filesystem_bytes_per_s);
+  s.finish();
+}
+
+void read_policy(yaml::Section s, Policy& out) {
+  s.read("preflight", out.preflight);
+  s.read("preflight_detection", out.preflight_detection, 0, 1);
+  s.read("preflight_s", out.preflight_s, 0, kHuge);
+  s.read("in_allocation_restart", out.in_allocation_restart);
+  s.read("requeue_s", out.requeue_s, 0, kHuge);
+  s.read("queue_wait_s", out.queue_wait_s, 0, kHuge);
+  s.read("recycling", out.recycling);
+  s.read("recycle_s", out.recycle_s, 0, kHuge);
+  s.read("manual_triage_s", out.manual_triage_s, 0, kHuge);
+  s.finish();
+}
+
+void read_nodes(yaml::Section s, const std::vector<FailureClass>& classes, Nodes& out) {
+  s.read("return_bad_fraction", out.return_bad_fraction, 0, 1);
+  s.read("bad_node_mttf_s", out.bad_node_mttf_s, 0, kHuge);
+  s.read("bad_node_class", out.bad_node_class);
+  if (out.return_bad_fraction > 0) {
+    if (out.bad_node_mttf_s <= 0) s.fail_at("bad_node_mttf_s", "expected a positive number when return_bad_fraction > 0");
+    bool known = false;
+    std::vector<std::string> names;
+    for (const auto& c : classes) {
+      names.push_back(c.name);
+      known = known || (c.name == out.bad_node_class && c.node == NodeEffect::repair);
+    }
+    if (!known) {
+      s.fail_at("bad_node_class", fmt::format("expected the name of a repair class ({}), got \"{}\"",
+                                              fmt::join(names, ", "), out.bad_node_class));
+    }
+  }
+  s.finish();
+}
+
+void read_run(yaml::Section s, Scenario& out) {
+  s.read("horizon_days", out.horizon_days, 1e-6, 100000);
+  s.read("replications", out.replications, 1, 10000);
+  int seed = 1;
+  s.read("seed", seed, 0, std::numeric_limits<int>::max());
+  out.seed = static_cast<uint64_t>(seed);
+  s.finish();
+}
+
+}  // namespace
+
+Scenario parse_scenario(const std::string& yaml_text, const std::string& name) {
+  YAML::Node root = yaml::parse(yaml_text, name);
+  if (!root.IsDefined() || root.IsNull()) {
+    yaml::fail(name, YAML::Mark(), "", "the file is empty (expected a scenario mapping with failures.classes)");
+  }
+  try {
+    Scenario scenario;
+    scenario.source = name;
+    yaml::Section top(root, "", name, root.Mark());
+    read_run(top.section("run"), scenario);
+    read_cluster(top.section("cluster"), scenario.cluster);
+    read_failures(top.section("failures"), scenario);
+    read_checkpoint(top.section("checkpoint"), scenario.checkpoint);
+    read_policy(top.section("policy"), scenario.policy);
+    read_nodes(top.section("nodes"), scenario.classes, scenario.nodes);
+    top.finish();
+    return scenario;
+  } catch (const YAML::Exception& e) {
+    yaml::fail(name, e.mark, "", "YAML error: " + e.msg);
+  }
+}
+
+Scenario load_scenario(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ExitCode::not_found, fmt::format("{}: cannot open scenario (expected a readable YAML file)", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw Error(ExitCode::config, fmt::format("{}: read error", path));
+  return parse_scenario(text.str(), path);
+}
+
+int job_nodes(const Scenario& s) { return s.cluster.nodes - s.cluster.spare_nodes; }
+
+int job_accelerators(const Scenario& s) { return job_nodes(s) * s.cluster.accelerators_per_node; }
+
+int class_index(const Scenario& s, const std::string& name) {
+  for (size_t i = 0; i < s.classes.size(); ++i) {
+    if (s.classes[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+}  // namespace sigma::sim
