@@ -29,14 +29,18 @@ double job_mtbf_s(const Scenario& s) {
   return per_second > 0 ? 1.0 / per_second : HUGE_VAL;
 }
 
+double daly_interval_s(double c, double m) {
+  if (c >= 2 * m) return m;
+  const double ratio = c / (2 * m);
+  return std::sqrt(2 * c * m) * (1 + std::sqrt(ratio) / 3 + ratio / 9) - c;
+}
+
 double young_daly_interval_s(const Scenario& s) {
   const double m = job_mtbf_s(s);
   const double c = save_stall_s(s);
   if (!std::isfinite(m)) return HUGE_VAL;
   if (s.checkpoint.async) return std::max(std::sqrt(2 * c * m / 3), save_s(s));
-  if (c >= 2 * m) return m;
-  const double ratio = c / (2 * m);
-  return std::sqrt(2 * c * m) * (1 + std::sqrt(ratio) / 3 + ratio / 9) - c;
+  return daly_interval_s(c, m);
 }
 
 double checkpoint_interval_s(const Scenario& s) {

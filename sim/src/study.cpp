@@ -39,6 +39,14 @@ IntervalSweep sweep_interval(const Scenario& s, int points, double spread) {
   return sweep;
 }
 
+Scenario without_mechanisms(Scenario s) {
+  s.policy.preflight = false;
+  s.policy.in_allocation_restart = false;
+  s.checkpoint.async = false;
+  s.policy.recycling = false;
+  return s;
+}
+
 std::vector<Variant> ablation(const Scenario& s, int max_spares) {
   struct Switch {
     const char* name;
@@ -50,12 +58,7 @@ std::vector<Variant> ablation(const Scenario& s, int max_spares) {
       {"requeue only (no in-allocation restart)", [](Scenario& v) { v.policy.in_allocation_restart = false; }},
       {"synchronous checkpoints", [](Scenario& v) { v.checkpoint.async = false; }},
       {"no node recycling", [](Scenario& v) { v.policy.recycling = false; }},
-      {"none of them", [](Scenario& v) {
-         v.policy.preflight = false;
-         v.policy.in_allocation_restart = false;
-         v.checkpoint.async = false;
-         v.policy.recycling = false;
-       }},
+      {"none of them", [](Scenario& v) { v = without_mechanisms(v); }},
   };
   std::vector<Variant> variants;
   for (const auto& sw : switches) {

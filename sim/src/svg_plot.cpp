@@ -25,6 +25,10 @@ std::string line(double x0, double y0, double x1, double y1, const char* style) 
   return fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" {}/>\n", x0, y0, x1, y1, style);
 }
 
+std::string line_segment(double x0, double y0, double x1, double y1, const std::string& color) {
+  return line(x0, y0, x1, y1, fmt::format("stroke=\"{}\" stroke-width=\"2\"", color).c_str());
+}
+
 std::string axes(const Frame& f, const LineChart& c) {
   std::string out;
   const double bottom = kHeight - kBottom, right = kWidth - kRight;
@@ -63,23 +67,36 @@ std::string references(const Frame& f, const LineChart& c) {
   return out;
 }
 
+std::string series(const Frame& f, const LineChart& c, const Series& line, int index) {
+  std::string out, points;
+  for (size_t i = 0; i < line.x.size(); ++i) {
+    const double x = f.px(line.x[i]), y = f.py(std::clamp(line.y[i], c.y_min, c.y_max));
+    points += fmt::format("{:.1f},{:.1f} ", x, y);
+    out += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n", x, y, line.color);
+  }
+  out += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n", points, line.color);
+  const double legend_y = kHeight - kBottom - 12 - 18 * index;
+  out += line_segment(kLeft + 12, legend_y - 4, kLeft + 36, legend_y - 4, line.color);
+  out += text(kLeft + 42, legend_y, line.name, "start");
+  return out;
+}
+
 }  // namespace
 
 std::string to_svg(const LineChart& c) {
-  Frame f{std::floor(std::log10(c.x.front())), std::ceil(std::log10(c.x.back())), c.y_min, c.y_max};
+  double x_low = c.series.front().x.front(), x_high = c.series.front().x.back();
+  for (const auto& s : c.series) {
+    x_low = std::min(x_low, s.x.front());
+    x_high = std::max(x_high, s.x.back());
+  }
+  Frame f{std::floor(std::log10(x_low)), std::ceil(std::log10(x_high)), c.y_min, c.y_max};
   std::string out = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
       "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
       kWidth, kHeight);
   out += axes(f, c);
   out += references(f, c);
-  std::string points;
-  for (size_t i = 0; i < c.x.size(); ++i) {
-    const double y = std::clamp(c.y[i], c.y_min, c.y_max);
-    points += fmt::format("{:.1f},{:.1f} ", f.px(c.x[i]), f.py(y));
-    out += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"#236\"/>\n", f.px(c.x[i]), f.py(y));
-  }
-  out += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"#236\" stroke-width=\"2\"/>\n", points);
+  for (size_t i = 0; i < c.series.size(); ++i) out += series(f, c, c.series[i], static_cast<int>(i));
   out += "</svg>\n";
   return out;
 }

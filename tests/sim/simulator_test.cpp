@@ -42,6 +42,14 @@ TEST(Checkpoint, CostsFollowTheRatesAndTheFilesystemLimit) {
   EXPECT_NEAR(save_s(s), 1e-3, 1e-12);      // now each rank's own rate bounds it
 }
 
+TEST(YoungDaly, DalysPublishedOptimaAreReproduced) {
+  // Daly (2006), figs. 3-5: dump time 5 min; M = 24 h, 6 h, 15 min give 117, 57 and 9.1 min.
+  EXPECT_NEAR(daly_interval_s(5, 24 * 60), 117, 0.5);
+  EXPECT_NEAR(daly_interval_s(5, 6 * 60), 57, 0.5);
+  EXPECT_NEAR(daly_interval_s(5, 15), 9.1, 0.05);
+  EXPECT_EQ(daly_interval_s(5, 2), 2);  // a save longer than 2M: checkpoint every M
+}
+
 TEST(NoFailures, UtilizationIsOneMinusTheCheckpointShare) {
   Scenario s = base_scenario();
   s.failures_per_accelerator_day = 0;

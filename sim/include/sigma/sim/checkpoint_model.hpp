@@ -15,8 +15,11 @@ double save_stall_s(const Scenario& s);
 // Mean training time between interruptions of the job (all its accelerators, the scenario's rate).
 double job_mtbf_s(const Scenario& s);
 
-// The interval that minimises first-order waste. Synchronous saves: Daly's higher-order estimate
-// (Daly 2006, eq. 37; it reduces to Young's sqrt(2 C M) for C << M). Asynchronous saves commit one interval
+// Daly's higher-order estimate of the optimum interval for a save costing `c` seconds and a mean time between
+// failures `m` (Daly, FGCS 22(3), 2006); it tends to Young's sqrt(2 c m) (CACM 17(9), 1974) for c << m.
+double daly_interval_s(double c, double m);
+
+// The interval that minimises waste for the scenario. Synchronous saves: Daly's estimate. Asynchronous saves commit one interval
 // late (sigma-train commits at the next hook), so a failure redoes 1.5 intervals on average, not 0.5:
 // waste = c/t + 1.5 t/M, minimised at sqrt(2 c M / 3); never shorter than one save, which must finish first.
 double young_daly_interval_s(const Scenario& s);

@@ -39,6 +39,9 @@ struct IntervalSweep {
 };
 IntervalSweep sweep_interval(const Scenario& s, int points, double spread);
 
+// The scenario with preflight, in-allocation restart, async checkpoints and recycling all off.
+Scenario without_mechanisms(Scenario s);
+
 // One mechanism switched off at a time (spares re-optimised for each), plus all of them off.
 struct Variant {
   std::string name;

@@ -1,5 +1,5 @@
 // A small line chart written directly as SVG (no plotting library is installed on the build machines):
-// one series on a log-scaled x axis, a linear y axis, and labelled reference lines.
+// series on a log-scaled x axis, a linear y axis, a legend, and labelled reference lines.
 #pragma once
 
 #include <string>
@@ -13,12 +13,18 @@ struct ReferenceLine {
   std::string label;
 };
 
+struct Series {
+  std::string name;
+  std::string color;      // an SVG colour
+  std::vector<double> x;  // positive, increasing
+  std::vector<double> y;
+};
+
 struct LineChart {
   std::string title;
   std::string x_label;
   std::string y_label;
-  std::vector<double> x;  // positive, increasing
-  std::vector<double> y;
+  std::vector<Series> series;  // every series has at least one point
   double y_min = 0;
   double y_max = 100;
   std::vector<ReferenceLine> references;
