@@ -8,9 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <regex>
-#include <sstream>
 
 #include "sigma/core/error.hpp"
 #include "taxonomy_yaml.hpp"
@@ -218,12 +216,7 @@ SiteConfig parse_site_config(const std::string& yaml_text, const std::string& na
 }
 
 SiteConfig load_site_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ExitCode::not_found, fmt::format("{}: cannot open site config (expected a readable YAML file)", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error(ExitCode::config, fmt::format("{}: read error", path));
-  return parse_site_config(text.str(), path);
+  return parse_site_config(yaml::read_file(path, "site config"), path);
 }
 
 SiteConfig load_site_config_as_admin(const std::string& path) {

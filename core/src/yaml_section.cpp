@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <fstream>
 #include <limits>
 #include <map>
+#include <sstream>
 
 #include "sigma/core/error.hpp"
 
@@ -46,6 +48,15 @@ void fail(const std::string& file, const YAML::Mark& mark, const std::string& ke
   int column = mark.is_null() ? 1 : mark.column + 1;
   std::string where = key.empty() ? "" : key + ": ";
   throw Error(ExitCode::config, fmt::format("{}:{}:{}: {}{}", file, line, column, where, message));
+}
+
+std::string read_file(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ExitCode::not_found, fmt::format("{}: cannot open {} (expected a readable YAML file)", path, what));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw Error(ExitCode::config, fmt::format("{}: read error", path));
+  return text.str();
 }
 
 YAML::Node parse(const std::string& text, const std::string& name) {

@@ -3,12 +3,9 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-#include <fstream>
 #include <limits>
 #include <set>
-#include <sstream>
 
-#include "sigma/core/error.hpp"
 #include "sigma/core/yaml_section.hpp"
 
 namespace sigma::sim {
@@ -157,14 +154,7 @@ Scenario parse_scenario(const std::string& yaml_text, const std::string& name) {
   }
 }
 
-Scenario load_scenario(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ExitCode::not_found, fmt::format("{}: cannot open scenario (expected a readable YAML file)", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error(ExitCode::config, fmt::format("{}: read error", path));
-  return parse_scenario(text.str(), path);
-}
+Scenario load_scenario(const std::string& path) { return parse_scenario(yaml::read_file(path, "scenario"), path); }
 
 int job_nodes(const Scenario& s) { return s.cluster.nodes - s.cluster.spare_nodes; }
 

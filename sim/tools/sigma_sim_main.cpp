@@ -135,9 +135,14 @@ void print_curve(const Scenario& s, int max_spares, const std::string& plot) {
     without.x.push_back(p.failures_per_accelerator_day);
     without.y.push_back(percent(bare[i].best.result.utilization));
   }
-  const double holds90 = rate_holding(s, 0.90, rates.front(), 0.1, max_spares);
-  fmt::print("\n90% utilization holds up to {:.3g} interruptions per accelerator-day ({:.1f}x the 2e-3 goal "
-             "rate).\n", holds90, holds90 / 2e-3);
+  const double low = rates.front(), high = 0.1;
+  const double holds90 = rate_holding(s, 0.90, low, high, max_spares);
+  if (holds90 <= low) fmt::print("\n90% utilization is not held even at {:.3g} interruptions per accelerator-day.\n", low);
+  else if (holds90 >= high) fmt::print("\n90% utilization holds at {:.3g} interruptions per accelerator-day and beyond.\n", high);
+  else {
+    fmt::print("\n90% utilization holds up to {:.3g} interruptions per accelerator-day ({:.1f}x the 2e-3 goal "
+               "rate).\n", holds90, holds90 / 2e-3);
+  }
   LineChart chart{"Effective accelerator utilization, 256 nodes x 8 accelerators, 150 days",
                   "interruptions per accelerator-day (log scale)", "utilization (%)", {with, without}, 60, 100,
                   {{true, percent(kSigmaPaperUtilization), "SIGMA paper 94.45%"}, {true, 90, "90%"},

@@ -17,6 +17,10 @@ namespace sigma::yaml {
 // How a node looks in an error message: "\"abc\"", "a mapping", "a list", "nothing".
 std::string describe(const YAML::Node& node);
 
+// The text of a YAML file; throws sigma::Error(ExitCode::not_found) "path: cannot open <what> (expected a readable
+// YAML file)" when it cannot be opened, ExitCode::config on a read error.
+std::string read_file(const std::string& path, const std::string& what);
+
 // Parses YAML text; a syntax error throws sigma::Error(ExitCode::config) "name:line:col: YAML syntax error: ...".
 YAML::Node parse(const std::string& text, const std::string& name);
 
