@@ -50,17 +50,18 @@ sed -e "s|/var/lib/sigma|$RUN/state|g" -e "s|/usr/bin/sigma-healthcheck|$PREFIX/
 chmod 644 "$RUN/site.yaml"
 "$PREFIX/bin/sigma-config" check "$RUN/site.yaml"
 grep -n "fault_injection:\|state_dir:\|healthcheck_bin:" "$RUN/site.yaml"
-"$PREFIX/bin/sigma-config" show "$RUN/site.yaml" | grep -qx "    nodes: n1" || die "the fault injection for n1 did not take"
+effective=$("$PREFIX/bin/sigma-config" show "$RUN/site.yaml")
+grep -qx "    nodes: n1" <<<"$effective" || die "the fault injection for n1 did not take"
 echo "required $plugin config=$RUN/site.yaml" >"$RUN/plugstack.conf"
 echo "plugstack.conf: $(cat "$RUN/plugstack.conf")"
 
-on_cluster() { cluster/sigma-cluster exec "$CLUSTER" -- "$@"; }
+on_cluster() { "$ROOT"/cluster/sigma-cluster exec "$CLUSTER" -- "$@"; }
 cluster_started=no
 cleanup() {
   local status=$?
   if [ "$cluster_started" = yes ]; then
     say "Stopping the cluster"
-    cluster/sigma-cluster down "$CLUSTER" || status=1
+    "$ROOT"/cluster/sigma-cluster down "$CLUSTER" || status=1
   fi
   exit "$status"
 }
@@ -68,7 +69,7 @@ trap cleanup EXIT
 
 say "Starting a 4-node Slurm cluster (munge, slurmctld, 4 slurmd in a network namespace) with the plugin"
 cluster_started=yes
-cluster/sigma-cluster up "$CLUSTER" --nodes 4 --plugstack "$RUN/plugstack.conf"
+"$ROOT"/cluster/sigma-cluster up "$CLUSTER" --nodes 4 --plugstack "$RUN/plugstack.conf"
 on_cluster sinfo
 
 say "Submitting the researchers' template as it is installed: share/sigma/sbatch-templates/moe-train.sbatch"
@@ -101,7 +102,7 @@ show_progress() {
   output=$(new_lines "$OUT" "$out_seen")
   if [ -n "$output" ]; then
     out_seen=$((out_seen + $(wc -l <<<"$output")))
-    awk -F' [|] ' '/^step [0-9]+\// { printf "   %s | %s | %s\n", $1, $2, $6; next }
+    awk -F' [|] ' '/^step [0-9]+\// { printf "   %s | %s\n", $1, $2; next }
                    /^(sigma-launch:|sigma-train: resumed|moe-train:|srun: error)/ { print "   " $0 }' <<<"$output"
   fi
 }
@@ -146,7 +147,7 @@ show_progress
 [ "$kill_step" -ge 0 ] || die "the job completed before step $KILL_AT: no rank was crashed"
 
 say "The drained node, as Slurm shows it"
-on_cluster sinfo -R -o "%12n %10T %E"
+on_cluster sinfo -R -o "%12N %10T %E"
 say "The checkpoints of job $job: every shard checksummed, the latest verified"
 "$PREFIX/bin/sigma-ckpt" list "$RUN/sigma-runs/$job/ckpt"
 "$PREFIX/bin/sigma-ckpt" verify "$RUN/sigma-runs/$job/ckpt"

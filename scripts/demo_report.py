@@ -18,6 +18,11 @@ def epoch(rfc3339):
     return datetime.datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
 
 
+def drained_node(event):
+    """The node a node_drained event names: the supervisor's say which; the health check drains its own host."""
+    return event.get("details", {}).get("node") or event["host"]
+
+
 def describe(event):
     """One line for an event worth showing live, else None."""
     name, host, d = event["event"], event["host"], event.get("details", {})
@@ -29,7 +34,7 @@ def describe(event):
             return f"preflight {host}: cached pass ({d.get('level')} level, {d.get('prolog_s', 0) * 1000:.0f} ms)"
         return f"preflight {host}: {verdict.upper()} {d.get('reason', '')}"
     if name == "node_drained":
-        return f"DRAINED {d.get('node', host)}: {d.get('reason', '')}"
+        return f"DRAINED {drained_node(event)}: {d.get('reason', '')}"
     if name == "supervise_started":
         return (f"supervisor: {len(d.get('nodes', []))} nodes ({','.join(d.get('nodes', []))}), "
                 f"training on {d.get('width')}, {d.get('spares')} spare")
@@ -74,12 +79,17 @@ def plot(path, runs, marks):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(9, 5))
+    # Later attempts are drawn thinner on top: a resumed attempt retraces the steps it redoes exactly (same
+    # weights from the checkpoint, same data), so the earlier attempt shows as the wider band beneath it.
     for i, run in enumerate(runs):
-        ax.plot([s["step"] for s in run], [s["loss"] for s in run], label=f"attempt {i + 1}", linewidth=1.2)
+        ax.plot([s["step"] for s in run], [s["loss"] for s in run], label=f"attempt {i + 1} (steps {run[0]['step']}-"
+                f"{run[-1]['step']})", linewidth=max(1.0, 3.5 - 1.2 * i), alpha=0.8)
     top = max(s["loss"] for run in runs for s in run)
-    for step, text, colour in marks:
+    bottom = min(s["loss"] for run in runs for s in run)
+    for i, (step, text, colour) in enumerate(marks):
         ax.axvline(step, color=colour, linestyle="--", linewidth=1)
-        ax.annotate(text, (step, top), rotation=90, va="top", ha="right", fontsize=8, color=colour)
+        y = top - (i % 2) * 0.45 * (top - bottom)
+        ax.annotate(text, (step, y), rotation=90, va="top", ha="right", fontsize=8, color=colour)
     ax.set_xlabel("step")
     ax.set_ylabel("training loss")
     ax.set_title("sigma demo: MoE training through a bad node and a crashed rank")
@@ -104,15 +114,17 @@ def summary(a):
     useful = sum(s["step_seconds"] for s in final.values())
 
     validated = sorted({e["host"] for e in by("job_prolog") if e["details"].get("verdict") in ("pass", "cached")})
-    drained = [e for e in by("node_drained")]
-    excluded = sorted({e["details"].get("node", e["host"]) for e in drained} |
-                      {n for e in by("supervise_ended") for n in e["details"].get("excluded", [])})
+    drained = by("node_drained")
+    drained_nodes = [drained_node(e) for e in drained]
+    excluded_only = sorted({n for e in by("supervise_ended") for n in e["details"].get("excluded", [])} -
+                           set(drained_nodes))
+    excluded = [f"{drained_node(e)} (drained: {e['details'].get('reason', '')})" for e in drained] + \
+               [f"{n} (left by sigma-launch after its rank was killed; not drained)" for n in excluded_only]
     restarts = max([e["details"].get("restarts", 0) for e in by("supervise_ended")] or [0])
     starts = by("supervise_started")
     rows = [("nodes", " ".join(a.nodes.split())),
             ("nodes validated by preflight", f"{len(validated)}: {' '.join(validated)}"),
-            ("nodes excluded", f"{len(excluded)}: " + "; ".join(
-                f"{e['details'].get('node', e['host'])} ({e['details'].get('reason', '')})" for e in drained) if excluded else "0")]
+            ("nodes excluded", f"{len(excluded)}: " + "; ".join(excluded) if excluded else "0")]
     rows.append(("requeues (Slurm)", str(a.requeues)))
     rows.append(("restarts on a spare (sigma-launch)", str(restarts)))
     if drained and len(starts) > 0:
@@ -143,7 +155,7 @@ def summary(a):
 
     marks = []
     if drained:
-        marks.append((0, f"{drained[0]['details'].get('node')} drained by preflight, job requeued", "tab:red"))
+        marks.append((0, f"{drained_nodes[0]} drained by preflight, job requeued", "tab:red"))
     if a.kill_step >= 0:
         marks.append((a.kill_step, "rank 1 killed (kill -9)", "tab:red"))
     for e in by("recovered"):
