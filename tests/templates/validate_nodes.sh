@@ -22,3 +22,11 @@ grep -q "^validate-nodes: 1 node(s) did not pass" "$output" || fail "no closing 
 [ -s "$out/sigma-validate/$job/n2.txt" ] || fail "no report kept for n2"
 grep -q "^verdict: pass" "$out/sigma-validate/$job/n1.txt" || fail "n1's report does not say pass"
 pass "validate-nodes.sbatch: n1,n3,n4 pass, n2 fails (gemm sdc) and is drained; the job exits 1"
+
+export SIGMA_DRAIN=maybe
+job=$(submit_template validate-nodes.sbatch -w n1)
+state=$(wait_job_ends "$job" 120)
+[ "$state" = FAILED ] || fail "job with SIGMA_DRAIN=maybe ended $state"
+grep -qx 'validate-nodes: SIGMA_DRAIN: expected yes or no, got "maybe"' "$out/sigma-validate-$job.out" ||
+  fail "no message for SIGMA_DRAIN=maybe: $(cat "$out/sigma-validate-$job.out")"
+pass "validate-nodes.sbatch refuses SIGMA_DRAIN=maybe with one line"
