@@ -20,6 +20,8 @@ PACKAGES=(
   iproute2 util-linux procps
   # independent readers used by tests
   python3 python3-h5py python3-numpy
+  # the demo's loss plot
+  python3-matplotlib
 )
 
 if [ "$(id -u)" -ne 0 ]; then

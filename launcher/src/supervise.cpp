@@ -117,8 +117,12 @@ class Supervisor {
   std::vector<std::string> srun_command(const std::vector<std::string>& nodes) const {
     std::string list;
     for (const auto& node : nodes) list += (list.empty() ? "" : ",") + node;
+    // --ntasks explicitly: the step would otherwise inherit the whole allocation's SLURM_NTASKS (set by sbatch's
+    // --ntasks-per-node), which N nodes minus the spares cannot hold.
+    const auto tasks = nodes.size() * static_cast<std::size_t>(options_.tasks_per_node);
     std::vector<std::string> argv = {"srun", "--mpi=pmix", "--kill-on-bad-exit=1", "-N", std::to_string(nodes.size()),
-                                     "--ntasks-per-node", std::to_string(options_.tasks_per_node), "--nodelist", list};
+                                     "--ntasks", std::to_string(tasks), "--ntasks-per-node",
+                                     std::to_string(options_.tasks_per_node), "--nodelist", list};
     argv.insert(argv.end(), options_.command.begin(), options_.command.end());
     return argv;
   }

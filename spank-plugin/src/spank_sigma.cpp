@@ -45,10 +45,12 @@ bool no_value_on_node(const char* value, int remote) {
 
 // The option callbacks validate where the user typed the value; a non-zero return fails the submission. On the
 // node a refused value would silently drop the option, so there the logic validates it again instead.
+// An srun inside a batch job inherits the job's options from its environment, where an optional-value option
+// given without a value reads "(null)": that is the option without a value, not a bad level.
 int check_option(int id, const char* value, int remote) {
   if (remote) return 0;
   try {
-    if (id == kPreflight) parse_preflight_option(value);
+    if (id == kPreflight) parse_preflight_option(value && std::strcmp(value, "(null)") == 0 ? nullptr : value);
     if (id == kMaxRequeues) parse_max_requeues_option(value);
     return 0;
   } catch (const std::exception& e) {

@@ -1,0 +1,29 @@
+# The Debian package, built with `cpack -G DEB` in a build directory (INSTALL.md, section 1):
+#   /usr/bin/sigma-*                                        the binaries
+#   /usr/lib/<multiarch>/slurm-wlm/spank_sigma.so           the plugin, in Debian Slurm's own plugin directory
+#   /etc/sigma/site.yaml                                    site-configs/local.yaml, a conffile (kept on upgrade)
+#   /usr/share/sigma/site-configs/, /usr/share/sigma/sbatch-templates/
+#   /var/lib/sigma                                          the state directory (root, 0755)
+# Depends: the shared libraries the binaries link (dpkg-shlibdeps) plus the Slurm and Open MPI programs sigma
+# runs (srun, sbatch, the PMIx MPI plugin, orted).
+
+# Source installs put the site config under the prefix (/usr/local/etc/sigma); the package moves it to /etc.
+install(FILES ${PROJECT_SOURCE_DIR}/site-configs/local.yaml DESTINATION ${CMAKE_INSTALL_SYSCONFDIR}/sigma
+        RENAME site.yaml)
+
+set(CPACK_PACKAGE_NAME sigma)
+set(CPACK_PACKAGE_VENDOR sigma)
+set(CPACK_PACKAGE_CONTACT "sigma maintainers <root@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "keeps mixture-of-experts training jobs alive on Slurm clusters")
+set(CPACK_PACKAGE_DESCRIPTION "SPANK plugin (preflight burn-in in the job prolog), sigma-launch (restart on
+ spare nodes), sigma-healthcheck, the sigma-train MoE trainer and HDF5 sharded checkpoints (sigma-ckpt).")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION admin)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS
+    "slurm-client (>= 22.05), slurm-wlm-basic-plugins (>= 22.05), openmpi-bin (>= 4.1)")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "slurmd (>= 22.05), hdf5-tools")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/packaging/conffiles)
+set(CPACK_PRE_BUILD_SCRIPTS ${PROJECT_SOURCE_DIR}/packaging/etc-to-root.cmake)
+include(CPack)

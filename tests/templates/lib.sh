@@ -1,0 +1,27 @@
+# Helpers for the sbatch templates' tests: the templates are submitted unchanged (knobs through the environment
+# and sbatch's command line) to the local cluster whose plugstack.conf loads the SPANK plugin.
+# Expects, besides tests/spank/lib.sh's variables: SIGMA_TEMPLATES (sbatch-templates/), SIGMA_LAUNCH, SIGMA_TRAIN,
+# SIGMA_CKPT.
+source "$(dirname "${BASH_SOURCE[0]}")/../spank/lib.sh"
+: "${SIGMA_TEMPLATES:?}" "${SIGMA_LAUNCH:?}" "${SIGMA_TRAIN:?}" "${SIGMA_CKPT:?}"
+
+# The templates call sigma's binaries by name, as an installed system has them on PATH.
+PATH=$(dirname "$SIGMA_LAUNCH"):$(dirname "$SIGMA_TRAIN"):$(dirname "$SIGMA_CKPT"):$(dirname "$SIGMA_HEALTHCHECK"):$PATH
+export PATH SIGMA_SITE_CONFIG=$SITE
+
+out=$(scratch)
+
+# submit_template TEMPLATE [sbatch options...] -> job id; submitted from $out, so the template's default output
+# file and run directories land there.
+submit_template() {
+  local template=$1
+  shift
+  (cd "$out" && on_cluster sbatch --parsable "$@" "$SIGMA_TEMPLATES/$template")
+}
+
+# wait_job_ends JOB SECONDS: until the job is COMPLETED, FAILED or CANCELLED; prints that state.
+job_ended() { job_field "$1" JobState | grep -qxE 'COMPLETED|FAILED|CANCELLED|TIMEOUT'; }
+wait_job_ends() {
+  wait_until "$2" "job $1 to end" job_ended "$1"
+  job_field "$1" JobState
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# moe-train.sbatch, unchanged: 3 nodes (2 training + 1 spare), every node burned in by the plugin's prolog, the
+# supervisor running sigma-train with checkpoints in the job's own run directory, to the end; then the
+# template's own refusals of a missing trainer config and a spare count the job cannot hold.
+source "$(dirname "$0")/lib.sh"
+trap restore_spank_cluster EXIT
+
+"$SIGMA_TRAIN" prepare --output "$out/licences.tok" /usr/share/common-licenses/* >/dev/null
+cat >"$out/run.yaml" <<YAML
+data: $out/licences.tok
+d_model: 32
+n_layers: 1
+n_heads: 2
+seq_len: 32
+n_experts: 4
+d_ff: 32
+top_k: 2
+global_batch: 8
+steps: 300
+log_every: 100
+YAML
+export SIGMA_TRAIN_CONFIG=$out/run.yaml SIGMA_TRAIN_ARGS="--ep-size 2 --threads 1" SIGMA_CKPT_EVERY=100
+job=$(submit_template moe-train.sbatch)
+state=$(wait_job_ends "$job" 240)
+output=$out/moe-train-$job.out
+cat "$output"
+[ "$state" = COMPLETED ] || fail "job $job ended $state"
+grep -q "moe-train: job $job, run 1, nodes .*: 2 training, 1 spare; run directory $out/sigma-runs/$job" "$output" ||
+  fail "no start line naming the run directory"
+grep -q "sigma-launch: starting the step on n[0-9],n[0-9] (attempt 1)" "$output" || fail "the supervisor did not start 2 nodes"
+[ "$(events "$job" job_prolog | wc -l)" -ge 3 ] || fail "fewer than 3 job_prolog events: preflight did not run on every node"
+"$SIGMA_CKPT" verify "$out/sigma-runs/$job/ckpt" || fail "the job's checkpoints do not verify"
+last=$(tail -1 "$out/sigma-runs/$job/train.jsonl" | json_field step)
+[ "$last" = 300 ] || fail "train.jsonl ends at step $last, not 300"
+pass "moe-train.sbatch: preflight on 3 nodes, trained to step 300 on 2 with 1 spare, checkpoints verified"
+
+unset SIGMA_TRAIN_CONFIG
+job=$(submit_template moe-train.sbatch)
+state=$(wait_job_ends "$job" 120)
+[ "$state" = FAILED ] || fail "job without a trainer config ended $state"
+grep -qx "moe-train: SIGMA_TRAIN_CONFIG: not set; expected the path of a sigma-train config" "$out/moe-train-$job.out" ||
+  fail "no message for the missing SIGMA_TRAIN_CONFIG: $(cat "$out/moe-train-$job.out")"
+[ "$(job_field "$job" ExitCode)" = "2:0" ] || fail "exit code $(job_field "$job" ExitCode), expected usage (2)"
+export SIGMA_TRAIN_CONFIG=$out/run.yaml SIGMA_SPARES=3
+job=$(submit_template moe-train.sbatch)
+state=$(wait_job_ends "$job" 120)
+[ "$state" = FAILED ] || fail "job with 3 spares out of 3 nodes ended $state"
+grep -q "moe-train: SIGMA_SPARES: expected a whole number below the job's 3 nodes, got \"3\"" "$out/moe-train-$job.out" ||
+  fail "no message for SIGMA_SPARES=3: $(cat "$out/moe-train-$job.out")"
+pass "moe-train.sbatch refuses a missing trainer config and too many spares with one line and exit 2"
