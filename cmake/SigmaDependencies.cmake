@@ -53,12 +53,6 @@ if(NOT PMIX_FOUND)
   sigma_missing("PMIx" "libpmix-dev")
 endif()
 
-# OpenMP (GCC's libgomp): the trainer's one thread pool per rank.
-find_package(OpenMP QUIET COMPONENTS CXX)
-if(NOT OpenMP_CXX_FOUND)
-  sigma_missing("OpenMP" "libgomp1 (with g++)")
-endif()
-
 find_package(MPI QUIET COMPONENTS C CXX)
 if(NOT MPI_FOUND)
   sigma_missing("Open MPI" "libopenmpi-dev")
