@@ -3,6 +3,7 @@
 // count (bench/trainer/torch_moe_bench.py through /usr/bin/python3; skipped with a note without torch).
 //   sigma_trainer_bench --threads 2 --capacity 0          (one rank: scaling and PyTorch too)
 //   mpirun -n 2 --bind-to core sigma_trainer_bench --threads 1 --capacity 1.25
+//   --no-torch, --no-scaling: only sigma at --threads (e.g. under a profiler)
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -27,7 +28,7 @@ namespace {
 struct Options {
   int threads = 1, steps = 10;
   float capacity = 0;
-  bool torch = true;
+  bool torch = true, scaling = true;
 };
 
 TrainConfig bench_config(const Options& o, int world) {
@@ -149,6 +150,7 @@ void run(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--steps") == 0 && has_value) o.steps = std::atoi(argv[++i]);
     else if (std::strcmp(argv[i], "--capacity") == 0 && has_value) o.capacity = static_cast<float>(std::atof(argv[++i]));
     else if (std::strcmp(argv[i], "--no-torch") == 0) o.torch = false;
+    else if (std::strcmp(argv[i], "--no-scaling") == 0) o.scaling = false;
   }
   const double load_before = load_average();
   const TrainConfig shown = bench_config(o, world);
@@ -163,7 +165,7 @@ void run(int argc, char** argv) {
                            {"mfu", all.flops_per_s / 1e9 / all.peak_gflops}, {"median_step_s", all.median_s}};
   if (rank == 0) print_sigma(fmt::format("sigma {}x{}", world, o.threads).c_str(), all);
 
-  if (world == 1 && o.threads > 1) {  // scaling of one rank: the same run with one thread
+  if (world == 1 && o.threads > 1 && o.scaling) {  // scaling of one rank: the same run with one thread
     Options one = o;
     one.threads = 1;
     SigmaRun single = run_sigma(one, MPI_COMM_WORLD);
