@@ -151,7 +151,7 @@ RopeTable make_rope_table(int T, int head_dim, float theta) {
 
 void rope_apply(float* x, int N, int H, int head_dim, const RopeTable& table, bool inverse) {
   const float sign = inverse ? -1.0f : 1.0f;
-  parallel_rows(N, [&](int64_t n) {
+  parallel_rows(N, [&, sign](int64_t n) {
     int pos = static_cast<int>(n % table.T);
     const float* c = table.cos.data() + static_cast<size_t>(pos) * table.half;
     const float* s = table.sin.data() + static_cast<size_t>(pos) * table.half;
@@ -246,7 +246,7 @@ void swiglu_backward(const float* dact, const float* gate, const float* up, floa
 double cross_entropy_forward_backward(const float* logits, const uint32_t* targets, float* dlogits, int N, int V,
                                       float grad_scale) {
   std::vector<double> row_loss(static_cast<size_t>(N));
-  parallel_rows(N, [&](int64_t n) {
+  parallel_rows(N, [&, grad_scale](int64_t n) {
     const float* row = logits + n * V;
     float* drow = dlogits + n * V;
     float mx = *std::max_element(row, row + V);
