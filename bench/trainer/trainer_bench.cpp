@@ -1,20 +1,23 @@
-// Speed of sigma-train on a fixed small MoE config: tokens/s and MFU against the OpenBLAS sgemm peak measured
-// in the same run on the same cores (before and after the training steps, to show how noisy the host was).
-//   mpirun -n 1 sigma_trainer_bench --threads 2
-//   mpirun -n 2 --bind-to core sigma_trainer_bench --threads 1
+// Speed of sigma-train on a fixed MoE config: tokens/s, honest MFU (work done over the best sgemm rate measured
+// in the same run), the 1 -> all-threads scaling of one rank, and the same model in PyTorch at its best thread
+// count (bench/trainer/torch_moe_bench.py through /usr/bin/python3; skipped with a note without torch).
+//   sigma_trainer_bench --threads 2 --capacity 0          (one rank: scaling and PyTorch too)
+//   mpirun -n 2 --bind-to core sigma_trainer_bench --threads 1 --capacity 1.25
+//   --no-torch, --no-scaling: only sigma at --threads (e.g. under a profiler)
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include <cblas.h>
 #include <fmt/format.h>
 #include <mpi.h>
+#include <nlohmann/json.hpp>
 
+#include "sigma/trainer/parallel.hpp"
 #include "sigma/trainer/peak.hpp"
 #include "sigma/trainer/trainer.hpp"
 
@@ -22,20 +25,26 @@ using namespace sigma::trainer;
 
 namespace {
 
-TrainConfig bench_config(int threads, int world) {
+struct Options {
+  int threads = 1, steps = 10;
+  float capacity = 0;
+  bool torch = true, scaling = true;
+};
+
+TrainConfig bench_config(const Options& o, int world) {
   TrainConfig c;
   c.model.vocab_size = 256;
   c.model.d_model = 256;
-  c.model.n_layers = 2;
+  c.model.n_layers = 4;
   c.model.n_heads = 4;
-  c.model.seq_len = 128;
+  c.model.seq_len = 256;
   c.model.n_experts = 8;
   c.model.d_ff = 512;
   c.model.top_k = {2};
-  c.model.capacity_factor = 1.25f;
-  c.global_batch = 16;
+  c.model.capacity_factor = o.capacity;
+  c.global_batch = 8;
   c.steps = 1000;
-  c.threads = threads;
+  c.threads = o.threads;
   c.ep_size = world;
   c.data = "synthetic";
   return c;
@@ -61,52 +70,136 @@ double load_average() {
   return one;
 }
 
-double summed_peak(MPI_Comm world) {
-  MPI_Barrier(world);
-  double mine = measure_sgemm_gflops(1024, 1.0), total = 0;
-  MPI_Allreduce(&mine, &total, 1, MPI_DOUBLE, MPI_SUM, world);
-  return total;
+struct SigmaRun {
+  double tokens_per_s = 0, median_s = 0, min_s = 0, max_s = 0, flops_per_s = 0, peak_gflops = 0;
+  int64_t dropped = 0;
+  std::string peak_source;
+};
+
+// Trains `steps` timed steps after 3 warm-up steps; the peak is the best of the trainer's start-up
+// measurement and one taken after the steps (all ranks at once, same sizes).
+SigmaRun run_sigma(const Options& o, MPI_Comm world_comm) {
+  int world = 1;
+  MPI_Comm_size(world_comm, &world);
+  TrainConfig config = bench_config(o, world);
+  Trainer trainer(config, world_comm, bench_tokens());
+  for (int i = 0; i < 3; ++i) trainer.step();  // warm-up: page faults, thread start
+  std::vector<StepReport> reports;
+  for (int i = 0; i < o.steps; ++i) reports.push_back(trainer.step());
+  MPI_Barrier(world_comm);
+  const int tokens = config.global_batch / world * config.model.seq_len;
+  double after = measure_peak(step_gemm_shapes(config.model, tokens), 0.05).gflops, after_total = 0;
+  MPI_Allreduce(&after, &after_total, 1, MPI_DOUBLE, MPI_SUM, world_comm);
+
+  std::sort(reports.begin(), reports.end(), [](const auto& a, const auto& b) { return a.seconds < b.seconds; });
+  const StepReport& median = reports[reports.size() / 2];
+  SigmaRun r;
+  r.median_s = median.seconds;
+  r.min_s = reports.front().seconds;
+  r.max_s = reports.back().seconds;
+  r.tokens_per_s = median.tokens / median.seconds;
+  r.flops_per_s = median.flops / median.seconds;
+  r.dropped = median.dropped;
+  r.peak_gflops = std::max(trainer.peak_gflops_all_ranks(), after_total);
+  r.peak_source = fmt::format("{} (start {:.1f}, after the steps {:.1f})", trainer.peak_source(),
+                              trainer.peak_gflops_all_ranks(), after_total);
+  return r;
+}
+
+// PyTorch's tokens/s at `threads`, or a negative value with the reason in `note`.
+double run_torch(const Options& o, int threads, std::string& note) {
+  const std::string script = SIGMA_TORCH_BENCH_SCRIPT;
+  const std::string command =
+      fmt::format("/usr/bin/python3 {} --threads {} --steps {} --capacity {} 2>&1", script, threads, o.steps, o.capacity);
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) {
+    note = "cannot start /usr/bin/python3";
+    return -1;
+  }
+  std::string out, last;
+  char buf[4096];
+  while (fgets(buf, sizeof buf, pipe)) out += buf;
+  pclose(pipe);
+  size_t start = out.rfind('{');
+  if (start != std::string::npos) last = out.substr(start);
+  auto parsed = nlohmann::json::parse(last, nullptr, false);
+  if (parsed.is_discarded() || !parsed.contains("tokens_per_s")) {
+    note = out.find("No module named 'torch'") != std::string::npos
+               ? "PyTorch skipped: torch is not installed (Debian: apt-get install python3-torch)"
+               : "PyTorch skipped: " + out.substr(0, out.find('\n'));
+    return -1;
+  }
+  return parsed["tokens_per_s"].get<double>();
+}
+
+void print_sigma(const char* label, const SigmaRun& r) {
+  fmt::print("  {}: {:.0f} tokens/s (median step {:.1f} ms, min {:.1f}, max {:.1f}), dropped {}\n", label,
+             r.tokens_per_s, 1e3 * r.median_s, 1e3 * r.min_s, 1e3 * r.max_s, r.dropped);
+  fmt::print("    MFU {:.1f}% = {:.1f} GFLOP/s done (expert work of kept assignments only) / {:.1f} GFLOP/s peak: {}\n",
+             100 * r.flops_per_s / 1e9 / r.peak_gflops, r.flops_per_s / 1e9, r.peak_gflops, r.peak_source);
 }
 
 void run(int argc, char** argv) {
-  int rank = 0, world = 1, threads = 1, steps = 10;
+  int rank = 0, world = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &world);
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--threads") == 0) threads = std::atoi(argv[i + 1]);
-    if (std::strcmp(argv[i], "--steps") == 0) steps = std::atoi(argv[i + 1]);
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const bool has_value = i + 1 < argc;
+    if (std::strcmp(argv[i], "--threads") == 0 && has_value) o.threads = std::atoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--steps") == 0 && has_value) o.steps = std::atoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--capacity") == 0 && has_value) o.capacity = static_cast<float>(std::atof(argv[++i]));
+    else if (std::strcmp(argv[i], "--no-torch") == 0) o.torch = false;
+    else if (std::strcmp(argv[i], "--no-scaling") == 0) o.scaling = false;
   }
-  openblas_set_num_threads(threads);
-  double load_before = load_average();
-  double peak_before = summed_peak(MPI_COMM_WORLD);
+  const double load_before = load_average();
+  const TrainConfig shown = bench_config(o, world);
+  if (rank == 0)
+    fmt::print("sigma-train bench: {} rank(s) x {} thread(s), D={} L={} H={} T={} E={} F={} top-{} batch {} capacity {}\n",
+               world, o.threads, shown.model.d_model, shown.model.n_layers, shown.model.n_heads, shown.model.seq_len,
+               shown.model.n_experts, shown.model.d_ff, shown.model.top_k[0], shown.global_batch, o.capacity);
+  SigmaRun all = run_sigma(o, MPI_COMM_WORLD);
+  nlohmann::json result = {{"ranks", world}, {"threads", o.threads}, {"capacity", o.capacity},
+                           {"tokens_per_s", all.tokens_per_s}, {"model_gflops", all.flops_per_s / 1e9},
+                           {"peak_gflops", all.peak_gflops}, {"peak_source", all.peak_source},
+                           {"mfu", all.flops_per_s / 1e9 / all.peak_gflops}, {"median_step_s", all.median_s}};
+  if (rank == 0) print_sigma(fmt::format("sigma {}x{}", world, o.threads).c_str(), all);
 
-  TrainConfig config = bench_config(threads, world);
-  config.peak_gflops = peak_before / world;
-  Trainer trainer(config, MPI_COMM_WORLD, bench_tokens());
-  for (int i = 0; i < 3; ++i) trainer.step();  // warm-up: page faults, OpenBLAS thread start
-  std::vector<double> step_seconds;
-  for (int i = 0; i < steps; ++i) step_seconds.push_back(trainer.step().seconds);
-  double peak_after = summed_peak(MPI_COMM_WORLD);
+  if (world == 1 && o.threads > 1 && o.scaling) {  // scaling of one rank: the same run with one thread
+    Options one = o;
+    one.threads = 1;
+    SigmaRun single = run_sigma(one, MPI_COMM_WORLD);
+    print_sigma("sigma 1x1", single);
+    fmt::print("  one rank, 1 -> {} threads: {:.2f}x tokens/s\n", o.threads, all.tokens_per_s / single.tokens_per_s);
+    result["tokens_per_s_1_thread"] = single.tokens_per_s;
+    result["thread_scaling"] = all.tokens_per_s / single.tokens_per_s;
+  }
+  set_compute_threads(o.threads);
 
-  std::sort(step_seconds.begin(), step_seconds.end());
-  const double tokens = static_cast<double>(config.global_batch) * config.model.seq_len;
-  const double median = step_seconds[step_seconds.size() / 2];
-  const double tok_s = tokens / median;
-  const double achieved = trainer.flops_per_token() * tok_s / 1e9;
-  const double peak = std::max(peak_before, peak_after);
+  if (world == 1 && o.torch) {  // PyTorch at every thread count up to ours, the best one compared
+    double best = -1;
+    int best_threads = 0;
+    std::string note;
+    for (int t = 1; t <= o.threads && note.empty(); ++t) {
+      double tok = run_torch(o, t, note);
+      if (tok > 0) fmt::print("  PyTorch, {} thread(s): {:.0f} tokens/s\n", t, tok);
+      if (tok > best) best = tok, best_threads = t;
+    }
+    if (best > 0) {
+      fmt::print("  sigma {:.0f} tokens/s vs PyTorch best ({} thread(s)) {:.0f} tokens/s: {:.2f}x\n", all.tokens_per_s,
+                 best_threads, best, all.tokens_per_s / best);
+      result["torch_best_tokens_per_s"] = best;
+      result["torch_best_threads"] = best_threads;
+      result["vs_torch"] = all.tokens_per_s / best;
+    } else {
+      fmt::print("  {}\n", note);
+    }
+  } else if (rank == 0) {
+    fmt::print("  PyTorch and the thread scaling run only with one rank (mpirun -n 1 or no mpirun)\n");
+  }
   if (rank == 0) {
-    fmt::print("sigma-train bench: {} rank(s) x {} thread(s), D={} L={} H={} T={} E={} F={} top-{} batch {}\n", world,
-               threads, config.model.d_model, config.model.n_layers, config.model.n_heads, config.model.seq_len,
-               config.model.n_experts, config.model.d_ff, config.model.top_k[0], config.global_batch);
-    fmt::print("  sgemm peak (all ranks, n=1024): {:.1f} GFLOP/s before, {:.1f} after\n", peak_before, peak_after);
-    fmt::print("  step time: median {:.1f} ms, min {:.1f} ms, max {:.1f} ms over {} steps\n", 1e3 * median,
-               1e3 * step_seconds.front(), 1e3 * step_seconds.back(), steps);
-    fmt::print("  {:.0f} tokens/s, {:.1f} GFLOP/s model flops, MFU {:.1f}% of the measured peak\n", tok_s, achieved,
-               100 * achieved / peak);
     fmt::print("  load average (1 min) before: {:.2f}, after: {:.2f}\n", load_before, load_average());
-    fmt::print("{{\"ranks\":{},\"threads\":{},\"tokens_per_s\":{:.1f},\"model_gflops\":{:.2f},\"peak_gflops\":{:.2f},"
-               "\"mfu\":{:.4f},\"median_step_s\":{:.5f}}}\n",
-               world, threads, tok_s, achieved, peak, achieved / peak, median);
+    fmt::print("{}\n", result.dump());
   }
 }
 

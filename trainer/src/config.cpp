@@ -119,7 +119,7 @@ const std::vector<Key>& keys() {
           },
           [](const TrainConfig& c) { return std::to_string(c.seed); }, true},
       SIGMA_INT_KEY(ep_size, 1, 1 << 20, false, "ranks per expert-parallel group (divides world size and n_experts)"),
-      SIGMA_INT_KEY(threads, 1, 1024, false, "OpenBLAS threads per rank"),
+      SIGMA_INT_KEY(threads, 1, 1024, false, "compute threads per rank (every kernel and sgemm)"),
       SIGMA_INT_KEY(log_every, 1, 1 << 30, false, "steps between progress lines"),
       SIGMA_STRING_KEY(log_jsonl, "per-step JSON lines file (rank 0)"),
       SIGMA_STRING_KEY(heartbeat, "heartbeat file rewritten every step (rank 0)"),

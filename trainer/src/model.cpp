@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sigma/trainer/parallel.hpp"
+
 namespace sigma::trainer {
 
 Model::Model(const ModelConfig& m, const ParamLayout& layout, const Comm& comm, int local_sequences)
@@ -31,7 +33,6 @@ Model::Model(const ModelConfig& m, const ParamLayout& layout, const Comm& comm, 
   logits_.resize(N * V_);
   dlogits_.resize(N * V_);
   for (auto* v : {&dx_, &dtmp_, &dq_, &dk_, &dv_}) v->resize(ND);
-  datt_scratch_.resize(static_cast<size_t>(T_) * T_);
 }
 
 void Model::block_forward(int l, const Arena& w, const float* x_in, float* x_out, LossParts& loss,
@@ -46,7 +47,7 @@ void Model::block_forward(int l, const Arena& w, const float* x_in, float* x_out
   rope_apply(a.q.data(), N_, H_, hd_, rope_, false);
   rope_apply(a.k.data(), N_, H_, hd_, rope_, false);
   attention_forward(a.q.data(), a.k.data(), a.v.data(), a.probs.data(), a.att.data(), B_, T_, H_, hd_);
-  std::copy(x_in, x_in + static_cast<size_t>(N_) * D_, a.x2.begin());
+  copy_floats(x_in, a.x2.data(), static_cast<int64_t>(N_) * D_);
   gemm_nn(N_, D_, D_, a.att.data(), w.at(P[ids.wo]), a.x2.data(), 1.0f);  // x2 = x + att Wo
 
   rmsnorm_forward(a.x2.data(), w.at(P[ids.moe_norm]), a.h2.data(), a.rstd2.data(), N_, D_, m_.norm_eps);
@@ -54,7 +55,7 @@ void Model::block_forward(int l, const Arena& w, const float* x_in, float* x_out
   auto moe_loss = moe_[static_cast<size_t>(l)]->forward(a.h2.data(), mw, a.moe_out.data(), global_tokens);
   loss.aux += moe_loss.aux;
   loss.z += moe_loss.z;
-  for (size_t i = 0; i < a.x2.size(); ++i) x_out[i] = a.x2[i] + a.moe_out[i];
+  add_floats(a.x2.data(), a.moe_out.data(), x_out, static_cast<int64_t>(N_) * D_);
 }
 
 void Model::block_backward(int l, const Arena& w, Arena& g, const float* x_in, float* dx) {
@@ -64,7 +65,9 @@ void Model::block_backward(int l, const Arena& w, Arena& g, const float* x_in, f
   auto& a = acts_[static_cast<size_t>(l)];
 
   // MoE branch: x3 = x2 + moe(norm(x2)); dx2 = dx3 + norm'(moe'(dx3))
-  std::fill(dtmp_.begin(), dtmp_.end(), 0.0f);
+  parallel_elements(static_cast<int64_t>(dtmp_.size()), [&](int64_t b, int64_t e) {
+    std::fill(dtmp_.begin() + b, dtmp_.begin() + e, 0.0f);
+  });
   MoeWeights mw{w.at(P[ids.router]), w.at(P[ids.w1]), w.at(P[ids.w3]), w.at(P[ids.w2])};
   MoeGrads mg{g.at(P[ids.router]), g.at(P[ids.w1]), g.at(P[ids.w3]), g.at(P[ids.w2])};
   moe_[static_cast<size_t>(l)]->backward(dx, a.h2.data(), mw, dtmp_.data(), mg);
@@ -74,7 +77,7 @@ void Model::block_backward(int l, const Arena& w, Arena& g, const float* x_in, f
   gemm_tn(D_, D_, N_, a.att.data(), dx, g.at(P[ids.wo]), 1.0f);
   gemm_nt(N_, D_, D_, dx, w.at(P[ids.wo]), dtmp_.data(), 0.0f);  // d att
   attention_backward(dtmp_.data(), a.q.data(), a.k.data(), a.v.data(), a.probs.data(), dq_.data(), dk_.data(),
-                     dv_.data(), datt_scratch_.data(), B_, T_, H_, hd_);
+                     dv_.data(), datt_scratch_, B_, T_, H_, hd_);
   rope_apply(dq_.data(), N_, H_, hd_, rope_, true);
   rope_apply(dk_.data(), N_, H_, hd_, rope_, true);
   gemm_tn(D_, D_, N_, a.h1.data(), dq_.data(), g.at(P[ids.wq]), 1.0f);
@@ -89,9 +92,10 @@ void Model::block_backward(int l, const Arena& w, Arena& g, const float* x_in, f
 LossParts Model::forward(const Arena& w, const Batch& batch, double global_tokens) {
   const auto& P = layout_.params;
   const float* embed = w.at(P[layout_.embed]);
-  for (int n = 0; n < N_; ++n)
+  parallel_rows(N_, [&](int64_t n) {
     std::copy_n(embed + static_cast<size_t>(batch.inputs[static_cast<size_t>(n)]) * D_, D_,
                 residual(0) + static_cast<size_t>(n) * D_);
+  });
   LossParts loss;
   for (int l = 0; l < m_.n_layers; ++l) block_forward(l, w, residual(l), residual(l + 1), loss, global_tokens);
   rmsnorm_forward(residual(m_.n_layers), w.at(P[layout_.final_norm]), hf_.data(), rstdf_.data(), N_, D_, m_.norm_eps);
@@ -111,7 +115,9 @@ LossParts Model::forward_backward(const Arena& w, Arena& g, const Batch& batch, 
   // Head: logits = norm(x) Wout
   gemm_tn(D_, V_, N_, hf_.data(), dlogits_.data(), g.at(P[layout_.lm_head]), 1.0f);
   gemm_nt(N_, D_, V_, dlogits_.data(), w.at(P[layout_.lm_head]), dtmp_.data(), 0.0f);
-  std::fill(dx_.begin(), dx_.end(), 0.0f);
+  parallel_elements(static_cast<int64_t>(dx_.size()), [&](int64_t b, int64_t e) {
+    std::fill(dx_.begin() + b, dx_.begin() + e, 0.0f);
+  });
   rmsnorm_backward(dtmp_.data(), residual(L), w.at(P[layout_.final_norm]), rstdf_.data(), dx_.data(),
                    g.at(P[layout_.final_norm]), N_, D_);
   gradients_ready(L);
@@ -120,11 +126,14 @@ LossParts Model::forward_backward(const Arena& w, Arena& g, const Batch& batch, 
     gradients_ready(l);
   }
   float* dembed = g.at(P[layout_.embed]);
-  for (int n = 0; n < N_; ++n) {
-    float* row = dembed + static_cast<size_t>(batch.inputs[static_cast<size_t>(n)]) * D_;
-    const float* d = dx_.data() + static_cast<size_t>(n) * D_;
-    for (int i = 0; i < D_; ++i) row[i] += d[i];
-  }
+  // Tokens repeat, so rows of dembed are shared: split the columns instead, tokens summed in order.
+  parallel_for(D_, 32, [&](int64_t i0, int64_t i1, int) {
+    for (int n = 0; n < N_; ++n) {
+      float* row = dembed + static_cast<size_t>(batch.inputs[static_cast<size_t>(n)]) * D_;
+      const float* d = dx_.data() + static_cast<size_t>(n) * D_;
+      for (int64_t i = i0; i < i1; ++i) row[i] += d[i];
+    }
+  });
   gradients_ready(-1);
   return loss;
 }

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "sigma/trainer/kernels.hpp"
+#include "sigma/trainer/parallel.hpp"
 
 namespace sigma::trainer {
 
@@ -46,30 +47,32 @@ MoeLayer::MoeLayer(const ModelConfig& m, int layer, const Comm& comm, int tokens
 
 void MoeLayer::route(const float* x, const float* router) {
   gemm_nn(N_, E_, D_, x, router, logits_.data(), 0.0f);
-  std::fill(counts_[0].begin(), counts_[0].end(), 0);
-  std::vector<int> order(static_cast<size_t>(E_));
-  for (int t = 0; t < N_; ++t) {
-    const float* lrow = logits_.data() + static_cast<int64_t>(t) * E_;
-    float* prow = probs_.data() + static_cast<int64_t>(t) * E_;
-    float mx = *std::max_element(lrow, lrow + E_);
-    float sum = 0;
-    for (int e = 0; e < E_; ++e) sum += (prow[e] = std::exp(lrow[e] - mx));
-    for (int e = 0; e < E_; ++e) prow[e] /= sum;
-    lse_[static_cast<size_t>(t)] = mx + std::log(sum);
-    // top-k; ties go to the lower expert index so routing is deterministic
-    for (int e = 0; e < E_; ++e) order[static_cast<size_t>(e)] = e;
-    std::partial_sort(order.begin(), order.begin() + k_, order.end(),
-                      [prow](int a, int b) { return prow[a] > prow[b] || (prow[a] == prow[b] && a < b); });
-    float chosen = 0;
-    for (int j = 0; j < k_; ++j) chosen += prow[order[static_cast<size_t>(j)]];
-    chosen_sum_[static_cast<size_t>(t)] = chosen;
-    for (int j = 0; j < k_; ++j) {
-      size_t a = static_cast<size_t>(t) * k_ + j;
-      choice_[a] = order[static_cast<size_t>(j)];
-      weight_[a] = prow[choice_[a]] / chosen;
-      ++counts_[0][static_cast<size_t>(choice_[a])];
+  parallel_for(N_, 64, [&](int64_t t0, int64_t t1, int) {
+    std::vector<int> order(static_cast<size_t>(E_));
+    for (int64_t t = t0; t < t1; ++t) {
+      const float* lrow = logits_.data() + t * E_;
+      float* prow = probs_.data() + t * E_;
+      float mx = *std::max_element(lrow, lrow + E_);
+      float sum = 0;
+      for (int e = 0; e < E_; ++e) sum += (prow[e] = std::exp(lrow[e] - mx));
+      for (int e = 0; e < E_; ++e) prow[e] /= sum;
+      lse_[static_cast<size_t>(t)] = mx + std::log(sum);
+      // top-k; ties go to the lower expert index so routing is deterministic
+      for (int e = 0; e < E_; ++e) order[static_cast<size_t>(e)] = e;
+      std::partial_sort(order.begin(), order.begin() + k_, order.end(),
+                        [prow](int a, int b) { return prow[a] > prow[b] || (prow[a] == prow[b] && a < b); });
+      float chosen = 0;
+      for (int j = 0; j < k_; ++j) chosen += prow[order[static_cast<size_t>(j)]];
+      chosen_sum_[static_cast<size_t>(t)] = chosen;
+      for (int j = 0; j < k_; ++j) {
+        size_t a = static_cast<size_t>(t) * k_ + j;
+        choice_[a] = order[static_cast<size_t>(j)];
+        weight_[a] = prow[choice_[a]] / chosen;
+      }
     }
-  }
+  });
+  std::fill(counts_[0].begin(), counts_[0].end(), 0);
+  for (int c : choice_) ++counts_[0][static_cast<size_t>(c)];
 }
 
 void MoeLayer::apply_capacity() {
@@ -93,12 +96,13 @@ void MoeLayer::build_send_buffer(const float* x) {
   }
   send_total_ = expert_begin[static_cast<size_t>(E_)];
   send_.resize(static_cast<size_t>(send_total_) * D_);
-  for (size_t a = 0; a < choice_.size(); ++a) {
-    if (send_pos_[a] < 0) continue;
-    send_pos_[a] += expert_begin[static_cast<size_t>(choice_[a])];
-    const float* src = x + (a / static_cast<size_t>(k_)) * D_;
-    std::copy(src, src + D_, send_.data() + static_cast<size_t>(send_pos_[a]) * D_);
-  }
+  for (size_t a = 0; a < choice_.size(); ++a)
+    if (send_pos_[a] >= 0) send_pos_[a] += expert_begin[static_cast<size_t>(choice_[a])];
+  parallel_rows(static_cast<int64_t>(choice_.size()), [&](int64_t a) {
+    if (send_pos_[static_cast<size_t>(a)] < 0) return;
+    const float* src = x + (a / k_) * D_;
+    std::copy(src, src + D_, send_.data() + static_cast<size_t>(send_pos_[static_cast<size_t>(a)]) * D_);
+  });
 }
 
 void MoeLayer::exchange_counts() {
@@ -136,22 +140,43 @@ void MoeLayer::exchange_counts() {
         recv_to_expert_row_[static_cast<size_t>(r++)] = next[static_cast<size_t>(le)]++;
 }
 
-void MoeLayer::to_experts(const float* send_order, float* expert_order) {
+// With one rank in the EP group the send order already is the expert order: the rows are used in place.
+bool MoeLayer::local_only() const { return comm_.ep_size() == 1; }
+
+void MoeLayer::start_to_experts(const float* send_order) {
+  if (local_only()) return;
   recv_order_.resize(static_cast<size_t>(recv_total_) * D_);
-  MPI_Alltoallv(send_order, send_counts_.data(), send_displs_.data(), MPI_FLOAT, recv_order_.data(),
-                recv_counts_.data(), recv_displs_.data(), MPI_FLOAT, comm_.ep());
-  for (int r = 0; r < recv_total_; ++r)
-    std::copy_n(recv_order_.data() + static_cast<size_t>(r) * D_, D_,
-                expert_order + static_cast<size_t>(recv_to_expert_row_[static_cast<size_t>(r)]) * D_);
+  MPI_Ialltoallv(send_order, send_counts_.data(), send_displs_.data(), MPI_FLOAT, recv_order_.data(),
+                 recv_counts_.data(), recv_displs_.data(), MPI_FLOAT, comm_.ep(), &transfer_);
 }
 
-void MoeLayer::from_experts(const float* expert_order, float* send_order) {
+const float* MoeLayer::finish_to_experts(const float* send_order, std::vector<float>& expert_order) {
+  if (local_only()) return send_order;
+  MPI_Wait(&transfer_, MPI_STATUS_IGNORE);
+  expert_order.resize(static_cast<size_t>(recv_total_) * D_);
+  parallel_rows(recv_total_, [&](int64_t r) {
+    std::copy_n(recv_order_.data() + r * D_, D_,
+                expert_order.data() + static_cast<size_t>(recv_to_expert_row_[static_cast<size_t>(r)]) * D_);
+  });
+  return expert_order.data();
+}
+
+void MoeLayer::start_from_experts(const float* expert_order, std::vector<float>& send_order) {
+  if (local_only()) return;
   recv_order_.resize(static_cast<size_t>(recv_total_) * D_);
-  for (int r = 0; r < recv_total_; ++r)
+  parallel_rows(recv_total_, [&](int64_t r) {
     std::copy_n(expert_order + static_cast<size_t>(recv_to_expert_row_[static_cast<size_t>(r)]) * D_, D_,
-                recv_order_.data() + static_cast<size_t>(r) * D_);
-  MPI_Alltoallv(recv_order_.data(), recv_counts_.data(), recv_displs_.data(), MPI_FLOAT, send_order,
-                send_counts_.data(), send_displs_.data(), MPI_FLOAT, comm_.ep());
+                recv_order_.data() + r * D_);
+  });
+  send_order.resize(static_cast<size_t>(send_total_) * D_);
+  MPI_Ialltoallv(recv_order_.data(), recv_counts_.data(), recv_displs_.data(), MPI_FLOAT, send_order.data(),
+                 send_counts_.data(), send_displs_.data(), MPI_FLOAT, comm_.ep(), &transfer_);
+}
+
+const float* MoeLayer::finish_from_experts(const float* expert_order, const std::vector<float>& send_order) {
+  if (local_only()) return expert_order;
+  MPI_Wait(&transfer_, MPI_STATUS_IGNORE);
+  return send_order.data();
 }
 
 void MoeLayer::experts_forward(const MoeWeights& w) {
@@ -163,7 +188,7 @@ void MoeLayer::experts_forward(const MoeWeights& w) {
   for (int le = 0; le < E_local_; ++le) {
     const int begin = expert_row_begin_[static_cast<size_t>(le)];
     const int rows = expert_row_begin_[static_cast<size_t>(le) + 1] - begin;
-    const float* X = expert_in_.data() + static_cast<size_t>(begin) * D_;
+    const float* X = expert_rows_ + static_cast<size_t>(begin) * D_;
     float* G = gate_.data() + static_cast<size_t>(begin) * F_;
     float* U = up_.data() + static_cast<size_t>(begin) * F_;
     float* Act = act_.data() + static_cast<size_t>(begin) * F_;
@@ -185,20 +210,27 @@ MoeLayer::Losses MoeLayer::forward(const float* x, const MoeWeights& w, float* o
   MPI_Iallreduce(MPI_IN_PLACE, reduced_counts_.data(), 2 * E_, MPI_INT64_T, MPI_SUM, comm_.world(), &counts_request_);
   build_send_buffer(x);
   exchange_counts();
-  expert_in_.resize(static_cast<size_t>(recv_total_) * D_);
-  to_experts(send_.data(), expert_in_.data());
+  start_to_experts(send_.data());
+  expert_rows_ = finish_to_experts(send_.data(), expert_in_);
   experts_forward(w);
-  returned_.resize(send_.size());
-  from_experts(expert_out_.data(), returned_.data());
+  start_from_experts(expert_out_.data(), returned_);
+  const Losses losses = balancing_losses();  // while the expert outputs travel back
+  returned_rows_ = finish_from_experts(expert_out_.data(), returned_);
 
-  std::fill(out, out + static_cast<size_t>(N_) * D_, 0.0f);
-  for (size_t a = 0; a < choice_.size(); ++a) {
-    if (send_pos_[a] < 0) continue;
-    const float* y = returned_.data() + static_cast<size_t>(send_pos_[a]) * D_;
-    float* o = out + (a / static_cast<size_t>(k_)) * D_;
-    for (int i = 0; i < D_; ++i) o[i] += weight_[a] * y[i];
-  }
+  parallel_rows(N_, [&](int64_t t) {  // combine: each token's k slots in slot order
+    float* o = out + t * D_;
+    std::fill(o, o + D_, 0.0f);
+    for (int j = 0; j < k_; ++j) {
+      const size_t a = static_cast<size_t>(t) * k_ + j;
+      if (send_pos_[a] < 0) continue;
+      const float* y = returned_rows_ + static_cast<size_t>(send_pos_[a]) * D_;
+      for (int i = 0; i < D_; ++i) o[i] += weight_[a] * y[i];
+    }
+  });
+  return losses;
+}
 
+MoeLayer::Losses MoeLayer::balancing_losses() {
   MPI_Wait(&counts_request_, MPI_STATUS_IGNORE);
   stats_.dropped = 0;
   for (int e = 0; e < E_; ++e) {
@@ -208,12 +240,12 @@ MoeLayer::Losses MoeLayer::forward(const float* x, const MoeWeights& w, float* o
   }
   Losses losses;
   for (int e = 0; e < E_; ++e) {
-    load_fraction_[static_cast<size_t>(e)] = static_cast<double>(stats_.selected[static_cast<size_t>(e)]) / (global_tokens * k_);
+    load_fraction_[static_cast<size_t>(e)] = static_cast<double>(stats_.selected[static_cast<size_t>(e)]) / (global_tokens_ * k_);
     double prob_sum = 0;
     for (int t = 0; t < N_; ++t) prob_sum += probs_[static_cast<size_t>(t) * E_ + e];
-    losses.aux += aux_coef_ * E_ * load_fraction_[static_cast<size_t>(e)] * prob_sum / global_tokens;
+    losses.aux += aux_coef_ * E_ * load_fraction_[static_cast<size_t>(e)] * prob_sum / global_tokens_;
   }
-  for (int t = 0; t < N_; ++t) losses.z += z_coef_ * static_cast<double>(lse_[static_cast<size_t>(t)]) * lse_[static_cast<size_t>(t)] / global_tokens;
+  for (int t = 0; t < N_; ++t) losses.z += z_coef_ * static_cast<double>(lse_[static_cast<size_t>(t)]) * lse_[static_cast<size_t>(t)] / global_tokens_;
   return losses;
 }
 
@@ -232,8 +264,8 @@ void MoeLayer::experts_backward(const MoeWeights& w, const MoeGrads& g, const fl
     swiglu_backward(dact + rF, gate_.data() + rF, up_.data() + rF, dgate + rF, dup + rF, static_cast<int64_t>(rows) * F_);
     gemm_nt(rows, D_, F_, dgate + rF, w.w1 + le * DF, dx_rows + rD, 0.0f);
     gemm_nt(rows, D_, F_, dup + rF, w.w3 + le * DF, dx_rows + rD, 1.0f);
-    gemm_tn(D_, F_, rows, expert_in_.data() + rD, dgate + rF, g.w1 + le * DF, 1.0f);
-    gemm_tn(D_, F_, rows, expert_in_.data() + rD, dup + rF, g.w3 + le * DF, 1.0f);
+    gemm_tn(D_, F_, rows, expert_rows_ + rD, dgate + rF, g.w1 + le * DF, 1.0f);
+    gemm_tn(D_, F_, rows, expert_rows_ + rD, dup + rF, g.w3 + le * DF, 1.0f);
   }
 }
 
@@ -242,7 +274,7 @@ void MoeLayer::router_backward(const float* x, const MoeWeights& w, float* dx, c
   // (f_e is a constant: counts carry no gradient); then softmax and z-loss back to the logits.
   auto& dprobs = scratch_dprobs_;
   dprobs.resize(probs_.size());
-  for (int t = 0; t < N_; ++t) {
+  parallel_rows(N_, [&](int64_t t) {
     float* dp = dprobs.data() + static_cast<size_t>(t) * E_;
     for (int e = 0; e < E_; ++e)
       dp[e] = static_cast<float>(aux_coef_ * E_ * load_fraction_[static_cast<size_t>(e)] / global_tokens_);
@@ -255,18 +287,19 @@ void MoeLayer::router_backward(const float* x, const MoeWeights& w, float* dx, c
     for (int e = 0; e < E_; ++e) dot += p[e] * dp[e];
     const float zscale = static_cast<float>(2.0 * z_coef_ * lse_[static_cast<size_t>(t)] / global_tokens_);
     for (int e = 0; e < E_; ++e) dp[e] = p[e] * (dp[e] - dot) + zscale * p[e];  // now dlogits
-  }
+  });
   gemm_tn(D_, E_, N_, x, dprobs.data(), g.router, 1.0f);
   gemm_nt(N_, D_, E_, dprobs.data(), w.router, dx, 1.0f);
 }
 
 void MoeLayer::backward(const float* dout, const float* x, const MoeWeights& w, float* dx, const MoeGrads& g) {
   scratch_send_.resize(send_.size());
-  for (size_t a = 0; a < choice_.size(); ++a) {
+  parallel_rows(static_cast<int64_t>(choice_.size()), [&](int64_t slot) {
+    const size_t a = static_cast<size_t>(slot);
     dweight_[a] = 0;
-    if (send_pos_[a] < 0) continue;
+    if (send_pos_[a] < 0) return;
     const float* d = dout + (a / static_cast<size_t>(k_)) * D_;
-    const float* y = returned_.data() + static_cast<size_t>(send_pos_[a]) * D_;
+    const float* y = returned_rows_ + static_cast<size_t>(send_pos_[a]) * D_;
     float* ds = scratch_send_.data() + static_cast<size_t>(send_pos_[a]) * D_;
     float dot = 0;
     for (int i = 0; i < D_; ++i) {
@@ -274,19 +307,24 @@ void MoeLayer::backward(const float* dout, const float* x, const MoeWeights& w, 
       ds[i] = weight_[a] * d[i];
     }
     dweight_[a] = dot;
-  }
-  scratch_dy_.resize(static_cast<size_t>(recv_total_) * D_);
-  to_experts(scratch_send_.data(), scratch_dy_.data());
-  scratch_rows_.resize(scratch_dy_.size());
-  experts_backward(w, g, scratch_dy_.data(), scratch_rows_.data());
-  from_experts(scratch_rows_.data(), scratch_send_.data());
-  for (size_t a = 0; a < choice_.size(); ++a) {
-    if (send_pos_[a] < 0) continue;
-    const float* ds = scratch_send_.data() + static_cast<size_t>(send_pos_[a]) * D_;
-    float* d = dx + (a / static_cast<size_t>(k_)) * D_;
-    for (int i = 0; i < D_; ++i) d[i] += ds[i];
-  }
+  });
+  // The router's gradient needs only dweight_: compute it while the output gradients travel to the experts.
+  start_to_experts(scratch_send_.data());
   router_backward(x, w, dx, g);
+  const float* dy = finish_to_experts(scratch_send_.data(), scratch_dy_);
+  scratch_rows_.resize(static_cast<size_t>(recv_total_) * D_);
+  experts_backward(w, g, dy, scratch_rows_.data());
+  start_from_experts(scratch_rows_.data(), scratch_back_);
+  const float* back = finish_from_experts(scratch_rows_.data(), scratch_back_);
+  parallel_rows(N_, [&](int64_t t) {
+    float* d = dx + t * D_;
+    for (int j = 0; j < k_; ++j) {
+      const size_t a = static_cast<size_t>(t) * k_ + j;
+      if (send_pos_[a] < 0) continue;
+      const float* ds = back + static_cast<size_t>(send_pos_[a]) * D_;
+      for (int i = 0; i < D_; ++i) d[i] += ds[i];
+    }
+  });
 }
 
 }  // namespace sigma::trainer

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "sigma/trainer/kernels.hpp"
+
 namespace sigma::trainer {
 
 float learning_rate(const OptimConfig& o, int step, int total_steps) {
@@ -24,13 +26,17 @@ void adamw_update(const ParamLayout& layout, const OptimConfig& o, float lr, int
     float* mm = m.at(p);
     float* vv = v.at(p);
     const float decay = p.decay ? o.weight_decay : 0.0f;
-    for (size_t i = 0; i < p.count; ++i) {
-      float gi = g[i] * grad_scale;
-      mm[i] = o.beta1 * mm[i] + (1.0f - o.beta1) * gi;
-      vv[i] = o.beta2 * vv[i] + (1.0f - o.beta2) * gi * gi;
-      float update = (mm[i] / bc1) / (std::sqrt(vv[i] / bc2) + o.eps);
-      w[i] -= lr * (update + decay * w[i]);
-    }
+    // Captured by value: a float captured by reference could alias the stores and block vectorisation.
+    const float beta1 = o.beta1, beta2 = o.beta2, eps = o.eps;
+    parallel_elements(static_cast<int64_t>(p.count), [=](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        float gi = g[i] * grad_scale;
+        mm[i] = beta1 * mm[i] + (1.0f - beta1) * gi;
+        vv[i] = beta2 * vv[i] + (1.0f - beta2) * gi * gi;
+        float update = (mm[i] / bc1) / (std::sqrt(vv[i] / bc2) + eps);
+        w[i] -= lr * (update + decay * w[i]);
+      }
+    });
   }
 }
 

@@ -13,9 +13,11 @@ namespace sigma::trainer {
 std::string progress_line(const StepReport& r, int total_steps) {
   return fmt::format(
       "step {}/{} | loss {:.4f} (ce {:.4f} aux {:.4f} z {:.4f}) | grad norm {:.3f} | lr {:.2e} | {:.0f} tok/s | "
-      "MFU {:.1f}% | tokens/expert {}..{} | dropped {}",
+      "MFU {:.1f}% ({:.1f} GFLOP/s done, dropped excluded, of {:.1f} GFLOP/s: {}) | tokens/expert {}..{} | "
+      "dropped {}",
       r.step, total_steps, r.loss.total(), r.loss.ce, r.loss.aux, r.loss.z, r.grad_norm, r.lr, r.tokens / r.seconds,
-      100 * r.mfu, r.min_expert_tokens(), r.max_expert_tokens(), r.dropped);
+      100 * r.mfu, r.flops / r.seconds / 1e9, r.peak_gflops, r.peak_source, r.min_expert_tokens(),
+      r.max_expert_tokens(), r.dropped);
 }
 
 nlohmann::json report_json(const StepReport& r) {
@@ -29,6 +31,9 @@ nlohmann::json report_json(const StepReport& r) {
           {"step_seconds", r.seconds},
           {"tokens_per_s", r.tokens / r.seconds},
           {"mfu", r.mfu},
+          {"flops_done", r.flops},
+          {"peak_gflops", r.peak_gflops},
+          {"peak_source", r.peak_source},
           {"tokens_per_expert", r.tokens_per_expert},
           {"tokens_per_expert_min", r.min_expert_tokens()},
           {"tokens_per_expert_max", r.max_expert_tokens()},

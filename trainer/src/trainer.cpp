@@ -5,11 +5,11 @@
 #include <climits>
 #include <cmath>
 
-#include <cblas.h>
 #include <fmt/format.h>
 
 #include "sigma/core/error.hpp"
 #include "sigma/trainer/optimizer.hpp"
+#include "sigma/trainer/parallel.hpp"
 #include "sigma/trainer/peak.hpp"
 
 namespace sigma::trainer {
@@ -26,14 +26,8 @@ int checked_local_sequences(const TrainConfig& c, MPI_Comm world) {
 
 const TrainConfig& validated(const TrainConfig& c) {
   validate_config(c);
-  openblas_set_num_threads(c.threads);
+  set_compute_threads(c.threads);
   return c;
-}
-
-double sum_of_squares(const float* x, size_t n) {
-  double s = 0;
-  for (size_t i = 0; i < n; ++i) s += static_cast<double>(x[i]) * x[i];
-  return s;
 }
 
 }  // namespace
@@ -67,11 +61,15 @@ Trainer::Trainer(const TrainConfig& config, MPI_Comm world, std::shared_ptr<cons
   check_token_data(*data_, config_.data, config_.model.vocab_size, config_.model.seq_len);
   init_params(layout_, config_.model, config_.seed, weights_);
   double peak = config_.peak_gflops;
+  peak_source_ = "peak_gflops from the config";
   if (peak <= 0) {
     MPI_Barrier(comm_.world());  // all ranks measure at once: each sees the cores it will train on
-    peak = measure_sgemm_gflops(1024, 0.3);
+    PeakRate rate = measure_peak(step_gemm_shapes(config_.model, local_sequences_ * config_.model.seq_len), 0.05);
+    peak = rate.gflops;
+    peak_source_ = rate.source();
   }
   MPI_Allreduce(&peak, &peak_gflops_total_, 1, MPI_DOUBLE, MPI_SUM, comm_.world());
+  peak_source_ += fmt::format(", summed over {} rank{}", comm_.size(), comm_.size() == 1 ? "" : "s");
 }
 
 Batch Trainer::next_batch() const {
@@ -173,20 +171,24 @@ StepReport Trainer::step() {
   report.loss = global;
   report.tokens = global_tokens;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  report.mfu = flops_per_token() * global_tokens / report.seconds / (peak_gflops_total_ * 1e9);
+  int64_t kept = 0;
   for (int l = 0; l < config_.model.n_layers; ++l) {
     report.tokens_per_expert.push_back(model_.moe(l).stats().kept);
     report.dropped += model_.moe(l).stats().dropped;
+    for (int64_t c : model_.moe(l).stats().kept) kept += c;
   }
+  report.flops = flops_done(config_.model, global_tokens, kept);
+  report.peak_gflops = peak_gflops_total_;
+  report.peak_source = peak_source_;
+  report.mfu = report.flops / report.seconds / (peak_gflops_total_ * 1e9);
   return report;
 }
 
 double Trainer::flops_per_token() const {
   const auto& m = config_.model;
-  const double D = m.d_model, T = m.seq_len, E = m.n_experts, F = m.d_ff, V = m.vocab_size;
-  double matmul_params = D * V;
-  for (int l = 0; l < m.n_layers; ++l) matmul_params += 4 * D * D + D * E + m.top_k_of(l) * 3 * D * F;
-  return 6 * matmul_params + 12.0 * m.n_layers * T * D;
+  double flops = dense_flops_per_token(m);
+  for (int l = 0; l < m.n_layers; ++l) flops += m.top_k_of(l) * expert_flops_per_assignment(m);
+  return flops;
 }
 
 TrainingStateView Trainer::state() {

@@ -190,9 +190,10 @@ ExitCode train(int argc, char** argv) {
   Trainer trainer(config, MPI_COMM_WORLD, data);
   Telemetry telemetry(rank == 0 ? config.log_jsonl : "", rank == 0 ? config.heartbeat : "");
   if (rank == 0)
-    fmt::print("sigma-train: {} ranks, ep_size {}, {} threads/rank, {:.1f} GFLOP/s measured sgemm peak (all ranks), "
-               "{:.3g} flops/token\n",
-               size, config.ep_size, config.threads, trainer.peak_gflops_all_ranks(), trainer.flops_per_token());
+    fmt::print("sigma-train: {} ranks, ep_size {}, {} threads/rank, {:.1f} GFLOP/s measured sgemm peak ({}), "
+               "{:.3g} flops/token with no drops\n",
+               size, config.ep_size, config.threads, trainer.peak_gflops_all_ranks(), trainer.peak_source(),
+               trainer.flops_per_token());
   LoopHooks hooks;
   // Under sigma-launch supervise every rank beats, so a stalled rank can be told from the ones waiting for it.
   const char* heartbeat_dir = std::getenv(kHeartbeatDirEnv);

@@ -48,7 +48,7 @@ struct TrainConfig {
   int steps = 100;
   uint64_t seed = 1234;
   int ep_size = 1;           // ranks per expert-parallel group
-  int threads = 1;           // OpenBLAS threads per rank
+  int threads = 1;           // compute threads per rank (parallel.hpp)
   int log_every = 1;
   std::string log_jsonl;     // per-step JSON lines (rank 0); empty = none
   std::string heartbeat;     // file rewritten every step (rank 0); empty = none

@@ -1,8 +1,12 @@
 // The per-layer forward and backward kernels (llm.c style: explicit loops, matmuls through OpenBLAS sgemm).
 // Row-major everywhere. Backward kernels ACCUMULATE into their gradient outputs (+=) unless noted.
+// Every kernel uses all the rank's threads (parallel.hpp); each output element is computed by one thread in the
+// same order whatever the thread count, except inside an sgemm split into row or column blocks.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace sigma::trainer {
@@ -13,6 +17,14 @@ void gemm_nn(int M, int N, int K, const float* A, const float* B, float* C, floa
 void gemm_nt(int M, int N, int K, const float* A, const float* B, float* C, float beta);
 // C[M,N] = A[K,M]^T B[K,N] + beta*C
 void gemm_tn(int M, int N, int K, const float* A, const float* B, float* C, float beta);
+
+// Helpers for element-wise loops over the rank's threads: row(r) for every row; range(begin, end) over chunks.
+void parallel_rows(int64_t rows, const std::function<void(int64_t)>& row);
+void parallel_elements(int64_t n, const std::function<void(int64_t, int64_t)>& range);
+void copy_floats(const float* src, float* dst, int64_t n);
+void add_floats(const float* a, const float* b, float* out, int64_t n);  // out = a + b (out may alias)
+// Sum of x^2 in double; the same result for every thread count.
+double sum_of_squares(const float* x, size_t n);
 
 // y = x * rstd * g with rstd = 1/sqrt(mean(x^2) + eps); rows of width D.
 void rmsnorm_forward(const float* x, const float* g, float* y, float* rstd, int N, int D, float eps);
@@ -32,9 +44,9 @@ void rope_apply(float* x, int N, int H, int head_dim, const RopeTable& table, bo
 // probs: [B, H, T, T] softmax weights kept for the backward pass.
 void attention_forward(const float* q, const float* k, const float* v, float* probs, float* out, int B, int T,
                        int H, int hd);
-// dq, dk, dv are overwritten. scratch: T*T floats.
+// dq, dk, dv are overwritten. scratch: resized to T*T floats per thread.
 void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* probs,
-                        float* dq, float* dk, float* dv, float* scratch, int B, int T, int H, int hd);
+                        float* dq, float* dk, float* dv, std::vector<float>& scratch, int B, int T, int H, int hd);
 
 // SwiGLU: act = silu(gate) * up.
 void swiglu_forward(const float* gate, const float* up, float* act, int64_t n);

@@ -54,8 +54,14 @@ class MoeLayer {
   void apply_capacity();
   void build_send_buffer(const float* x);
   void exchange_counts();
-  void to_experts(const float* send_order, float* expert_order);    // rows out to the expert ranks
-  void from_experts(const float* expert_order, float* send_order);  // rows back to their source ranks
+  // Rows out to the expert ranks and back, each as start (MPI_Ialltoallv) and finish (wait, regroup); finish
+  // returns where the rows now are (the input itself when the EP group is one rank: no copy, no MPI).
+  bool local_only() const;
+  void start_to_experts(const float* send_order);
+  const float* finish_to_experts(const float* send_order, std::vector<float>& expert_order);
+  void start_from_experts(const float* expert_order, std::vector<float>& send_order);
+  const float* finish_from_experts(const float* expert_order, const std::vector<float>& send_order);
+  Losses balancing_losses();  // waits for the reduced counts; fills stats_ and load_fraction_
   void experts_forward(const MoeWeights& w);
   void experts_backward(const MoeWeights& w, const MoeGrads& g, const float* dy, float* dx_rows);
   void router_backward(const float* x, const MoeWeights& w, float* dx, const MoeGrads& g);
@@ -85,8 +91,12 @@ class MoeLayer {
   int send_total_ = 0, recv_total_ = 0;
 
   std::vector<float> send_, expert_in_, gate_, up_, act_, expert_out_, returned_;  // activations
+  const float* expert_rows_ = nullptr;    // expert input rows: expert_in_, or send_ itself (local_only)
+  const float* returned_rows_ = nullptr;  // expert outputs in send order: returned_, or expert_out_ itself
+  MPI_Request transfer_ = MPI_REQUEST_NULL;
   // Transfer and backward scratch, kept between steps: reallocating megabytes each step costs page faults.
-  std::vector<float> recv_order_, scratch_rows_, scratch_send_, scratch_dy_, scratch_dprobs_, scratch_ff_[3];
+  std::vector<float> recv_order_, scratch_rows_, scratch_send_, scratch_dy_, scratch_dprobs_, scratch_back_,
+      scratch_ff_[3];
   std::vector<float> dweight_;  // [N*k]
 
   MoeStats stats_;

@@ -1,9 +1,39 @@
-// The MFU denominator: the sgemm rate this rank actually reaches on its cores, measured in the same run.
+// MFU, both sides. Numerator: the training flops of the work a step did (dense layers for every token, expert
+// FFNs only for the assignments that were kept; dropped ones did no work). Denominator: the best sgemm rate this
+// rank reaches with all its threads, measured in the same run over the matmul sizes a step uses plus one large
+// size.
 #pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sigma/trainer/config.hpp"
 
 namespace sigma::trainer {
 
-// GFLOP/s of OpenBLAS sgemm at n x n x n (2n^3 flops per call), best of repeated calls over ~`seconds`.
-double measure_sgemm_gflops(int n, double seconds);
+struct GemmShape {
+  int m = 0, n = 0, k = 0;
+};
+
+// The best measured rate and where it was reached.
+struct PeakRate {
+  double gflops = 0;
+  GemmShape at;        // the size that gave it
+  int threads = 1;     // threads of the rank, all busy
+  int shapes_tried = 0;
+  std::string source() const;  // "sgemm 2048x2048x2048, best of 7 sizes, 2 threads"
+};
+
+// The distinct (m, n, k) of the step's forward matmuls for `tokens` local tokens, then 2048^3.
+std::vector<GemmShape> step_gemm_shapes(const ModelConfig& model, int tokens);
+// gemm_nn (split over the rank's threads) timed at each shape for ~seconds_each (the last, large one for
+// 3x as long); returns the best rate.
+PeakRate measure_peak(const std::vector<GemmShape>& shapes, double seconds_each);
+
+// Training flops (MODEL.md, "MFU convention"): per token through the dense parts, and per kept expert assignment.
+double dense_flops_per_token(const ModelConfig& model);
+double expert_flops_per_assignment(const ModelConfig& model);
+double flops_done(const ModelConfig& model, double tokens, int64_t kept_assignments);
 
 }  // namespace sigma::trainer

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <mpi.h>
@@ -27,7 +28,10 @@ struct StepReport {
   float lr = 0;
   double seconds = 0;
   double tokens = 0;  // global tokens in the step
-  double mfu = 0;     // model flops / measured sgemm peak of all ranks
+  double flops = 0;   // training flops of the work done: dropped expert assignments excluded
+  double mfu = 0;     // flops / seconds / peak_gflops
+  double peak_gflops = 0;   // measured sgemm peak summed over ranks
+  std::string peak_source;  // where that peak was measured (size, threads, ranks)
   std::vector<std::vector<int64_t>> tokens_per_expert;  // [layer][expert], kept tokens, global
   int64_t dropped = 0;                                   // over all layers
   int64_t min_expert_tokens() const;
@@ -61,9 +65,11 @@ class Trainer {
   // sigma::Error(node_hardware) on every rank, naming the rank that differs from the majority. Collective.
   void check_replicas() const;
 
-  // Training flops per token (MODEL.md, "MFU convention") and the summed per-rank sgemm peak in GFLOP/s.
+  // Training flops per token with no drops (MODEL.md, "MFU convention") and the summed per-rank sgemm peak in
+  // GFLOP/s with where it was measured.
   double flops_per_token() const;
   double peak_gflops_all_ranks() const { return peak_gflops_total_; }
+  const std::string& peak_source() const { return peak_source_; }
 
  private:
   Batch next_batch() const;
@@ -82,6 +88,7 @@ class Trainer {
   int step_ = 0;
   uint64_t data_position_ = 0;  // global sequences consumed
   double peak_gflops_total_ = 0;
+  std::string peak_source_;
 };
 
 }  // namespace sigma::trainer
