@@ -1,0 +1,121 @@
+// Cost of sigma-train's guardrails: tokens/s with every guardrail on (gradient norm compared across replicas
+// every step, loss-spike window, straggler monitor, replica weight hash every 50 steps) against all of them off,
+// on the trainer bench's model. The two runs alternate in rounds of a few steps (off-on, then on-off) in one
+// process, so a noisy host slows both alike; the figure is the ratio of the medians. Not a test.
+//   mpirun -n 2 --bind-to core sigma_guardrails_bench [--rounds 8] [--steps 10]
+// Both runs link the MPI timing wrappers (mpi_wait_clock.hpp: two clock reads per blocking MPI call); the
+// non-finite check is one 3-value all-reduce per step in both.
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <mpi.h>
+
+#include "sigma/trainer/trainer.hpp"
+
+using namespace sigma::trainer;
+
+namespace {
+
+TrainConfig model_config(int world, bool guarded) {
+  TrainConfig c;  // the shape of bench/trainer/trainer_bench.cpp: D=256, L=2, E=8, F=512, 16 x 128 tokens
+  c.model.vocab_size = 256;
+  c.model.d_model = 256;
+  c.model.n_heads = 4;
+  c.model.seq_len = 128;
+  c.model.n_experts = 8;
+  c.model.d_ff = 512;
+  c.model.capacity_factor = 1.25f;
+  c.global_batch = 16;
+  c.steps = 1 << 20;
+  c.ep_size = world;
+  c.data = "synthetic";
+  c.peak_gflops = 1;
+  c.guard.grad_norm_check = guarded;
+  c.guard.spike_window = guarded ? 50 : 0;
+  c.guard.straggler_margin = guarded ? 0.5 : 0;
+  c.replica_check_every = guarded ? 50 : 0;
+  return c;
+}
+
+std::shared_ptr<TokenData> random_bytes() {
+  auto data = std::make_shared<TokenData>();
+  data->vocab_size = 256;
+  uint64_t x = 88172645463325252ull;
+  data->tokens.resize(1 << 20);
+  for (auto& token : data->tokens) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    token = static_cast<uint32_t>(x >> 56);
+  }
+  return data;
+}
+
+// Tokens/s over `steps` steps, as the slowest rank saw it.
+double timed_steps(Trainer& t, int steps) {
+  MPI_Barrier(MPI_COMM_WORLD);
+  const auto start = std::chrono::steady_clock::now();
+  double tokens = 0;
+  for (int i = 0; i < steps; ++i) {
+    tokens += t.step().tokens;
+    const int every = t.config().replica_check_every;
+    if (every > 0 && t.completed_steps() % every == 0) t.check_replicas();
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), slowest = 0;
+  MPI_Allreduce(&seconds, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  return tokens / slowest;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+double load_average() {
+  double one = 0;
+  std::ifstream("/proc/loadavg") >> one;
+  return one;
+}
+
+void run(int argc, char** argv) {
+  int rank = 0, world = 1, rounds = 8, steps = 10;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &world);
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::max(1, std::atoi(argv[i + 1]));
+    if (std::strcmp(argv[i], "--steps") == 0) steps = std::max(1, std::atoi(argv[i + 1]));
+  }
+  auto data = random_bytes();
+  Trainer off(model_config(world, false), MPI_COMM_WORLD, data);
+  Trainer on(model_config(world, true), MPI_COMM_WORLD, data);
+  timed_steps(off, 3);  // warm-up: first touches of activations and BLAS buffers
+  timed_steps(on, 3);
+  const double load_before = load_average();
+  std::vector<double> off_rates, on_rates;
+  for (int r = 0; r < rounds; ++r) {
+    const bool off_first = r % 2 == 0;
+    if (off_first) off_rates.push_back(timed_steps(off, steps));
+    on_rates.push_back(timed_steps(on, steps));
+    if (!off_first) off_rates.push_back(timed_steps(off, steps));
+  }
+  if (rank == 0) {
+    const double a = median(off_rates), b = median(on_rates);
+    fmt::print("sigma_guardrails_bench: {} ranks, {} rounds x {} steps each, load average {:.2f} -> {:.2f}\n", world,
+               rounds, steps, load_before, load_average());
+    fmt::print("  guardrails off: {:.0f} tokens/s (median; rounds {:.0f})\n", a, fmt::join(off_rates, " "));
+    fmt::print("  guardrails on:  {:.0f} tokens/s (median; rounds {:.0f})\n", b, fmt::join(on_rates, " "));
+    fmt::print("  cost: {:+.2f}% (on vs off, medians)\n", 100.0 * (a - b) / a);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  run(argc, argv);  // the trainers free their communicators before MPI_Finalize
+  MPI_Finalize();
+  return 0;
+}
