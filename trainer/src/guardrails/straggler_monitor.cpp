@@ -43,14 +43,10 @@ void StragglerMonitor::report(int step, const StragglerChange& change) {
                             {"wait_s", wait_[static_cast<size_t>(change.rank)]}};
   log_.decision(change.straggler ? "straggler_detected" : "straggler_cleared", details);
   if (comm_.rank() != 0 || flag_dir_.empty()) return;
-  const std::string flag = fmt::format("{}/straggler-{}", flag_dir_, change.rank);
-  if (!change.straggler) {
-    std::remove(flag.c_str());
-    return;
-  }
-  // Write then rename: the supervisor never reads half a flag.
-  std::ofstream(flag + ".tmp", std::ios::trunc) << details.dump() << '\n';
-  std::rename((flag + ".tmp").c_str(), flag.c_str());
+  if (change.straggler)
+    write_straggler_flag(flag_dir_, {change.rank, node});
+  else
+    clear_straggler_flag(flag_dir_, change.rank);
 }
 
 void StragglerMonitor::write_metrics(int step) const {
