@@ -7,12 +7,13 @@
 // non-finite check is one 3-value all-reduce per step in both.
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <fmt/ostream.h>
 #include <mpi.h>
 
 #include "sigma/trainer/guardrails/spike_detector.hpp"
@@ -117,14 +118,10 @@ double load_average() {
   return one;
 }
 
-void run(int argc, char** argv) {
-  int rank = 0, world = 1, rounds = 8, steps = 10;
+void run(int rounds, int steps) {
+  int rank = 0, world = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &world);
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::max(1, std::atoi(argv[i + 1]));
-    if (std::strcmp(argv[i], "--steps") == 0) steps = std::max(1, std::atoi(argv[i + 1]));
-  }
   auto data = random_bytes();
   Trainer off(model_config(world, false), MPI_COMM_WORLD, data);
   Trainer on(model_config(world, true), MPI_COMM_WORLD, data);
@@ -155,8 +152,21 @@ void run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  namespace po = boost::program_options;
+  po::options_description options("sigma_guardrails_bench");
+  int rounds = 8, steps = 10;
+  options.add_options()("rounds", po::value(&rounds), "off/on rounds (default 8)")(
+      "steps", po::value(&steps), "steps per run in a round (default 10)");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, options), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    fmt::print(stderr, "sigma_guardrails_bench: {}\n{}", e.what(), fmt::streamed(options));
+    return 2;
+  }
   MPI_Init(&argc, &argv);
-  run(argc, argv);  // the trainers free their communicators before MPI_Finalize
+  run(std::max(1, rounds), std::max(1, steps));  // the trainers free their communicators before MPI_Finalize
   MPI_Finalize();
   return 0;
 }

@@ -99,6 +99,13 @@ Error step_error(Trainer& t) {
   return Error(ExitCode::ok, "");
 }
 
+// Trains a faulty and a fault-free trainer through `steps` steps; returns the faulty one's error in the next.
+Error error_after(Trainer& faulty, Trainer& clean, int steps) {
+  train_to(faulty, steps);
+  train_to(clean, steps);
+  return step_error(faulty);
+}
+
 void expect_contains(const std::string& text, const std::string& part) {
   EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in: " << text;
 }
@@ -112,9 +119,7 @@ TEST_F(Guardrails, TransientGradientFlipBlamesItsRankBeforeTheUpdate) {
   c.fault = {.bitflip = FaultTarget::grad, .bitflip_rank = 1, .bitflip_step = 4, .repeat = false};
   Trainer faulty(c, MPI_COMM_WORLD, tokens());
   Trainer clean(guarded_config(), MPI_COMM_WORLD, tokens());
-  train_to(faulty, 3);
-  train_to(clean, 3);
-  const Error e = step_error(faulty);
+  const Error e = error_after(faulty, clean, 3);
   EXPECT_EQ(e.code(), ExitCode::node_hardware);
   expect_contains(e.what(), "transient fault at step 4: replicas disagree on the gradient norm");
   expect_contains(e.what(), "blaming rank 1 (node ");
@@ -156,9 +161,7 @@ TEST_F(Guardrails, TransientParameterFlipMakesALossNonFiniteAndBlamesItsRank) {
              .bitflip_index = static_cast<int64_t>(final_norm.offset), .repeat = false};
   Trainer faulty(c, MPI_COMM_WORLD, tokens());
   Trainer clean(guarded_config(), MPI_COMM_WORLD, tokens());
-  train_to(faulty, 2);
-  train_to(clean, 2);
-  const Error e = step_error(faulty);
+  const Error e = error_after(faulty, clean, 2);
   EXPECT_EQ(e.code(), ExitCode::node_hardware);
   expect_contains(e.what(), "transient fault at step 3: non-finite loss or gradient");
   expect_contains(e.what(), "blaming rank 0");
