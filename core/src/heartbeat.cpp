@@ -21,6 +21,7 @@ namespace {
 
 constexpr const char* kProgressPrefix = "rank-";
 constexpr const char* kLivenessPrefix = "alive-";
+constexpr const char* kStragglerPrefix = "straggler-";
 
 // Calls `use(path, rank)` for each finished file DIR/<prefix><rank> (temp files being written are skipped).
 template <typename Use>
@@ -122,9 +123,30 @@ std::vector<std::pair<int, double>> read_liveness(const std::string& dir) {
   return out;
 }
 
+void write_straggler_flag(const std::string& dir, const StragglerFlag& flag) {
+  const std::string path = dir + "/" + kStragglerPrefix + std::to_string(flag.rank);
+  std::ofstream(path + ".tmp", std::ios::trunc) << nlohmann::json{{"rank", flag.rank}, {"node", flag.node}}.dump();
+  std::rename((path + ".tmp").c_str(), path.c_str());
+}
+
+void clear_straggler_flag(const std::string& dir, int rank) {
+  std::remove((dir + "/" + kStragglerPrefix + std::to_string(rank)).c_str());
+}
+
+std::vector<StragglerFlag> read_straggler_flags(const std::string& dir) {
+  std::vector<StragglerFlag> flags;
+  for_each_beat_file(dir, kStragglerPrefix, [&](const std::filesystem::path& path, int rank) {
+    std::stringstream text;
+    text << std::ifstream(path).rdbuf();
+    const auto j = nlohmann::json::parse(text.str(), nullptr, false);
+    if (j.is_object() && j.value("node", "") != "") flags.push_back({rank, j.value("node", "")});
+  });
+  return flags;
+}
+
 void reset_heartbeat_dir(const std::string& dir) {
   std::filesystem::create_directories(dir);
-  for (const char* prefix : {kProgressPrefix, kLivenessPrefix}) {
+  for (const char* prefix : {kProgressPrefix, kLivenessPrefix, kStragglerPrefix}) {
     for_each_beat_file(dir, prefix, [](const std::filesystem::path& path, int) { std::filesystem::remove(path); });
   }
 }

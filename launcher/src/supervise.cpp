@@ -86,6 +86,11 @@ class Supervisor {
       const std::vector<std::string> active(healthy.begin(), healthy.begin() + std::min<std::size_t>(width_, healthy.size()));
       Attempt attempt{active, now_seconds(), 0, 0, 0, 0, 0, 0, 0};
       const auto [failure, forwarded] = run_step(attempt);
+      if (!leaving_.empty() && failure.outcome.exit_code == to_int(ExitCode::requeue)) {
+        leave_straggler(attempt);
+        continue;
+      }
+      leaving_.clear();
       if (forwarded && failure.outcome.exit_code == to_int(ExitCode::requeue)) return finish(ExitCode::requeue, "stop signal: state saved, requeue");
       const Decision decision = decide(taxonomy_, config_.policy, failure,
                                        {summary_.restarts, static_cast<int>(healthy.size()) - width_});
@@ -174,6 +179,10 @@ class Supervisor {
         step.signal(sig);
         forwarded = true;
       }
+      if (!forwarded && leaving_.empty()) {
+        leaving_ = straggler_to_leave(attempt);
+        if (!leaving_.empty()) step.signal(SIGUSR1);  // the trainer saves at the step's end and exits 42
+      }
       std::optional<Heartbeat> blamed;
       if (!forwarded && hung(attempt, blamed)) {
         say(fmt::format("no heartbeat progress for {:.0f}s: aborting the step", config_.policy.heartbeat_timeout_s));
@@ -181,6 +190,38 @@ class Supervisor {
         return {failure, false};
       }
     }
+  }
+
+  // policy.exclude_stragglers: the first node of this attempt that its trainer flags as a straggler's, when a
+  // spare can take its place and a restart is left ("" otherwise). Each flagged node is recorded once.
+  std::string straggler_to_leave(const Attempt& attempt) {
+    if (!config_.policy.exclude_stragglers || options_.heartbeat_dir.empty()) return "";
+    for (const auto& flag : read_straggler_flags(options_.heartbeat_dir)) {
+      const bool in_attempt = std::find(attempt.nodes.begin(), attempt.nodes.end(), flag.node) != attempt.nodes.end();
+      if (!in_attempt || !stragglers_seen_.insert(flag.node).second) continue;
+      const bool can_leave = static_cast<int>(healthy_nodes().size()) > width_ &&
+                             summary_.restarts < config_.policy.max_restarts;
+      record(config_, can_leave ? "straggler_leaving" : "straggler_kept",
+             {{"node", flag.node}, {"rank", flag.rank},
+              {"reason", can_leave ? "policy.exclude_stragglers: checkpoint, then restart without the node"
+                                   : "no spare node or no restart left"}});
+      if (can_leave) {
+        say(fmt::format("rank {} on {} is a straggler: stopping the step to restart without it", flag.rank, flag.node));
+        return flag.node;
+      }
+    }
+    return "";
+  }
+
+  // The step saved its state on the straggler stop: the next attempt runs without the node (not drained: a
+  // slow node is not a broken one).
+  void leave_straggler(const Attempt& attempt) {
+    excluded_.insert(leaving_);
+    summary_.excluded.push_back(leaving_);
+    record(config_, "node_excluded", {{"node", leaving_}, {"reason", "straggler"}});
+    pending_fault_ = {now_seconds(), attempt.last_step, "straggler", leaving_};
+    ++summary_.restarts;
+    leaving_.clear();
   }
 
   void note_recovered(const Attempt& attempt) {
@@ -251,6 +292,8 @@ class Supervisor {
   Taxonomy taxonomy_;
   std::vector<std::string> all_;
   std::set<std::string> excluded_;
+  std::set<std::string> stragglers_seen_;
+  std::string leaving_;  // the straggler's node this attempt was stopped to leave
   int spares_ = 0, width_ = 0;
   Summary summary_;
   PendingFault pending_fault_;

@@ -105,6 +105,9 @@ TEST(SiteConfig, MinimalConfigGetsDefaults) {
   SiteConfig config = parse_site_config("cluster: {name: c}\n", "min.yaml");
   SiteConfig defaults = default_site_config();
   EXPECT_EQ(config.policy.max_restarts, defaults.policy.max_restarts);
+  EXPECT_FALSE(config.policy.exclude_stragglers);
+  EXPECT_TRUE(parse_site_config("cluster: {name: c}\npolicy: {exclude_stragglers: true}\n", "s.yaml")
+                  .policy.exclude_stragglers);
   EXPECT_EQ(config.preflight.default_level, "quick");
   EXPECT_EQ(config.preflight.levels.at("quick").checks, defaults.preflight.levels.at("quick").checks);
   EXPECT_EQ(config.taxonomy.size(), default_taxonomy_rules().size());

@@ -32,7 +32,8 @@ site_config
 "$SIGMA_TRAIN" prepare --output "$out/licences.tok" /usr/share/common-licenses/* >/dev/null
 
 # write_job NAME STEPS [sbatch options...]: a batch script that execs the supervisor over a 2-rank sigma-train on
-# 2 of its 3 nodes (one spare), checkpointing every 500 steps into $out/NAME.ckpt.
+# 2 of its 3 nodes (one spare), checkpointing every 500 steps into $out/NAME.ckpt; TRAIN_EXTRA adds trainer
+# options.
 write_job() {
   local name=$1 steps=$2
   shift 2
@@ -42,7 +43,7 @@ write_job() {
 exec "$SIGMA_LAUNCH" supervise --nodes 2 --spares 1 --heartbeat-dir "$HEARTBEATS.$name" --config "$out/site.yaml" -- \\
   "$SIGMA_TRAIN" train --data "$out/licences.tok" --d-model 32 --n-heads 2 --seq-len 32 --d-ff 32 \\
   --n-experts 4 --top-k 2 --global-batch 8 --ep-size 2 --threads 1 --peak-gflops 1 --steps $steps \\
-  --log-every 1000 --ckpt-every 500 --ckpt-dir "$out/$name.ckpt"
+  --log-every 1000 --ckpt-every 500 --ckpt-dir "$out/$name.ckpt" ${TRAIN_EXTRA:-}
 JOB
 }
 

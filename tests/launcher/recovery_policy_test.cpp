@@ -2,8 +2,10 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "sigma/core/heartbeat.hpp"
@@ -173,6 +175,25 @@ TEST(Heartbeats, RoundTripThroughTheirDirectory) {
   EXPECT_EQ(beats[0].step, 17);
   EXPECT_EQ(beats[0].node, "n9");
   EXPECT_EQ(beats[0].resumed_from, 10);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Heartbeats, StragglerFlagsAreReadClearedAndResetWithTheDirectory) {
+  char pattern[] = "/tmp/sigma-stragglers.XXXXXX";
+  const std::string dir = mkdtemp(pattern);
+  write_straggler_flag(dir, {1, "n2"});
+  write_straggler_flag(dir, {3, "n4"});
+  std::ofstream(dir + "/straggler-5") << "not json";  // a torn or foreign file is skipped
+  auto flags = read_straggler_flags(dir);
+  ASSERT_EQ(flags.size(), 2u);
+  std::sort(flags.begin(), flags.end(), [](const auto& a, const auto& b) { return a.rank < b.rank; });
+  EXPECT_EQ(flags[0].rank, 1);
+  EXPECT_EQ(flags[0].node, "n2");
+  clear_straggler_flag(dir, 1);
+  ASSERT_EQ(read_straggler_flags(dir).size(), 1u);
+  reset_heartbeat_dir(dir);
+  EXPECT_TRUE(read_straggler_flags(dir).empty());
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
   std::filesystem::remove_all(dir);
 }
 

@@ -54,6 +54,23 @@ std::vector<int> parse_top_k(const std::string& text) {
   return values;
 }
 
+bool parse_bool(const std::string& text) {
+  if (text == "true") return true;
+  if (text == "false") return false;
+  throw BadValue{"true or false"};
+}
+
+FaultTarget parse_fault_target(const std::string& text) {
+  if (text == "none") return FaultTarget::none;
+  if (text == "param") return FaultTarget::param;
+  if (text == "grad") return FaultTarget::grad;
+  throw BadValue{"one of none, param, grad"};
+}
+
+const char* fault_target_name(FaultTarget target) {
+  return target == FaultTarget::param ? "param" : target == FaultTarget::grad ? "grad" : "none";
+}
+
 std::string join(const std::vector<int>& values) {
   std::string out;
   for (size_t i = 0; i < values.size(); ++i) {
@@ -77,6 +94,15 @@ struct Key {
 #define SIGMA_REAL_KEY(name, field, lo, hi, hash, help)                                                 \
   Key{name, help, [](TrainConfig& c, const std::string& s) { c.field = static_cast<float>(parse_real(s, lo, hi)); }, \
       [](const TrainConfig& c) { return fmt::format("{}", c.field); }, hash}
+#define SIGMA_NAMED_INT_KEY(name, field, lo, hi, help)                                                     \
+  Key{name, help, [](TrainConfig& c, const std::string& s) { c.field = parse_int_in(s, lo, hi); },           \
+      [](const TrainConfig& c) { return std::to_string(c.field); }, false}
+#define SIGMA_DOUBLE_KEY(name, field, lo, hi, help)                                                        \
+  Key{name, help, [](TrainConfig& c, const std::string& s) { c.field = parse_real(s, lo, hi); },             \
+      [](const TrainConfig& c) { return fmt::format("{}", c.field); }, false}
+#define SIGMA_BOOL_KEY(name, field, help)                                                                  \
+  Key{name, help, [](TrainConfig& c, const std::string& s) { c.field = parse_bool(s); },                     \
+      [](const TrainConfig& c) { return std::string(c.field ? "true" : "false"); }, false}
 #define SIGMA_STRING_KEY(field, help) \
   Key{#field, help, [](TrainConfig& c, const std::string& s) { c.field = s; }, \
       [](const TrainConfig& c) { return c.field; }, false}
@@ -129,7 +155,51 @@ const std::vector<Key>& keys() {
           [](const TrainConfig& c) { return fmt::format("{}", c.peak_gflops); }, false},
       SIGMA_INT_KEY(replica_check_every, 0, 1 << 30, false,
                     "steps between cross-replica weight-hash checks (silent data corruption); 0 = off"),
-      SIGMA_INT_KEY(inject_nan_at_step, -1, 1 << 30, false, "testing aid: poison the loss at this step"),
+      // Guardrails (trainer/README.md, "Guardrails").
+      SIGMA_BOOL_KEY("grad_norm_check", guard.grad_norm_check,
+                     "compare the reduced gradient norm bitwise across replicas every step"),
+      SIGMA_BOOL_KEY("skip_numerical_faults", guard.skip_numerical_faults,
+                     "a non-finite step that a re-run reproduces skips its batch (false: stop with exit 11)"),
+      SIGMA_NAMED_INT_KEY("max_skipped_batches", guard.max_skipped_batches, 0, 1 << 30,
+                          "skipped batches after which the run stops (exit 11)"),
+      SIGMA_NAMED_INT_KEY("spike_window", guard.spike_window, 0, 1 << 20,
+                          "losses in the loss-spike window (median/MAD); 0 = no spike detection"),
+      SIGMA_DOUBLE_KEY("spike_mads", guard.spike_mads, 0, 1e6, "a spike is this many scaled MADs above the median"),
+      SIGMA_DOUBLE_KEY("spike_min_rise", guard.spike_min_rise, 0, 1e6,
+                       "... and at least this fraction above the median"),
+      SIGMA_BOOL_KEY("spike_skip_data", guard.spike_skip_data,
+                     "after a rollback skip the batches up to the spike (false: replay them)"),
+      SIGMA_NAMED_INT_KEY("max_rollbacks", guard.max_rollbacks, 0, 1 << 30,
+                          "loss-spike rollbacks after which the run stops (exit 11)"),
+      SIGMA_DOUBLE_KEY("straggler_margin", guard.straggler_margin, 0, 1e6,
+                       "a rank this fraction slower than the others' median compute time is slow; 0 = off"),
+      SIGMA_NAMED_INT_KEY("straggler_steps", guard.straggler_steps, 1, 1 << 30,
+                          "consecutive slow steps that make a rank a straggler"),
+      SIGMA_DOUBLE_KEY("straggler_min_seconds", guard.straggler_min_seconds, 0, 1e6,
+                       "compute-time differences below this are never a straggler"),
+      SIGMA_STRING_KEY(guard.metrics_textfile, "Prometheus textfile with per-rank step times (rank 0); empty = none"),
+      // Fault injection, for tests and the demo.
+      Key{"inject_bitflip", "testing aid: flip a bit in a dense parameter or reduced gradient (none, param, grad)",
+          [](TrainConfig& c, const std::string& s) { c.fault.bitflip = parse_fault_target(s); },
+          [](const TrainConfig& c) { return std::string(fault_target_name(c.fault.bitflip)); }, false},
+      SIGMA_NAMED_INT_KEY("inject_bitflip_rank", fault.bitflip_rank, 0, 1 << 30, "testing aid: rank of the bit flip"),
+      SIGMA_NAMED_INT_KEY("inject_bitflip_step", fault.bitflip_step, -1, 1 << 30, "testing aid: step of the bit flip"),
+      SIGMA_NAMED_INT_KEY("inject_bitflip_bit", fault.bitflip_bit, 0, 31, "testing aid: bit to flip (0-31)"),
+      SIGMA_NAMED_INT_KEY("inject_bitflip_index", fault.bitflip_index, 0, 1 << 30,
+                          "testing aid: element of the dense parameters or gradients"),
+      SIGMA_BOOL_KEY("inject_repeat", fault.repeat,
+                     "testing aid: the bit flip and NaN recur when the step is re-run (false: once)"),
+      SIGMA_NAMED_INT_KEY("inject_nan_at_step", fault.nan_at_step, -1, 1 << 30,
+                          "testing aid: poison the loss of the last rank at this step"),
+      SIGMA_NAMED_INT_KEY("inject_spike_at_step", fault.spike_at_step, -1, 1 << 30,
+                          "testing aid: the spike detector sees this step's loss multiplied (once)"),
+      SIGMA_DOUBLE_KEY("inject_spike_factor", fault.spike_factor, 0, 1e12, "testing aid: loss spike factor"),
+      SIGMA_NAMED_INT_KEY("inject_slow_rank", fault.slow_rank, -1, 1 << 30, "testing aid: rank to slow down"),
+      SIGMA_DOUBLE_KEY("inject_slow_factor", fault.slow_factor, 1, 1e6, "testing aid: its compute time is multiplied"),
+      SIGMA_NAMED_INT_KEY("inject_crash_rank", fault.crash_rank, -1, 1 << 30, "testing aid: rank killed (SIGKILL)"),
+      SIGMA_NAMED_INT_KEY("inject_crash_at_step", fault.crash_at_step, -1, 1 << 30, "testing aid: ... at this step"),
+      SIGMA_NAMED_INT_KEY("inject_hang_rank", fault.hang_rank, -1, 1 << 30, "testing aid: rank that hangs"),
+      SIGMA_NAMED_INT_KEY("inject_hang_at_step", fault.hang_at_step, -1, 1 << 30, "testing aid: ... at this step"),
   };
   return table;
 }

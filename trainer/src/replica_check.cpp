@@ -2,7 +2,6 @@
 // differing hash means a rank computed or stored something wrong (silent data corruption on that node).
 #include <algorithm>
 #include <cstdint>
-#include <map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -15,20 +14,12 @@ namespace sigma::trainer {
 namespace {
 
 constexpr int kAllAgree = INT32_MAX;
-constexpr int kNoMajority = -1;
 
-// The world rank of a replica whose hash disagrees with the majority, kAllAgree, or kNoMajority when the
-// copies disagree and no hash has a strict majority (e.g. two replicas).
+// The world rank of the replica outvoted by the others, kAllAgree, or kNoMajority (rerun_classifier.hpp).
 int odd_replica(const std::vector<uint64_t>& hashes, const std::vector<int>& world_ranks) {
-  std::map<uint64_t, int> votes;
-  for (auto h : hashes) ++votes[h];
-  if (votes.size() <= 1) return kAllAgree;
-  auto majority = std::max_element(votes.begin(), votes.end(),
-                                   [](const auto& a, const auto& b) { return a.second < b.second; })->first;
-  if (2 * votes[majority] <= static_cast<int>(hashes.size())) return kNoMajority;
-  for (size_t i = 0; i < hashes.size(); ++i)
-    if (hashes[i] != majority) return world_ranks[i];
-  return kAllAgree;
+  const int index = outvoted_index(hashes);
+  if (index == kAllEqual) return kAllAgree;
+  return index == kNoMajority ? kNoMajority : world_ranks[static_cast<size_t>(index)];
 }
 
 int first_mismatch(MPI_Comm replicas, int world_rank, const std::vector<float>& values) {
@@ -51,8 +42,12 @@ void Trainer::check_replicas() const {
   int candidate = std::min(dense, expert), bad = kAllAgree;
   MPI_Allreduce(&candidate, &bad, 1, MPI_INT, MPI_MIN, comm_.world());
   if (bad == kAllAgree) return;
+  guard_.log().decision("replica_mismatch", {{"step", step_}, {"rank", bad < 0 ? -1 : bad},
+                                             {"node", bad < 0 ? "" : guard_.log().node_of(bad)},
+                                             {"action", "exit_node_hardware"}});
   std::string who = bad == kNoMajority ? "replicas hold different weights and no copy has a majority"
-                                       : fmt::format("the weights on rank {} differ from the other replicas", bad);
+                                       : fmt::format("the weights on rank {} (node {}) differ from the other replicas",
+                                                     bad, guard_.log().node_of(bad));
   throw Error(ExitCode::node_hardware,
               fmt::format("silent data corruption suspected after step {}: {} (xxh64 mismatch)", step_, who));
 }

@@ -18,6 +18,13 @@ bool all_agree_to_stop(const Trainer& trainer) {
   return any != 0;
 }
 
+// A loss spike: back to the newest good state, then on with the data the guardrails chose.
+void roll_back(Trainer& trainer, const LoopHooks& hooks, int spike_step) {
+  const uint64_t spike_position = trainer.data_position();
+  const bool restored = hooks.rollback && hooks.rollback(trainer);
+  trainer.resume_after_rollback(spike_step, spike_position, restored);
+}
+
 }  // namespace
 
 void install_stop_signal_handlers() {
@@ -32,6 +39,10 @@ ExitCode run_training(Trainer& trainer, const LoopHooks& hooks) {
   const int every = trainer.config().checkpoint_every;
   while (trainer.completed_steps() < trainer.config().steps) {
     StepReport report = trainer.step();
+    if (report.roll_back) {
+      roll_back(trainer, hooks, report.step);
+      continue;
+    }
     if (hooks.on_step) hooks.on_step(report);
     if (all_agree_to_stop(trainer)) {
       if (!hooks.checkpoint) {

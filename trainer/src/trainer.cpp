@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <climits>
 #include <cmath>
 
 #include <fmt/format.h>
 
 #include "sigma/core/error.hpp"
+#include "sigma/trainer/guardrails/mpi_wait_clock.hpp"
 #include "sigma/trainer/optimizer.hpp"
 #include "sigma/trainer/parallel.hpp"
 #include "sigma/trainer/peak.hpp"
@@ -57,7 +57,8 @@ Trainer::Trainer(const TrainConfig& config, MPI_Comm world, std::shared_ptr<cons
       grads_(layout_),
       adam_m_(layout_),
       adam_v_(layout_),
-      model_(config_.model, layout_, comm_, local_sequences_) {
+      model_(config_.model, layout_, comm_, local_sequences_),
+      guard_(config_, comm_, layout_.dense_size) {
   check_token_data(*data_, config_.data, config_.model.vocab_size, config_.model.seq_len);
   init_params(layout_, config_.model, config_.seed, weights_);
   double peak = config_.peak_gflops;
@@ -126,39 +127,48 @@ double Trainer::global_grad_norm() {
   return std::sqrt(dense + expert_total);
 }
 
-void Trainer::check_finite(const LossParts& local, const LossParts& global, double grad_norm) const {
-  if (std::isfinite(global.total()) && std::isfinite(grad_norm)) return;
-  int my_rank = std::isfinite(local.total()) ? INT_MAX : comm_.rank();
-  int first_bad = INT_MAX;
-  MPI_Allreduce(&my_rank, &first_bad, 1, MPI_INT, MPI_MIN, comm_.world());
-  char host[MPI_MAX_PROCESSOR_NAME] = {};
-  int len = 0;
-  MPI_Get_processor_name(host, &len);
-  std::string who = first_bad == INT_MAX ? "in the reduced gradients (no rank's loss was non-finite)"
-                                         : fmt::format("on rank {}", first_bad);
-  throw Error(ExitCode::numerical,
-              fmt::format("numerical fault at step {}: non-finite {} {} (loss={}, grad_norm={}); stopping",
-                          step_ + 1, std::isfinite(global.total()) ? "gradient norm" : "loss", who, global.total(),
-                          grad_norm));
+StepResult Trainer::compute_gradients(const Batch& batch, double global_tokens) {
+  auto& faults = guard_.faults();
+  faults.begin_attempt(step_ + 1, data_position_, weights_);
+  pending_.clear();
+  pending_.reserve(static_cast<size_t>(2 * config_.model.n_layers + 4));
+  const auto start = std::chrono::steady_clock::now();
+  StepResult result;
+  result.local = model_.forward_backward(weights_, grads_, batch, global_tokens,
+                                         [this](int bucket) { start_gradient_reduction(bucket); });
+  faults.after_local_compute(step_ + 1, weights_, result.local,
+                             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  double parts[3] = {result.local.ce, result.local.aux, result.local.z}, sums[3];
+  MPI_Allreduce(parts, sums, 3, MPI_DOUBLE, MPI_SUM, comm_.world());
+  MPI_Waitall(static_cast<int>(pending_.size()), pending_.data(), MPI_STATUSES_IGNORE);
+  faults.after_reduction(step_ + 1, grads_);
+  result.global = {sums[0], sums[1], sums[2]};
+  result.grad_norm = global_grad_norm();
+  return result;
 }
 
 StepReport Trainer::step() {
-  auto start = std::chrono::steady_clock::now();
+  const auto start = std::chrono::steady_clock::now();
+  const double mpi_start = mpi_wait_seconds();
   const double global_tokens = static_cast<double>(config_.global_batch) * config_.model.seq_len;
-  Batch batch = next_batch();
-  pending_.clear();
-  pending_.reserve(static_cast<size_t>(2 * config_.model.n_layers + 4));
-  LossParts local = model_.forward_backward(weights_, grads_, batch, global_tokens,
-                                            [this](int bucket) { start_gradient_reduction(bucket); });
-  if (config_.inject_nan_at_step == step_ + 1 && comm_.rank() == comm_.size() - 1) local.ce = std::nan("");
-  double parts[3] = {local.ce, local.aux, local.z}, sums[3];
-  MPI_Allreduce(parts, sums, 3, MPI_DOUBLE, MPI_SUM, comm_.world());
-  MPI_Waitall(static_cast<int>(pending_.size()), pending_.data(), MPI_STATUSES_IGNORE);
-  LossParts global{sums[0], sums[1], sums[2]};
+  StepResult result;
+  while (true) {
+    const Batch batch = next_batch();
+    result = compute_gradients(batch, global_tokens);
+    const StepVerdict verdict =
+        guard_.check(step_ + 1, result, [&] { return compute_gradients(batch, global_tokens); });
+    if (verdict == StepVerdict::take) break;
+    if (verdict == StepVerdict::roll_back) {
+      StepReport spike;
+      spike.step = step_ + 1;
+      spike.roll_back = true;
+      return spike;
+    }
+    data_position_ += static_cast<uint64_t>(config_.global_batch);  // skip_batch: the next batch instead
+  }
 
   StepReport report;
-  report.grad_norm = global_grad_norm();
-  check_finite(local, global, report.grad_norm);
+  report.grad_norm = result.grad_norm;
   float clip = 1.0f;
   if (config_.optim.grad_clip > 0 && report.grad_norm > config_.optim.grad_clip)
     clip = static_cast<float>(config_.optim.grad_clip / report.grad_norm);
@@ -168,7 +178,7 @@ StepReport Trainer::step() {
   data_position_ += static_cast<uint64_t>(config_.global_batch);
 
   report.step = step_;
-  report.loss = global;
+  report.loss = result.global;
   report.tokens = global_tokens;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   int64_t kept = 0;
@@ -181,7 +191,14 @@ StepReport Trainer::step() {
   report.peak_gflops = peak_gflops_total_;
   report.peak_source = peak_source_;
   report.mfu = report.flops / report.seconds / (peak_gflops_total_ * 1e9);
+  guard_.step_taken(step_, report.loss.total(), report.seconds, mpi_wait_seconds() - mpi_start);
   return report;
+}
+
+void Trainer::resume_after_rollback(int spike_step, uint64_t spike_position, bool from_checkpoint) {
+  const uint64_t from = data_position_;
+  if (config_.guard.spike_skip_data) data_position_ = spike_position + static_cast<uint64_t>(config_.global_batch);
+  guard_.rolled_back(spike_step, step_, from_checkpoint, from, std::max(from, data_position_));
 }
 
 double Trainer::flops_per_token() const {

@@ -145,6 +145,16 @@ void resume_from_checkpoint(Trainer& trainer, const std::string& dir, int rank) 
   if (rank == 0) fmt::print("sigma-train: resumed from {} (step {})\n", loaded->step_dir, loaded->step);
 }
 
+// After a loss spike: the newest checkpoint that verifies (saved before the spike, as the spike's update was
+// never made), once any save in flight has committed.
+bool roll_back_to_checkpoint(ckpt::AsyncSaver& saver, Trainer& trainer, const std::string& dir) {
+  saver.finish();
+  TrainingStateView view = trainer.state();
+  auto loaded = ckpt::load_newest_checkpoint(MPI_COMM_WORLD, dir, view);
+  if (loaded) trainer.restore_scalars(loaded->scalars);
+  return loaded.has_value();
+}
+
 // Retention runs only while no save is in flight (pruning also clears unfinished temporary steps), on rank 0,
 // and the other ranks wait for it before the next save creates its temporary step.
 void apply_retention(const CheckpointOptions& ckpt, int rank) {
@@ -219,6 +229,7 @@ ExitCode train(int argc, char** argv) {
     resumed_from = trainer.completed_steps();
     saver = std::make_unique<ckpt::AsyncSaver>(MPI_COMM_WORLD, ckpt.dir);
     hooks.checkpoint = [&](Trainer& t, CheckpointReason reason) { save_checkpoint_hook(*saver, t, reason, ckpt, rank); };
+    hooks.rollback = [&](Trainer& t) { return roll_back_to_checkpoint(*saver, t, ckpt.dir); };
   }
   install_stop_signal_handlers();
   ready_at = now_seconds();

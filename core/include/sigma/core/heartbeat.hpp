@@ -48,7 +48,19 @@ class LivenessBeat {
 // Each rank's last liveness time (seconds since the epoch), by rank.
 std::vector<std::pair<int, double>> read_liveness(const std::string& dir);
 
-// Creates DIR when missing and removes the heartbeat and liveness files in it, so a new attempt starts clean.
+// Straggler flags: while the trainer's straggler monitor holds rank r to be a straggler, DIR/straggler-<r> holds
+// its rank and node (JSON); the flag is removed when the rank recovers. The supervisor moves the job off a
+// flagged node when the site policy says so (policy.exclude_stragglers).
+struct StragglerFlag {
+  int rank = 0;
+  std::string node;
+};
+void write_straggler_flag(const std::string& dir, const StragglerFlag& flag);  // best effort, like heartbeats
+void clear_straggler_flag(const std::string& dir, int rank);
+std::vector<StragglerFlag> read_straggler_flags(const std::string& dir);     // unreadable files are skipped
+
+// Creates DIR when missing and removes the heartbeat, liveness and straggler files in it, so a new attempt
+// starts clean.
 void reset_heartbeat_dir(const std::string& dir);
 
 // The rank to blame for a hang: one whose liveness went stale (its process stopped), the stalest first; when

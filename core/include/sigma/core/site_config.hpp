@@ -88,6 +88,7 @@ struct PolicyConfig {
   BackoffConfig backoff;
   double exclude_for_s = 86400;          // how long a bad node stays excluded
   double heartbeat_timeout_s = 300;      // no heartbeat for this long = hang
+  bool exclude_stragglers = false;       // move a step off a node its trainer flags as a straggler's
 };
 
 struct PathsConfig {

@@ -8,6 +8,8 @@
 
 #include <boost/program_options.hpp>
 
+#include "sigma/trainer/guard_config.hpp"
+
 namespace sigma::trainer {
 
 struct ModelConfig {
@@ -55,7 +57,8 @@ struct TrainConfig {
   int checkpoint_every = 0;  // steps between checkpoint hook calls; 0 = only on signal
   double peak_gflops = 0;    // per-rank peak for MFU; 0 = measure with sgemm at start
   int replica_check_every = 0;  // steps between cross-replica weight-hash checks (silent data corruption); 0 = off
-  int inject_nan_at_step = -1;  // fault injection for guardrail tests: poison the loss at this step
+  GuardConfig guard;
+  FaultConfig fault;
 };
 
 // Reads a YAML file of `key: value` pairs (keys as in the table). Unknown keys, wrong types and bad values

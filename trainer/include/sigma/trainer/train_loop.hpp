@@ -16,6 +16,9 @@ struct LoopHooks {
   std::function<void(Trainer&, CheckpointReason)> checkpoint;
   // Called on every rank with each step's report (rank 0 prints and writes telemetry).
   std::function<void(const StepReport&)> on_step;
+  // Called on every rank after a loss spike (collective): restore the newest good checkpoint into
+  // trainer.state() and its scalars; false when there is none (then only the spike step's update is dropped).
+  std::function<bool(Trainer&)> rollback;
 };
 
 // Installs SIGTERM/SIGUSR1 handlers that ask the loop to stop after the current step.

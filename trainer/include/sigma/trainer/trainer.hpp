@@ -14,6 +14,7 @@
 #include "sigma/core/tensor_state.hpp"
 #include "sigma/trainer/comm.hpp"
 #include "sigma/trainer/config.hpp"
+#include "sigma/trainer/guardrails/guardrails.hpp"
 #include "sigma/trainer/model.hpp"
 #include "sigma/trainer/params.hpp"
 #include "sigma/trainer/token_file.hpp"
@@ -34,6 +35,7 @@ struct StepReport {
   std::string peak_source;  // where that peak was measured (size, threads, ranks)
   std::vector<std::vector<int64_t>> tokens_per_expert;  // [layer][expert], kept tokens, global
   int64_t dropped = 0;                                   // over all layers
+  bool roll_back = false;  // a loss spike: no update was made; the loop rolls back (run_training)
   int64_t min_expert_tokens() const;
   int64_t max_expert_tokens() const;
 };
@@ -43,8 +45,18 @@ class Trainer {
   // Validates the config against the world size and the data; throws sigma::Error before any compute.
   Trainer(const TrainConfig& config, MPI_Comm world, std::shared_ptr<const TokenData> data);
 
-  // One optimizer step; throws sigma::Error(numerical) on a non-finite loss or gradient (on every rank).
+  // One optimizer step behind the guardrails (guardrails.hpp): a bad step is re-run and classified; a batch
+  // skipped for a deterministic fault is replaced by the next one; a loss spike returns a report with
+  // roll_back set and no update made. Throws sigma::Error(node_hardware or numerical) on every rank.
   StepReport step();
+
+  // Global sequences consumed so far (the data position).
+  uint64_t data_position() const { return data_position_; }
+  // After the loop rolled back for a spike at `spike_step` whose batch started at `spike_position` (the state
+  // was restored from a checkpoint, or not touched when `from_checkpoint` is false): skips the data up to and
+  // including the spike's batch when spike_skip_data is set, and records the rollback.
+  void resume_after_rollback(int spike_step, uint64_t spike_position, bool from_checkpoint);
+  Guardrails& guardrails() { return guard_; }
 
   int completed_steps() const { return step_; }
   const TrainConfig& config() const { return config_; }
@@ -75,7 +87,7 @@ class Trainer {
   Batch next_batch() const;
   void start_gradient_reduction(int bucket);
   double global_grad_norm();
-  void check_finite(const LossParts& local, const LossParts& global, double grad_norm) const;
+  StepResult compute_gradients(const Batch& batch, double global_tokens);
 
   TrainConfig config_;
   Comm comm_;
@@ -84,6 +96,7 @@ class Trainer {
   ParamLayout layout_;
   Arena weights_, grads_, adam_m_, adam_v_;
   Model model_;
+  Guardrails guard_;
   std::vector<MPI_Request> pending_;
   int step_ = 0;
   uint64_t data_position_ = 0;  // global sequences consumed
