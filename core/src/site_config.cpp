@@ -188,7 +188,9 @@ std::vector<TaxonomyRule> read_taxonomy(yaml::Section s) {
 
 YAML::Node parse_yaml(const std::string& text, const std::string& name) {
   try {
-    return YAML::Load(text);
+    const std::vector<YAML::Node> documents = YAML::LoadAll(text);
+    if (documents.size() > 1) yaml::fail(name, documents[1].Mark(), "", "a second YAML document; expected one");
+    return documents.empty() ? YAML::Node() : documents[0];
   } catch (const YAML::ParserException& e) {
     yaml::fail(name, e.mark, "", "YAML syntax error: " + e.msg);
   } catch (const YAML::Exception& e) {

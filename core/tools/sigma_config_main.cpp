@@ -37,7 +37,7 @@ ExitCode check(const std::vector<std::string>& files) {
     try {
       load_site_config(file);
     } catch (const Error& e) {
-      fmt::print(stderr, "sigma-config: {}\n", e.what());
+      fmt::print(stderr, "sigma-config: {}\n", printable(e.what()));
       if (result == ExitCode::ok) result = e.code();
       continue;
     }

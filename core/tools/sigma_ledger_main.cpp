@@ -18,26 +18,14 @@ constexpr const char* kUsage = R"(usage:
   sigma-ledger append LEDGER --component C --event E [--detail KEY=VALUE]...
 exit codes: 0 ok, 2 usage, 3 not a regular file, 5 ledger not found)";
 
-// Anyone who can append to the ledger chooses these strings: a control character must not reach the terminal
-// (an escape sequence, or a newline that forges a line of its own).
-std::string printable(const std::string& text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7f) {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
 // A field that is missing or not a string (a forged line) reads as "".
 std::string text_of(const nlohmann::json& event, const std::string& key) {
   const auto it = event.find(key);
   return it != event.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// Anyone who can append to the ledger chooses these strings: a control character must not reach the terminal
+// (an escape sequence, or a newline that forges a line of its own).
 std::string field(const nlohmann::json& event, const char* key) { return printable(text_of(event, key)); }
 
 bool keep(const nlohmann::json& event, const po::variables_map& vm) {
