@@ -15,11 +15,16 @@
 namespace sigma {
 namespace {
 
-// A path the site cannot write (read-only, forbidden, a link) is a config error; anything else is unexpected.
+// A path that cannot be written (read-only, forbidden, a link or a directory in the way) is a config error, a
+// missing one not_found; anything else is unexpected.
+ExitCode code_for_errno(int err) {
+  if (err == EACCES || err == EPERM || err == EROFS || err == ELOOP || err == EISDIR) return ExitCode::config;
+  if (err == ENOENT || err == ENOTDIR) return ExitCode::not_found;
+  return ExitCode::internal;
+}
+
 [[noreturn]] void failed(const std::string& dir_path, const std::string& name, const char* step) {
-  const bool environment = errno == EACCES || errno == EPERM || errno == EROFS || errno == ELOOP || errno == EISDIR;
-  throw Error(environment ? ExitCode::config : ExitCode::internal,
-              fmt::format("{}/{}: {} failed: {}", dir_path, name, step, std::strerror(errno)));
+  throw Error(code_for_errno(errno), fmt::format("{}/{}: {} failed: {}", dir_path, name, step, std::strerror(errno)));
 }
 
 bool write_all(int fd, const std::string& text) {

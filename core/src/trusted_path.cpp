@@ -57,7 +57,7 @@ UniqueFd open_dir_as_root(const std::string& path) {
     if (fstat(dir.get(), &st) != 0) throw Error(ExitCode::config, fmt::format("{}: cannot stat {}", path, walked.string()));
     if (last ? others_can_write(st) : !trusted_ancestor(st)) {
       throw Error(ExitCode::config, fmt::format("{}: directory {} must be owned by root and not writable by other "
-                                                "users (root writes and reads its config only there)",
+                                                "users (root reads its config and writes files only there)",
                                                 path, walked.string()));
     }
   };

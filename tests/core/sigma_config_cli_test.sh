@@ -65,6 +65,10 @@ expect 0 "node_drained" -- "$ledger" show "$tmp/events.jsonl" --event node_drain
 expect 2 "expected KEY=VALUE" -- "$ledger" append "$tmp/events.jsonl" --component t --event e --detail novalue
 expect 5 "cannot open event ledger" -- "$ledger" show "$tmp/nothing.jsonl"
 expect 3 "event ledger must be a regular file, not a directory" -- "$ledger" show "$tmp"
+# An unusable ledger path is the environment's fault, not a bug in sigma (exit 1).
+mkdir "$tmp/adir"
+expect 3 "Is a directory" -- "$ledger" append "$tmp/adir" --component t --event e
+expect 5 "cannot append to the event ledger" -- "$ledger" append /proc/sigma-events.jsonl --component t --event e
 # A forged event's control characters (an escape sequence, a newline) are shown escaped, never raw.
 printf '{"time":"t","host":"h\\u001b[2Jx\\nforged","job_id":"1","component":"c","event":"e","details":{}}\n' \
   > "$tmp/forged.jsonl"
