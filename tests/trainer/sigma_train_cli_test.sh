@@ -62,7 +62,9 @@ expect 4 "truncated.tok: offset 24: header says [0-9]+ tokens" -- "$bin" train "
 expect 4 "short.tok: 4 tokens is too short: expected at least seq_len\+2=18" -- "$bin" train "${small[@]}" --data "$work/short.tok"
 expect 4 "good.tok: vocab size 256 does not match the model's vocab_size=512" -- "$bin" train "${small[@]}" --vocab-size 512 --data "$work/good.tok"
 # Not a regular file, a forged token count (2^63+2000 wrapped the size check), duplicate keys, two documents.
-cp "$work/good.tok" "$work/forged.tok"
+# 2000 tokens of 2 bytes, and a count of 2^63+2000: count * 2 wraps to exactly the 4000 bytes there are.
+head -c 2000 "$work/text.txt" >"$work/2000.txt"
+"$bin" prepare --output "$work/forged.tok" "$work/2000.txt" >/dev/null
 printf '\xd0\x07\x00\x00\x00\x00\x00\x80' | dd of="$work/forged.tok" bs=1 seek=24 conv=notrunc status=none
 expect 4 "forged.tok: offset 24: header says 9223372036854777808 tokens" -- "$bin" train "${small[@]}" --data "$work/forged.tok"
 expect 2 "must be a regular file, not a directory" -- "$bin" train "${small[@]}" --data "$work"
