@@ -15,16 +15,8 @@
 namespace sigma {
 namespace {
 
-// A path that cannot be written (read-only, forbidden, a link or a directory in the way) is a config error, a
-// missing one not_found; anything else is unexpected.
-ExitCode code_for_errno(int err) {
-  if (err == EACCES || err == EPERM || err == EROFS || err == ELOOP || err == EISDIR) return ExitCode::config;
-  if (err == ENOENT || err == ENOTDIR) return ExitCode::not_found;
-  return ExitCode::internal;
-}
-
 [[noreturn]] void failed(const std::string& dir_path, const std::string& name, const char* step) {
-  throw Error(code_for_errno(errno), fmt::format("{}/{}: {} failed: {}", dir_path, name, step, std::strerror(errno)));
+  throw Error(exit_code_for_errno(errno), fmt::format("{}/{}: {} failed: {}", dir_path, name, step, std::strerror(errno)));
 }
 
 bool write_all(int fd, const std::string& text) {
@@ -45,6 +37,12 @@ void require_file_name(const std::string& dir_path, const std::string& name) {
 }
 
 }  // namespace
+
+ExitCode exit_code_for_errno(int err) {
+  if (err == EACCES || err == EPERM || err == EROFS || err == ELOOP || err == EISDIR) return ExitCode::config;
+  if (err == ENOENT || err == ENOTDIR) return ExitCode::not_found;
+  return ExitCode::internal;
+}
 
 void replace_file_at(int dir_fd, const std::string& dir_path, const std::string& name, const std::string& contents) {
   require_file_name(dir_path, name);

@@ -8,12 +8,18 @@
 
 #include <string>
 
+#include "sigma/core/exit_codes.hpp"
+
 namespace sigma {
 
 // `dir_fd` is an open directory, `dir_path` its name for messages, `name` a file name in it (no '/').
 // Throws sigma::Error(internal) naming the file and the failed step.
 void replace_file_at(int dir_fd, const std::string& dir_path, const std::string& name, const std::string& contents);
 void append_file_at(int dir_fd, const std::string& dir_path, const std::string& name, const std::string& text);
+
+// The contract's code for a failed file operation: config for a path that cannot be written (read-only,
+// forbidden, a link or a directory in the way), not_found for a missing one, internal otherwise.
+ExitCode exit_code_for_errno(int err);
 
 // The same for a path: its directory is opened with open_trusted_dir first (its errors: config, not_found).
 void write_file_durably(const std::string& path, const std::string& contents);
