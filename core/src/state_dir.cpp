@@ -30,7 +30,7 @@ void require_admin_dir(int fd, const std::string& path) {
   struct stat st {};
   if (fstat(fd, &st) != 0) fail(path, "cannot stat: " + errno_text());
   if (!S_ISDIR(st.st_mode)) fail(path, "expected a directory");
-  if (geteuid() == 0 && (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))) {
+  if (geteuid() == 0 && others_can_write(st)) {
     fail(path, "must be owned by root and not group/world-writable");
   }
 }
