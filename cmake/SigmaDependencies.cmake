@@ -38,6 +38,12 @@ if(NOT XXHASH_FOUND)
   sigma_missing("xxHash" "libxxhash-dev")
 endif()
 
+# Taxonomy log patterns: RE2 matches in time linear in the line, whatever a site's pattern is.
+pkg_check_modules(RE2 QUIET IMPORTED_TARGET re2)
+if(NOT RE2_FOUND)
+  sigma_missing("RE2" "libre2-dev")
+endif()
+
 pkg_check_modules(OPENBLAS QUIET IMPORTED_TARGET openblas)
 if(NOT OPENBLAS_FOUND)
   sigma_missing("OpenBLAS" "libopenblas-dev")

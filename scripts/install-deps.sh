@@ -11,7 +11,7 @@ PACKAGES=(
   libpmix-dev openmpi-bin libopenmpi-dev
   # storage, config, CLI, JSON, hashing, formatting
   libhdf5-openmpi-dev hdf5-tools libyaml-cpp-dev libboost-program-options-dev
-  nlohmann-json3-dev libxxhash-dev libfmt-dev
+  nlohmann-json3-dev libxxhash-dev libfmt-dev libre2-dev
   # math and hardware topology
   libopenblas-dev libhwloc-dev libdnnl-dev
   # tests and benchmarks

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -16,15 +17,6 @@ namespace fs = std::filesystem;
 namespace sigma::ckpt {
 namespace {
 
-std::optional<int64_t> parse_step_name(const std::string& name) {
-  const std::string prefix = "step_";
-  if (name.rfind(prefix, 0) != 0 || name.size() <= prefix.size()) return std::nullopt;
-  int64_t step = 0;
-  auto [end, ec] = std::from_chars(name.data() + prefix.size(), name.data() + name.size(), step);
-  if (ec != std::errc() || end != name.data() + name.size()) return std::nullopt;
-  return step;
-}
-
 uint64_t directory_bytes(const fs::path& dir) {
   uint64_t total = 0;
   for (const auto& e : fs::directory_iterator(dir))
@@ -35,6 +27,15 @@ uint64_t directory_bytes(const fs::path& dir) {
 }  // namespace
 
 std::string step_dir_name(int64_t step) { return fmt::format("step_{:08d}", step); }
+
+std::optional<int64_t> parse_step_name(const std::string& name) {
+  const std::string prefix = "step_";
+  if (name.rfind(prefix, 0) != 0 || name.size() <= prefix.size()) return std::nullopt;
+  int64_t step = 0;
+  auto [end, ec] = std::from_chars(name.data() + prefix.size(), name.data() + name.size(), step);
+  if (ec != std::errc() || end != name.data() + name.size()) return std::nullopt;
+  return step;
+}
 
 std::vector<StepEntry> list_steps(const std::string& dir) {
   std::vector<StepEntry> steps;
@@ -72,24 +73,38 @@ VerifyReport verify_step(const std::string& step_dir) {
     note(e);
     return report;
   }
+  // One line per damaged shard file (its first problem, then how many more): a missing or truncated shard
+  // would otherwise give one line for each of its datasets.
+  std::map<std::string, int> more_in_file;
   for (const auto& [name, entry] : m.tensors)
     for (const PieceRecord& p : entry.pieces) {
       try {
-        read_piece(step_dir, p);
+        verify_piece(step_dir, p);
       } catch (const Error& e) {
+        if (more_in_file.count(p.file)) {
+          ++more_in_file[p.file];
+          continue;
+        }
+        more_in_file[p.file] = 0;
         note(e);
       }
     }
+  for (const auto& [file, more] : more_in_file)
+    if (more > 0) report.problems.push_back(fmt::format("{}/{}: {} more damaged datasets", step_dir, file, more));
   return report;
 }
 
 std::vector<std::string> prune_steps(const std::string& dir, int keep_last, int64_t keep_every) {
   const auto steps = list_steps(dir);
   const auto latest = latest_step(dir);
+  // Newest first, every step is kept until keep_last of them verify: a broken step never counts, so the newest
+  // step that verifies is never removed. Steps older than that window are removed without being read.
   std::set<int64_t> keep;
-  for (size_t i = steps.size() > static_cast<size_t>(std::max(keep_last, 0)) ? steps.size() - keep_last : 0;
-       i < steps.size(); ++i)
-    keep.insert(steps[i].step);
+  int verified = 0;
+  for (auto it = steps.rbegin(); it != steps.rend() && verified < std::max(keep_last, 1); ++it) {
+    keep.insert(it->step);
+    if (verify_step(it->path).verdict == ExitCode::ok) ++verified;
+  }
   if (latest) keep.insert(*latest);
   std::vector<std::string> removed;
   for (const StepEntry& s : steps) {

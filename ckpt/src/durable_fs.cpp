@@ -5,51 +5,36 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
 #include "sigma/core/error.hpp"
+#include "sigma/core/trusted_path.hpp"
 
 namespace sigma::ckpt {
+namespace {
 
-static Error io_error(const std::string& path, const char* what) {
-  return Error(ExitCode::internal, fmt::format("{}: {} failed: {}", path, what, std::strerror(errno)));
-}
+// A manifest lists every piece of every tensor; far beyond any real one, small enough to read into memory.
+constexpr std::size_t kMaxSmallFileBytes = 64 * 1024 * 1024;
+
+}  // namespace
 
 void fsync_path(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw io_error(path, "open for fsync");
+  if (fd < 0) throw Error(ExitCode::internal, fmt::format("{}: open for fsync failed: {}", path, std::strerror(errno)));
   int rc = ::fsync(fd);
   ::close(fd);
-  if (rc != 0) throw io_error(path, "fsync");
-}
-
-void write_file_durably(const std::string& path, const std::string& contents) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw io_error(tmp, "create");
-  size_t done = 0;
-  while (done < contents.size()) {
-    ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) { ::close(fd); throw io_error(tmp, "write"); }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) { ::close(fd); throw io_error(tmp, "fsync"); }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) throw io_error(path, "rename");
-  fsync_path(std::filesystem::path(path).parent_path().string());
+  if (rc != 0) throw Error(ExitCode::internal, fmt::format("{}: fsync failed: {}", path, std::strerror(errno)));
 }
 
 std::string read_small_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ExitCode::not_found, fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  try {
+    return read_regular_file(path, kMaxSmallFileBytes, "checkpoint file");
+  } catch (const Error& e) {
+    // A directory, FIFO or oversized file where a checkpoint file belongs is a broken checkpoint.
+    if (e.code() == ExitCode::config) throw Error(ExitCode::bad_data, e.what());
+    throw;
+  }
 }
 
 }  // namespace sigma::ckpt

@@ -1,12 +1,15 @@
-// Filesystem steps that survive a crash: fsync of files and directories, write-then-rename of small files.
+// Filesystem steps that survive a crash: fsync of files and directories, write-then-rename of small files
+// (sigma::write_file_durably from core), bounded reads of small files.
 #pragma once
 
 #include <string>
 
+#include "sigma/core/durable_file.hpp"
+
 namespace sigma::ckpt {
 
 void fsync_path(const std::string& path);  // file or directory; throws sigma::Error(internal) naming the path
-void write_file_durably(const std::string& path, const std::string& contents);  // tmp + fsync + rename + fsync dir
-std::string read_small_file(const std::string& path);  // throws sigma::Error(not_found) naming the path
+// A regular file of at most 64 MiB; throws sigma::Error(not_found) when missing, bad_data when of the wrong kind.
+std::string read_small_file(const std::string& path);
 
 }  // namespace sigma::ckpt

@@ -69,14 +69,14 @@ void record_rejection(const LoadOptions& options, const std::string& step_dir, c
   }
 }
 
-}  // namespace
-
-LoadResult load_checkpoint_step(MPI_Comm comm, const std::string& step_dir, TrainingStateView& state) {
+LoadResult load_step(MPI_Comm comm, const std::string& step_dir, TrainingStateView& state,
+                     const LoadOptions& options) {
   std::string failure;
   ExitCode code = ExitCode::bad_data;
   LoadResult result;
   try {
     const Manifest m = read_manifest(step_dir);
+    if (options.accept_scalars) options.accept_scalars(m.scalars);
     for (TensorSlice& slice : state.tensors) fill_slice(step_dir, m, slice);
     result = LoadResult{m.step, step_dir, m.scalars};
   } catch (const Error& e) {
@@ -89,6 +89,12 @@ LoadResult load_checkpoint_step(MPI_Comm comm, const std::string& step_dir, Trai
   return result;
 }
 
+}  // namespace
+
+LoadResult load_checkpoint_step(MPI_Comm comm, const std::string& step_dir, TrainingStateView& state) {
+  return load_step(comm, step_dir, state, LoadOptions{});
+}
+
 std::optional<LoadResult> load_newest_checkpoint(MPI_Comm comm, const std::string& dir, TrainingStateView& state,
                                                  const LoadOptions& options) {
   const std::vector<int64_t> steps = broadcast_steps(comm, dir);
@@ -96,7 +102,7 @@ std::optional<LoadResult> load_newest_checkpoint(MPI_Comm comm, const std::strin
   for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
     const std::string step_dir = dir + "/" + step_dir_name(*it);
     try {
-      return load_checkpoint_step(comm, step_dir, state);
+      return load_step(comm, step_dir, state, options);
     } catch (const Error& e) {
       record_rejection(options, step_dir, e.what());
       if (options.strict) throw;

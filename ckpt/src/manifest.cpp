@@ -1,10 +1,12 @@
 #include "manifest.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
 #include <fmt/format.h>
 
 #include "durable_fs.hpp"
+#include "sigma/ckpt/catalog.hpp"
 #include "sigma/core/error.hpp"
 
 namespace sigma::ckpt {
@@ -45,6 +47,22 @@ static void check_coverage(const std::string& path, const std::string& name, Ten
                                                 entry.global_shape[0]));
 }
 
+// The scalars the manifest states must agree with the directory it lies in and with each other: a step copied or
+// edited into the wrong place is a broken step, not a different one.
+static void check_scalars(const std::string& path, const std::string& step_dir, const Manifest& m) {
+  auto broken = [&](const std::string& what) { return Error(ExitCode::bad_data, fmt::format("{}: {}", path, what)); };
+  if (m.step < 0) throw broken(fmt::format("step {} is negative", m.step));
+  if (m.world_size < 1) throw broken(fmt::format("world_size {} is not positive", m.world_size));
+  std::string name = step_dir;
+  while (name.size() > 1 && name.back() == '/') name.pop_back();
+  const auto named = parse_step_name(std::filesystem::path(name).filename().string());
+  if (named && *named != m.step) throw broken(fmt::format("step {} differs from its directory's step {}", m.step, *named));
+  if (m.scalars.is_object() && m.scalars.contains("step") && m.scalars["step"] != nlohmann::json(m.step))
+    throw broken(fmt::format("scalars.step {} differs from the manifest's step {}", m.scalars["step"].dump(), m.step));
+  for (const auto& [tensor, entry] : m.tensors)
+    if (entry.pieces.empty()) throw broken(fmt::format("tensor {} has no pieces", tensor));
+}
+
 Manifest read_manifest(const std::string& step_dir) {
   const std::string path = step_dir + "/" + kManifestName;
   const std::string text = read_small_file(path);
@@ -70,6 +88,7 @@ Manifest read_manifest(const std::string& step_dir) {
   } catch (const std::exception& e) {
     throw Error(ExitCode::bad_data, fmt::format("{}: not a valid manifest: {}", path, e.what()));
   }
+  check_scalars(path, step_dir, m);
   for (auto& [name, entry] : m.tensors) check_coverage(path, name, entry);
   return m;
 }

@@ -62,19 +62,28 @@ void agree_or_throw(MPI_Comm comm, const std::string& failure, ExitCode code) {
   throw Error(code, failure.empty() ? std::string("checkpoint: another rank failed (see its message)") : failure);
 }
 
+// Rank 0 does the filesystem work; every rank fails with the code it found.
+ExitCode rank_zeros_code(MPI_Comm comm, ExitCode code) {
+  int value = to_int(code);
+  MPI_Bcast(&value, 1, MPI_INT, 0, comm);
+  return static_cast<ExitCode>(value);
+}
+
 std::string prepare_step(MPI_Comm comm, const std::string& dir, int64_t step) {
   const std::string tmp = dir + "/.tmp_" + step_dir_name(step);
   std::string failure;
+  ExitCode code = ExitCode::internal;
   if (rank_of(comm) == 0) {
     try {
       fs::create_directories(dir);
       fs::remove_all(tmp);
       fs::create_directory(tmp);
-    } catch (const std::exception& e) {
+    } catch (const fs::filesystem_error& e) {
       failure = fmt::format("{}: cannot create checkpoint directory: {}", tmp, e.what());
+      code = exit_code_for_errno(e.code().value());
     }
   }
-  agree_or_throw(comm, failure, ExitCode::internal);
+  agree_or_throw(comm, failure, rank_zeros_code(comm, code));
   return tmp;
 }
 
@@ -94,16 +103,20 @@ void commit_step(MPI_Comm comm, const std::string& dir, int64_t step, const std:
   agree_or_throw(comm, failure, ExitCode::internal);
   auto records = gather_records(comm, rank_record);
   std::string commit_failure;
+  ExitCode code = ExitCode::internal;
   if (rank_of(comm) == 0) {
     try {
       write_file_durably(tmp_dir + "/" + kManifestName, build_manifest(step, scalars, records).dump(1) + "\n");
       publish(dir, tmp_dir, dir + "/" + step_dir_name(step));
       write_file_durably(dir + "/latest", step_dir_name(step) + "\n");
+    } catch (const Error& e) {  // e.g. `latest` is a directory: the environment's fault, with its code
+      commit_failure = fmt::format("{}: commit of step {} failed: {}", dir, step, e.what());
+      code = e.code();
     } catch (const std::exception& e) {
       commit_failure = fmt::format("{}: commit of step {} failed: {}", dir, step, e.what());
     }
   }
-  agree_or_throw(comm, commit_failure, ExitCode::internal);
+  agree_or_throw(comm, commit_failure, rank_zeros_code(comm, code));
 }
 
 }  // namespace sigma::ckpt

@@ -1,7 +1,5 @@
 #include "sigma/core/ledger.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -11,13 +9,16 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <fstream>
-#include <sstream>
 
+#include "sigma/core/durable_file.hpp"
 #include "sigma/core/error.hpp"
+#include "sigma/core/trusted_path.hpp"
 
 namespace sigma {
 namespace {
+
+// A reader holds the whole ledger in memory; rotate it (logrotate) long before this.
+constexpr std::size_t kMaxLedgerBytes = std::size_t{2} << 30;
 
 std::string now_rfc3339() {
   auto now = std::chrono::system_clock::now();
@@ -56,36 +57,16 @@ std::string to_line(const Event& e) {
   return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-[[noreturn]] void io_failure(const std::string& path, const char* what) {
-  throw Error(ExitCode::internal, fmt::format("{}: cannot {} event ledger: {}", path, what, std::strerror(errno)));
-}
-
-// Closes the descriptor on every path out of append_event.
-struct FileDescriptor {
-  int fd;
-  ~FileDescriptor() {
-    if (fd >= 0) close(fd);
-  }
-};
-
 }  // namespace
 
 void append_event(const std::string& ledger_path, Event event) {
   fill_defaults(event);
   const std::string line = to_line(event);
-  FileDescriptor file{open(ledger_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)};
-  if (file.fd < 0) io_failure(ledger_path, "open");
-  // O_APPEND places each write at the end; the lock keeps a short write's remainder from being split by another
-  // writer (and serialises writers on filesystems where O_APPEND alone is not atomic, such as NFS).
-  if (flock(file.fd, LOCK_EX) != 0) io_failure(ledger_path, "lock");
-  size_t written = 0;
-  while (written < line.size()) {
-    ssize_t n = write(file.fd, line.data() + written, line.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) io_failure(ledger_path, "write");
-    written += static_cast<size_t>(n);
+  try {
+    append_file_durably(ledger_path, line);
+  } catch (const Error& e) {
+    throw Error(e.code(), fmt::format("{}: cannot append to the event ledger: {}", ledger_path, e.what()));
   }
-  if (fsync(file.fd) != 0) io_failure(ledger_path, "fsync");
 }
 
 std::string record_event(const std::string& ledger_path, Event event) {
@@ -99,11 +80,7 @@ std::string record_event(const std::string& ledger_path, Event event) {
 }
 
 LedgerContents read_ledger(const std::string& ledger_path) {
-  std::ifstream in(ledger_path, std::ios::binary);
-  if (!in) throw Error(ExitCode::not_found, fmt::format("{}: cannot open event ledger", ledger_path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  const std::string text = read_regular_file(ledger_path, kMaxLedgerBytes, "event ledger");
 
   LedgerContents contents;
   size_t start = 0;

@@ -11,6 +11,7 @@
 #include <regex>
 
 #include "sigma/core/error.hpp"
+#include "sigma/core/trusted_path.hpp"
 #include "taxonomy_yaml.hpp"
 #include "sigma/core/yaml_section.hpp"
 
@@ -221,25 +222,8 @@ SiteConfig load_site_config(const std::string& path) {
 }
 
 SiteConfig load_site_config_as_admin(const std::string& path) {
-  if (geteuid() != 0) return load_site_config(path);
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    throw Error(ExitCode::not_found, fmt::format("{}: cannot open site config: {}", path, std::strerror(errno)));
-  }
-  struct stat st {};
-  std::string text;
-  const bool stat_ok = fstat(fd, &st) == 0;
-  const bool admin_owned = stat_ok && S_ISREG(st.st_mode) && st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH));
-  char buffer[8192];
-  ssize_t n = 0;
-  while (admin_owned && (n = read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(n));
-  close(fd);
-  if (!admin_owned) {
-    throw Error(ExitCode::config,
-                fmt::format("{}: must be a regular file owned by root and not group/world-writable", path));
-  }
-  if (n < 0) throw Error(ExitCode::config, fmt::format("{}: read error", path));
-  return parse_site_config(text, path);
+  // One descriptor, opened below directories only root can change, is checked and read (trusted_path.hpp).
+  return parse_site_config(read_regular_file(path, kMaxConfigBytes, "site config", true), path);
 }
 
 int preflight_level_rank(const std::string& level) {

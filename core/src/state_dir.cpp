@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "sigma/core/durable_file.hpp"
 #include "sigma/core/error.hpp"
+#include "sigma/core/trusted_path.hpp"
 
 namespace sigma {
 namespace {
@@ -28,7 +30,7 @@ void require_admin_dir(int fd, const std::string& path) {
   struct stat st {};
   if (fstat(fd, &st) != 0) fail(path, "cannot stat: " + errno_text());
   if (!S_ISDIR(st.st_mode)) fail(path, "expected a directory");
-  if (geteuid() == 0 && (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))) {
+  if (geteuid() == 0 && others_can_write(st)) {
     fail(path, "must be owned by root and not group/world-writable");
   }
 }
@@ -52,18 +54,10 @@ bool is_plain_name(const std::string& name) {
 }
 
 StateDir::StateDir(const std::string& path) : path_(path) {
-  fd_ = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd_ < 0 && errno == ENOENT && geteuid() == 0) {
-    if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) fail(path, "cannot create state directory: " + errno_text());
-    fd_ = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (geteuid() == 0 && mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+    fail(path, "cannot create state directory: " + errno_text());
   }
-  if (fd_ < 0) fail(path, "cannot open state directory: " + errno_text());
-  try {
-    require_admin_dir(fd_, path);
-  } catch (...) {
-    close(fd_);
-    throw;
-  }
+  fd_ = open_trusted_dir(path).release();  // also checks every directory above it under root
 }
 
 StateDir::~StateDir() {
@@ -92,18 +86,13 @@ int StateDir::open_area(const std::string& area, bool create) const {
 void StateDir::write(const std::string& area, const std::string& name, const nlohmann::json& record) {
   require_plain(name);
   const int dir = open_area(area, true);
-  const std::string where = fmt::format("{}/{}/{}", path_, area, name);
-  const std::string temp = fmt::format(".{}.{}.tmp", name, getpid());
-  const std::string text = record.dump() + "\n";
-  unlinkat(dir, temp.c_str(), 0);  // a temp file left by a crashed writer with a recycled PID
-  const int fd = openat(dir, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
-  const std::string why = errno_text();
-  if (fd >= 0) close(fd);
-  ok = ok && renameat(dir, temp.c_str(), dir, name.c_str()) == 0;
-  if (!ok) unlinkat(dir, temp.c_str(), 0);
+  try {
+    replace_file_at(dir, path_ + "/" + area, name, record.dump() + "\n");
+  } catch (...) {
+    close(dir);
+    throw;
+  }
   close(dir);
-  if (!ok) throw Error(ExitCode::internal, fmt::format("{}: cannot write record: {}", where, why));
 }
 
 std::optional<nlohmann::json> StateDir::read(const std::string& area, const std::string& name) const {

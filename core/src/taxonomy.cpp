@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <array>
-#include <sstream>
 #include <utility>
 
 #include "sigma/core/error.hpp"
+
+#include <re2/re2.h>
 
 namespace sigma {
 namespace {
@@ -54,17 +55,32 @@ std::string trimmed(std::string line) {
   return line;
 }
 
-// The first log line that matches, or nullopt.
-std::optional<std::string> find_line(const std::regex& pattern, const std::string& log) {
-  std::istringstream lines(log);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (std::regex_search(line, pattern)) return trimmed(line);
+RE2::Options pattern_options() {
+  RE2::Options options;
+  options.set_case_sensitive(false);
+  options.set_log_errors(false);  // the error is reported once, by the caller, naming the rule
+  return options;
+}
+
+// The first log line that matches (searched up to kMaxLogLineBytes), or nullopt.
+std::optional<std::string> find_line(const RE2& pattern, std::string_view log) {
+  std::size_t start = 0;
+  while (start < log.size()) {
+    std::size_t end = log.find('\n', start);
+    if (end == std::string_view::npos) end = log.size();
+    const std::string_view line = log.substr(start, std::min(end - start, kMaxLogLineBytes));
+    if (RE2::PartialMatch(line, pattern)) return trimmed(std::string(line));
+    start = end + 1;
   }
   return std::nullopt;
 }
 
 }  // namespace
+
+std::string log_pattern_error(const std::string& pattern) {
+  const RE2 compiled(pattern, pattern_options());
+  return compiled.ok() ? "" : compiled.error();
+}
 
 std::string_view to_string(FailureClass c) { return name_of(kClassNames, c); }
 std::string_view to_string(FailureAction a) { return name_of(kActionNames, a); }
@@ -74,14 +90,15 @@ std::optional<FailureAction> failure_action_from(std::string_view name) { return
 Taxonomy::Taxonomy(std::vector<TaxonomyRule> rules) : rules_(std::move(rules)) {
   for (const auto& rule : rules_) {
     if (rule.pattern.empty()) {
-      patterns_.emplace_back(std::nullopt);
+      patterns_.emplace_back(nullptr);
       continue;
     }
-    try {
-      patterns_.emplace_back(std::regex(rule.pattern, std::regex::ECMAScript | std::regex::icase));
-    } catch (const std::regex_error& e) {
-      throw Error(ExitCode::config, "taxonomy rule \"" + rule.name + "\": pattern is not a valid regex: " + e.what());
+    auto compiled = std::make_shared<const RE2>(rule.pattern, pattern_options());
+    if (!compiled->ok()) {
+      throw Error(ExitCode::config,
+                  "taxonomy rule \"" + rule.name + "\": pattern is not a valid RE2 regex: " + compiled->error());
     }
+    patterns_.push_back(std::move(compiled));
   }
 }
 

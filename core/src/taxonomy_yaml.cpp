@@ -69,10 +69,9 @@ TaxonomyRule read_rule(yaml::Section rule) {
   out.signals = read_codes(rule, "signals", signal_value, "a signal number 1-64 or a name such as SIGKILL");
   rule.read("pattern", out.pattern);
   if (!out.pattern.empty()) {
-    try {
-      std::regex compiled(out.pattern, std::regex::ECMAScript | std::regex::icase);
-    } catch (const std::regex_error& e) {
-      rule.fail_at("pattern", fmt::format("expected an ECMAScript regular expression ({})", e.what()));
+    if (const auto error = log_pattern_error(out.pattern); !error.empty()) {
+      rule.fail_at("pattern", fmt::format("expected an RE2 regular expression, linear-time: no backreferences or "
+                                          "lookaround ({})", error));
     }
   }
   std::string class_name, action_name;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "sigma/core/error.hpp"
+#include "sigma/core/trusted_path.hpp"
 
 namespace sigma::yaml {
 namespace {
@@ -51,17 +52,14 @@ void fail(const std::string& file, const YAML::Mark& mark, const std::string& ke
 }
 
 std::string read_file(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ExitCode::not_found, fmt::format("{}: cannot open {} (expected a readable YAML file)", path, what));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error(ExitCode::config, fmt::format("{}: read error", path));
-  return text.str();
+  return read_regular_file(path, kMaxConfigBytes, what);
 }
 
 YAML::Node parse(const std::string& text, const std::string& name) {
   try {
-    return YAML::Load(text);
+    const std::vector<YAML::Node> documents = YAML::LoadAll(text);
+    if (documents.size() > 1) fail(name, documents[1].Mark(), "", "a second YAML document; expected one");
+    return documents.empty() ? YAML::Node() : documents[0];
   } catch (const YAML::ParserException& e) {
     fail(name, e.mark, "", "YAML syntax error: " + e.msg);
   } catch (const YAML::Exception& e) {

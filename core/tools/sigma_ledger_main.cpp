@@ -16,13 +16,23 @@ namespace {
 constexpr const char* kUsage = R"(usage:
   sigma-ledger show LEDGER [--host H] [--job J] [--event E] [--json]
   sigma-ledger append LEDGER --component C --event E [--detail KEY=VALUE]...
-exit codes: 0 ok, 2 usage, 5 ledger not found)";
+exit codes: 0 ok, 2 usage, 3 not a regular file, 5 ledger not found)";
+
+// A field that is missing or not a string (a forged line) reads as "".
+std::string text_of(const nlohmann::json& event, const std::string& key) {
+  const auto it = event.find(key);
+  return it != event.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// Anyone who can append to the ledger chooses these strings: a control character must not reach the terminal
+// (an escape sequence, or a newline that forges a line of its own).
+std::string field(const nlohmann::json& event, const char* key) { return printable(text_of(event, key)); }
 
 bool keep(const nlohmann::json& event, const po::variables_map& vm) {
-  for (const char* field : {"host", "job", "event"}) {
-    if (!vm.count(field)) continue;
-    std::string key = std::string(field) == "job" ? "job_id" : field;
-    if (event.value(key, "") != vm[field].as<std::string>()) return false;
+  for (const char* option : {"host", "job", "event"}) {
+    if (!vm.count(option)) continue;
+    const std::string key = std::string(option) == "job" ? "job_id" : option;
+    if (text_of(event, key) != vm[option].as<std::string>()) return false;
   }
   return true;
 }
@@ -35,9 +45,9 @@ ExitCode show(const std::string& path, const po::variables_map& vm) {
       fmt::print("{}\n", event.dump());
       continue;
     }
-    fmt::print("{:<27} {:<12} {:<8} {:<12} {:<20} {}\n", event.value("time", ""), event.value("host", ""),
-               event.value("job_id", ""), event.value("component", ""), event.value("event", ""),
-               event.contains("details") ? event["details"].dump() : "{}");
+    fmt::print("{:<27} {:<12} {:<8} {:<12} {:<20} {}\n", field(event, "time"), field(event, "host"),
+               field(event, "job_id"), field(event, "component"), field(event, "event"),
+               event.contains("details") ? printable(event["details"].dump()) : "{}");
   }
   for (const auto& bad : contents.bad_lines) fmt::print(stderr, "sigma-ledger: skipped {}\n", bad);
   if (contents.torn_tail) fmt::print(stderr, "sigma-ledger: {}: skipped a torn final line (a writer died mid-line)\n", path);

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "sigma/core/durable_file.hpp"
 #include "sigma/core/error.hpp"
 
 namespace sigma::hc {
@@ -72,15 +73,7 @@ std::optional<BaselineMetrics> load_baseline(const std::string& path, const std:
 void save_baseline(const std::string& path, const std::string& type, const BaselineMetrics& metrics, int runs) {
   nlohmann::json root = read_json_file(path);
   root["node_types"][type] = {{"metrics", metrics}, {"runs", runs}};
-  const std::string temp = fmt::format("{}.{}.tmp", path, getpid());
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << root.dump(2) << '\n';
-    if (!out) throw Error(ExitCode::internal, fmt::format("{}: cannot write", temp));
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    throw Error(ExitCode::internal, fmt::format("{}: rename failed: {}", path, std::strerror(errno)));
-  }
+  write_file_durably(path, root.dump(2) + "\n");
 }
 
 }  // namespace sigma::hc

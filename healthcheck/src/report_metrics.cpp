@@ -1,13 +1,11 @@
 // Prometheus textfile (node_exporter's textfile collector) and the ledger event.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
+#include "sigma/core/durable_file.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/core/ledger.hpp"
 #include "sigma/core/wall_clock.hpp"
@@ -30,24 +28,6 @@ std::string label(const std::string& value) {
     out += ch;
   }
   return out;
-}
-
-void write_file_synced(const std::string& path, const std::string& text) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(ExitCode::internal, fmt::format("{}: cannot create: {}", path, std::strerror(errno)));
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      close(fd);
-      throw Error(ExitCode::internal, fmt::format("{}: write failed: {}", path, std::strerror(errno)));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  const bool synced = fsync(fd) == 0;
-  close(fd);
-  if (!synced) throw Error(ExitCode::internal, fmt::format("{}: fsync failed: {}", path, std::strerror(errno)));
 }
 
 }  // namespace
@@ -89,15 +69,8 @@ std::string format_prometheus(const RunReport& report) {
 }
 
 void write_prometheus_textfile(const std::string& metrics_dir, const RunReport& report) {
-  // node_exporter reads only *.prom, so the temp name is invisible to it until the rename makes it whole.
-  const std::string final_path = metrics_dir + "/" + kTextfileName;
-  const std::string temp_path = fmt::format("{}/.{}.{}.tmp", metrics_dir, kTextfileName, getpid());
-  write_file_synced(temp_path, format_prometheus(report));
-  if (std::rename(temp_path.c_str(), final_path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(temp_path.c_str());
-    throw Error(ExitCode::internal, fmt::format("{}: rename failed: {}", final_path, std::strerror(err)));
-  }
+  // node_exporter reads only *.prom; the temp file durable_file writes first starts with '.', invisible to it.
+  write_file_durably(metrics_dir + "/" + kTextfileName, format_prometheus(report));
 }
 
 void append_ledger_event(const std::string& ledger_path, const RunReport& report) {

@@ -37,10 +37,11 @@ SIGMA_LEDGER="$WORK/ledger.jsonl" ranks 2 "$FIXTURE" check "$dir" 1 2 || fail "l
 grep -q ckpt_rejected "$WORK/ledger.jsonl" || fail "no ckpt_rejected event in the ledger"
 set +e; ranks 2 "$FIXTURE" check "$dir" 2 2 1 strict; rc=$?; set -e
 [[ $rc == 4 ]] || fail "strict load exit $rc, want 4"
-# Missing shard: exit 5.
+# Missing shard: exit 5, its first problem and how many more datasets it held (not one line per dataset).
 rm "$dir/step_00000002/shard_r00001.h5"
-set +e; "$SIGMA_CKPT" verify "$dir" --step 2; rc=$?; set -e
+set +e; out=$("$SIGMA_CKPT" verify "$dir" --step 2 2>&1); rc=$?; set -e
 [[ $rc == 5 ]] || fail "missing shard: verify exit $rc, want 5"
+[[ $(grep -c shard_r00001 <<<"$out") -le 2 ]] || fail "missing shard: $(grep -c shard_r00001 <<<"$out") lines for one shard"
 # Bad input: one line, usage exit 2 or not_found 5.
 set +e; "$SIGMA_CKPT" verify "$WORK/nope"; rc=$?; set -e
 [[ $rc == 5 ]] || fail "missing dir: exit $rc, want 5"
@@ -48,5 +49,9 @@ set +e; "$SIGMA_CKPT" prune "$dir" --keep-last 0; rc=$?; set -e
 [[ $rc == 2 ]] || fail "--keep-last 0: exit $rc, want 2"
 set +e; "$SIGMA_CKPT" frobnicate "$dir"; rc=$?; set -e
 [[ $rc == 2 ]] || fail "unknown command: exit $rc, want 2"
-"$SIGMA_CKPT" prune "$dir" --keep-last 1 | grep -q step_00000001 || fail "prune did not remove step 1"
+# Retention counts only steps that verify: with step 2 broken, keeping one keeps step 1, the newest good one.
+out=$("$SIGMA_CKPT" prune "$dir" --keep-last 1)
+[[ -z $out && -d "$dir/step_00000001" ]] || fail "prune removed the only step that verifies: $out"
+ranks 2 "$FIXTURE" save "$dir" 3 2 || fail "save 3"
+"$SIGMA_CKPT" prune "$dir" --keep-last 1 | grep -q step_00000001 || fail "prune did not remove step 1 once step 3 verifies"
 echo "ok"

@@ -103,6 +103,63 @@ TEST_F(Safety, NothingVerifiesIsBadData) {
   }
 }
 
+// Retention counts only steps that verify: with the newest step corrupt, keeping one keeps the good one too.
+TEST_F(Safety, PruneNeverRemovesTheNewestStepThatVerifies) {
+  flip_bit_of("embed", 0, 0);
+  const auto removed = prune_steps(dir(), 1, 0);
+  EXPECT_TRUE(removed.empty());
+  EXPECT_EQ(verify_step(dir() + "/step_00000001").verdict, ExitCode::ok);
+  expect_fallback_to_step_1();
+}
+
+// A manifest moved or edited into another step's directory is a broken step, not that step.
+TEST_F(Safety, ManifestStepDifferentFromItsDirectoryIsBroken) {
+  std::filesystem::rename(dir() + "/step_00000002", dir() + "/step_00001000");
+  const auto report = verify_step(dir() + "/step_00001000");
+  EXPECT_EQ(report.verdict, ExitCode::bad_data);
+  ASSERT_FALSE(report.problems.empty());
+  EXPECT_NE(report.problems[0].find("step 2 differs from its directory's step 1000"), std::string::npos)
+      << report.problems[0];
+  expect_fallback_to_step_1();
+}
+
+// The program's own scalar checks (LoadOptions::accept_scalars) reject a step like a bad checksum does.
+TEST_F(Safety, RejectedScalarsFallBackToTheStepBefore) {
+  LoadOptions options;
+  options.accept_scalars = [](const nlohmann::json& scalars) {
+    if (scalars.at("rng").at(2) == 2) throw Error(ExitCode::bad_data, "position does not follow from the step");
+  };
+  auto loaded = load_newest_checkpoint(MPI_COMM_WORLD, dir(), state_.view(), options);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->step, 1);
+  EXPECT_EQ(state_.mismatches(1), 0);
+}
+
+// A manifest claiming a huge shape is refused before anything is allocated for it (it was a bad_alloc).
+TEST_F(Safety, HugeShapeInTheManifestIsBrokenNotAnAllocation) {
+  const std::string manifest = dir() + "/step_00000002/manifest.json";
+  auto j = nlohmann::json::parse(read_all(manifest));
+  for (auto& [name, tensor] : j["tensors"].items()) {
+    tensor["global_shape"][0] = int64_t{1} << 40;
+    for (auto& piece : tensor["pieces"]) piece["row_end"] = int64_t{1} << 40;
+  }
+  std::ofstream(manifest, std::ios::trunc) << j.dump();
+  const auto report = verify_step(dir() + "/step_00000002");
+  EXPECT_EQ(report.verdict, ExitCode::bad_data);
+  ASSERT_FALSE(report.problems.empty());
+  EXPECT_NE(report.problems[0].find("elements"), std::string::npos) << report.problems[0];
+  // Within the bound but not what the shard holds: the dataset's shape is checked before any buffer exists.
+  j = nlohmann::json::parse(read_all(dir() + "/step_00000001/manifest.json"));
+  for (auto& [name, tensor] : j["tensors"].items()) {
+    tensor["global_shape"][0] = int64_t{1} << 26;
+    for (auto& piece : tensor["pieces"]) piece["row_end"] = int64_t{1} << 26;
+    break;
+  }
+  std::ofstream(dir() + "/step_00000001/manifest.json", std::ios::trunc) << j.dump();
+  const auto second = verify_step(dir() + "/step_00000001");
+  EXPECT_EQ(second.verdict, ExitCode::bad_data);
+}
+
 TEST_F(Safety, UncommittedTemporaryStepIsIgnored) {
   std::filesystem::create_directory(dir() + "/.tmp_step_00000003");
   std::ofstream(dir() + "/.tmp_step_00000003/shard_r00000.h5") << "half written";

@@ -110,6 +110,9 @@ TEST(Ledger, UnwritablePathNamesTheFile) {
     append_event("/nonexistent/dir/events.jsonl", make_event(0, 0));
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/events.jsonl: cannot open event ledger"), std::string::npos);
+    EXPECT_EQ(e.code(), ExitCode::not_found);
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/events.jsonl: cannot append to the event ledger"),
+              std::string::npos)
+        << e.what();
   }
 }

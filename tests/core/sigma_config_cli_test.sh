@@ -32,6 +32,30 @@ printf 'NVRM: Xid (PCI:0000:3b:00): 79, pid=1, GPU has fallen off the bus.\n' > 
 expect 0 '"action":"drain_requeue"' -- "$config" classify "$site_configs/example.yaml" --exit-code 1 --log "$tmp/step.log"
 expect 2 "--exit-code is required" -- "$config" classify "$site_configs/example.yaml"
 
+# Bad inputs: not a regular file, several files (each gets its line), a log line of 100 KB, a nested quantifier.
+expect 3 "must be a regular file, not a device" -- timeout 10 "$config" check /dev/zero
+mkfifo "$tmp/fifo"
+expect 3 "must be a regular file, not a FIFO" -- timeout 10 "$config" check "$tmp/fifo"
+expect 3 "must be a regular file, not a directory" -- "$config" check "$tmp"
+printf 'cluster: {name: c}\n' > "$tmp/good.yaml"
+chmod 644 "$tmp/good.yaml"
+"$config" check "$tmp/missing.yaml" "$tmp/good.yaml" >"$tmp/out" 2>"$tmp/err"
+if [ $? -ne 5 ] || ! grep -q "good.yaml: ok" "$tmp/out"; then
+  echo "FAIL: check of several files stopped at the first bad one"; failures=$((failures + 1))
+fi
+chmod 666 "$tmp/good.yaml"
+expect 0 "warning: $tmp/good.yaml: it is not owned by root or is group/world-writable" -- "$config" check "$tmp/good.yaml"
+head -c 102400 /dev/zero | tr '\0' 'a' > "$tmp/long.log"
+echo " Segmentation fault" >> "$tmp/long.log"
+expect 0 '"rule":"unclassified"' -- timeout 20 "$config" classify "$site_configs/example.yaml" --exit-code 1 --log "$tmp/long.log"
+printf 'cluster: {name: c}\ntaxonomy:\n  rules:\n    - {name: r, pattern: "(a+)+$", class: user, action: fail}\n' \
+  > "$tmp/nested.yaml"
+head -c 40 /dev/zero | tr '\0' 'a' > "$tmp/nested.log"; echo '!' >> "$tmp/nested.log"
+expect 0 '"rule":"unclassified"' -- timeout 20 "$config" classify "$tmp/nested.yaml" --exit-code 1 --log "$tmp/nested.log"
+printf 'cluster: {name: c}\ntaxonomy:\n  rules:\n    - {name: r, pattern: "(x)\\\\1", class: user, action: fail}\n' \
+  > "$tmp/backref.yaml"
+expect 3 "expected an RE2 regular expression" -- "$config" check "$tmp/backref.yaml"
+
 # The printed defaults are a valid config, and show prints what check accepts.
 "$config" defaults > "$tmp/defaults.yaml"
 expect 0 "ok" -- "$config" check "$tmp/defaults.yaml"
@@ -40,6 +64,18 @@ expect 0 "" -- "$ledger" append "$tmp/events.jsonl" --component test --event nod
 expect 0 "node_drained" -- "$ledger" show "$tmp/events.jsonl" --event node_drained
 expect 2 "expected KEY=VALUE" -- "$ledger" append "$tmp/events.jsonl" --component t --event e --detail novalue
 expect 5 "cannot open event ledger" -- "$ledger" show "$tmp/nothing.jsonl"
+expect 3 "event ledger must be a regular file, not a directory" -- "$ledger" show "$tmp"
+# An unusable ledger path is the environment's fault, not a bug in sigma (exit 1).
+mkdir "$tmp/adir"
+expect 3 "Is a directory" -- "$ledger" append "$tmp/adir" --component t --event e
+expect 5 "cannot append to the event ledger" -- "$ledger" append /proc/sigma-events.jsonl --component t --event e
+# A forged event's control characters (an escape sequence, a newline) are shown escaped, never raw.
+printf '{"time":"t","host":"h\\u001b[2Jx\\nforged","job_id":"1","component":"c","event":"e","details":{}}\n' \
+  > "$tmp/forged.jsonl"
+"$ledger" show "$tmp/forged.jsonl" >"$tmp/out" 2>&1
+if [ "$(wc -l <"$tmp/out")" -ne 1 ] || grep -q $'\x1b' "$tmp/out" || ! grep -qF 'h\x1b[2Jx\x0aforged' "$tmp/out"; then
+  echo "FAIL: sigma-ledger show printed control characters: $(cat -v "$tmp/out")"; failures=$((failures + 1))
+fi
 
 if [ "$failures" -ne 0 ]; then echo "$failures check(s) failed"; exit 1; fi
 echo "all sigma-config/sigma-ledger checks passed"

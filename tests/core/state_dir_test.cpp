@@ -78,7 +78,7 @@ TEST_F(StateDirTest, ADirectoryOthersCanWriteIsRefusedByRoot) {
     FAIL() << "accepted a world-writable directory";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::config);
-    EXPECT_NE(std::string(e.what()).find("must be owned by root and not group/world-writable"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("must be owned by root and not writable by other users"), std::string::npos);
   }
   chmod(root_.c_str(), 0755);
   ASSERT_EQ(chown(root_.c_str(), 65534, 65534), 0);

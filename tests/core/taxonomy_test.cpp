@@ -136,3 +136,29 @@ TEST(Taxonomy, NamesRoundTrip) {
   }
   EXPECT_FALSE(failure_class_from("cosmic").has_value());
 }
+
+// std::regex recursed per character and overflowed the stack on a 100 KB line; RE2 is linear in the line.
+TEST(TaxonomyInput, AHundredKilobyteLineIsClassifiedWithoutCrashing) {
+  Taxonomy taxonomy(default_taxonomy_rules());
+  const std::string line = std::string(100 * 1024, 'a') + " Segmentation fault";
+  EXPECT_EQ(taxonomy.classify({1, 0, line}).rule, "unclassified");  // the match lies beyond kMaxLogLineBytes
+  const std::string near = std::string(60 * 1024, 'a') + " Segmentation fault\n" + std::string(200 * 1024, 'b');
+  EXPECT_EQ(taxonomy.classify({1, 0, near}).rule, "segfault");
+}
+
+// A nested quantifier that backtracking engines take exponential time on finishes at once.
+TEST(TaxonomyInput, NestedQuantifiersCannotHangAClassification) {
+  Taxonomy taxonomy({TaxonomyRule{"nested", {}, {}, "(a+)+$", FailureClass::user, FailureAction::fail, "n"}});
+  EXPECT_EQ(taxonomy.classify({1, 0, std::string(30, 'a') + "!"}).rule, "");  // no rule matched
+  EXPECT_EQ(taxonomy.classify({1, 0, std::string(30, 'a')}).rule, "nested");
+}
+
+// What RE2 cannot match in linear time (backreferences, lookaround) is refused when the config is loaded.
+TEST(TaxonomyInput, BackreferencesAreRefusedAtLoad) {
+  EXPECT_NE(log_pattern_error("(a)\\1"), "");
+  EXPECT_NE(log_pattern_error("a(?=b)"), "");
+  EXPECT_EQ(log_pattern_error("(a+)+$"), "");
+  EXPECT_THROW(parse_site_config("cluster: {name: c}\ntaxonomy:\n  rules:\n    - {name: r, pattern: '(x)\\1', "
+                                 "class: user, action: fail}\n", "t.yaml"),
+               Error);
+}

@@ -10,7 +10,7 @@ TRAIN=$1 CKPT=$2
 out=$(scratch)
 steps=1000
 
-"$TRAIN" prepare --output "$out/licences.tok" /usr/share/common-licenses/* >/dev/null
+"$TRAIN" prepare --output "$out/licences.tok" "$(dirname "$0")/../trainer/data/GPL-3.txt" >/dev/null
 cat >"$out/train.sbatch" <<JOB
 #!/bin/bash
 #SBATCH -N 2 --ntasks-per-node=1

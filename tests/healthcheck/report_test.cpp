@@ -1,5 +1,6 @@
 // Output formats: JSON round trip, Prometheus textfile written atomically, ledger event.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -71,6 +72,32 @@ TEST(Report, TextfileIsWrittenWholeWithNoTempLeft) {
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir.path)) names.push_back(entry.path().filename().string());
   EXPECT_EQ(names, std::vector<std::string>{"sigma_healthcheck.prom"});
+}
+
+// Root writes the textfile: a link planted at its temp name (anyone who can write metrics_dir could) must not
+// make root truncate or overwrite the link's target.
+TEST(Report, APlantedLinkAtTheTempNameIsNotFollowed) {
+  TempDir dir;
+  const fs::path victim = dir.path / "victim";
+  std::ofstream(victim) << "precious\n";
+  fs::create_directory(dir.path / "metrics");
+  fs::create_symlink(victim, dir.path / "metrics" / (".sigma_healthcheck.prom." + std::to_string(getpid()) + ".tmp"));
+  write_prometheus_textfile((dir.path / "metrics").string(), failing_report());
+  std::ifstream in(victim);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), "precious\n");
+  EXPECT_TRUE(fs::is_regular_file(dir.path / "metrics" / "sigma_healthcheck.prom"));
+}
+
+TEST(Report, RootRefusesAMetricsOrBaselineDirectoryOthersCanWrite) {
+  if (geteuid() != 0) GTEST_SKIP() << "the ownership rules apply to root";
+  TempDir dir;
+  fs::permissions(dir.path, fs::perms::all);  // 0777
+  EXPECT_THROW(write_prometheus_textfile(dir.path.string(), failing_report()), Error);
+  EXPECT_THROW(save_baseline((dir.path / "baseline.json").string(), "a", {{"gemm.x", 1.5}}, 3), Error);
+  EXPECT_FALSE(fs::exists(dir.path / "sigma_healthcheck.prom"));
+  EXPECT_FALSE(fs::exists(dir.path / "baseline.json"));
 }
 
 TEST(Report, LedgerGetsAPreflightFailEvent) {

@@ -29,7 +29,7 @@ YAML
   chmod 644 "$out/site.yaml"
 }
 site_config
-"$SIGMA_TRAIN" prepare --output "$out/licences.tok" /usr/share/common-licenses/* >/dev/null
+"$SIGMA_TRAIN" prepare --output "$out/licences.tok" "$(dirname "${BASH_SOURCE[0]}")/../trainer/data/GPL-3.txt" >/dev/null
 
 # write_job NAME STEPS [sbatch options...]: a batch script that execs the supervisor over a 2-rank sigma-train on
 # 2 of its 3 nodes (one spare), checkpointing every 500 steps into $out/NAME.ckpt; TRAIN_EXTRA adds trainer

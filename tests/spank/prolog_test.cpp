@@ -161,7 +161,8 @@ TEST_F(Prolog, AUserWritableConfigIsRefused) {
   chmod(config.c_str(), 0666);
   EXPECT_TRUE(run_job_prolog(prolog_for(config, "70", preflight("quick"))).allow);
   const StepSetup step = prepare_step(step_for(config, "70", preflight("quick")));
-  EXPECT_NE(step.refusal.find("must be a regular file owned by root"), std::string::npos) << step.refusal;
+  EXPECT_NE(step.refusal.find("must be owned by root and not group/world-writable"), std::string::npos)
+      << step.refusal;
 }
 
 TEST_F(Prolog, BadValuesNeverFailTheProlog) {

@@ -45,7 +45,8 @@ top_k: [2, 2, 1]
 YAML
 printf 'not a token file at all, just text that is long enough for a header' >"$work/magic.tok"
 head -c 40 "$work/good.tok" >"$work/truncated.tok"
-"$bin" prepare --output "$work/short.tok" <(printf 'tiny') >/dev/null
+printf 'tiny' >"$work/tiny.txt"
+"$bin" prepare --output "$work/short.tok" "$work/tiny.txt" >/dev/null
 
 expect 3 "unknown.yaml:2:1: unknown key 'n_expert'" -- "$bin" train --config "$work/unknown.yaml" --data "$work/good.tok"
 expect 3 "badvalue.yaml:1:10: key 'd_model': expected an integer" -- "$bin" train --config "$work/badvalue.yaml" --data "$work/good.tok"
@@ -60,6 +61,23 @@ expect 4 "magic.tok: offset 0: expected magic" -- "$bin" train "${small[@]}" --d
 expect 4 "truncated.tok: offset 24: header says [0-9]+ tokens" -- "$bin" train "${small[@]}" --data "$work/truncated.tok"
 expect 4 "short.tok: 4 tokens is too short: expected at least seq_len\+2=18" -- "$bin" train "${small[@]}" --data "$work/short.tok"
 expect 4 "good.tok: vocab size 256 does not match the model's vocab_size=512" -- "$bin" train "${small[@]}" --vocab-size 512 --data "$work/good.tok"
+# Not a regular file, a forged token count (2^63+2000 wrapped the size check), duplicate keys, two documents.
+# 2000 tokens of 2 bytes, and a count of 2^63+2000: count * 2 wraps to exactly the 4000 bytes there are.
+head -c 2000 "$work/text.txt" >"$work/2000.txt"
+"$bin" prepare --output "$work/forged.tok" "$work/2000.txt" >/dev/null
+printf '\xd0\x07\x00\x00\x00\x00\x00\x80' | dd of="$work/forged.tok" bs=1 seek=24 conv=notrunc status=none
+expect 4 "forged.tok: offset 24: header says 9223372036854777808 tokens" -- "$bin" train "${small[@]}" --data "$work/forged.tok"
+expect 2 "must be a regular file, not a directory" -- "$bin" train "${small[@]}" --data "$work"
+expect 2 "must be a regular file, not a device" -- timeout 20 "$bin" train "${small[@]}" --data /dev/zero
+mkfifo "$work/fifo"
+expect 2 "must be a regular file, not a FIFO" -- timeout 20 "$bin" train "${small[@]}" --data "$work/fifo"
+expect 3 "must be a regular file, not a directory" -- "$bin" train --config "$work" --data "$work/good.tok"
+printf 'd_model: 16\nd_model: 32\n' >"$work/twice.yaml"
+expect 3 "twice.yaml:2:1: key 'd_model' is given twice" -- "$bin" train --config "$work/twice.yaml" --data "$work/good.tok"
+printf 'd_model: 16\n---\nd_model: x\n' >"$work/two.yaml"
+expect 3 "two.yaml:3:1: a second YAML document" -- "$bin" train --config "$work/two.yaml" --data "$work/good.tok"
+mkdir -p "$work/ckpt_latest_dir/latest"  # `latest` in the way as a directory: the environment's fault (3), not a bug
+expect 3 "latest: rename failed: Is a directory" -- "$bin" train "${small[@]}" --steps 2 --checkpoint-every 1 --data "$work/good.tok" --ckpt-dir "$work/ckpt_latest_dir"
 expect 11 "numerical fault at step 3: non-finite loss on rank 0" -- "$bin" train "${small[@]}" --steps 5 --inject-nan-at-step 3 --data "$work/good.tok"
 
 # Under mpirun: world-size checks, and the guardrail names the rank that produced the NaN.
@@ -113,6 +131,32 @@ stop_test() {
 }
 stop_test TERM "$bin"
 stop_test USR1 "${mpi[@]}" "$bin"
+
+# A stop signal during start-up (here: as soon as the process runs more than one thread, i.e. inside MPI_Init,
+# long before data, init, the peak measurement and the resume) is kept: the run takes its first step, saves it
+# and exits requeue (42). It used to kill the process (143) with nothing saved.
+startup_signal_test() {
+  rm -rf "$work/ckpt_startup"
+  OPENBLAS_NUM_THREADS=1 "$bin" train "${small[@]}" --steps 100000 --data "$work/good.tok" \
+    --ckpt-dir "$work/ckpt_startup" >"$work/out" 2>"$work/err" &
+  local pid=$! threads=1
+  # Wait for the exec (the program's own name), then for a second thread (MPI starting up).
+  while kill -0 $pid 2>/dev/null && [[ "$(readlink /proc/$pid/exe)" != *sigma-train ]]; do :; done
+  while kill -0 $pid 2>/dev/null; do
+    threads=$(awk '/^Threads:/ {print $2}' /proc/$pid/status 2>/dev/null)
+    [[ ${threads:-1} -gt 1 ]] && break
+  done
+  kill -TERM $pid
+  wait $pid
+  local got=$?
+  if [[ $got -ne 42 ]] || [[ ! -d "$work/ckpt_startup/step_00000001" ]]; then
+    echo "FAIL: SIGTERM during start-up -> exit $got (want 42 and step 1 saved)"; head -5 "$work/err"
+    failures=$((failures + 1))
+  else
+    echo "ok: SIGTERM during start-up: exit $got, step 1 saved"
+  fi
+}
+startup_signal_test
 
 echo "$failures failure(s)"
 [[ $failures -eq 0 ]]

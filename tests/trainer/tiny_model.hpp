@@ -45,15 +45,10 @@ inline std::shared_ptr<TokenData> synthetic_tokens(uint32_t vocab, size_t count)
   return data;
 }
 
-// Real text: the licences every Debian system ships, byte-level. Empty when the folder is missing.
+// Real text, byte-level: the GNU GPL version 3 (tests/trainer/data, shipped with the tests; the licence allows
+// verbatim copies of itself).
 inline std::shared_ptr<TokenData> licence_text_tokens() {
-  std::vector<std::string> files;
-  const std::filesystem::path dir = "/usr/share/common-licenses";
-  if (!std::filesystem::is_directory(dir)) return nullptr;
-  for (const auto& entry : std::filesystem::directory_iterator(dir))
-    if (entry.is_regular_file()) files.push_back(entry.path().string());
-  std::sort(files.begin(), files.end());
-  return std::make_shared<TokenData>(tokenize_bytes(files));
+  return std::make_shared<TokenData>(tokenize_bytes({SIGMA_TEST_TEXT}));
 }
 
 }  // namespace sigma::trainer::testing

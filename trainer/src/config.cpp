@@ -3,12 +3,14 @@
 
 #include <charconv>
 #include <functional>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include "sigma/core/error.hpp"
+#include "sigma/core/trusted_path.hpp"
 
 namespace sigma::trainer {
 namespace po = boost::program_options;
@@ -244,18 +246,30 @@ std::string where(const std::string& path, const YAML::Mark& mark) {
 }  // namespace
 
 void load_yaml_config(const std::string& path, TrainConfig& config) {
-  YAML::Node root;
+  std::string text;
   try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
+    text = read_regular_file(path, kMaxConfigBytes, "config file");
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::not_found) throw;
     throw Error(ExitCode::not_found, fmt::format("{}: config file not found or not readable", path));
+  }
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(text);
   } catch (const YAML::ParserException& e) {
     throw Error(ExitCode::config, fmt::format("{}: not valid YAML: {}", where(path, e.mark), e.msg));
   }
+  if (documents.empty()) return;
+  if (documents.size() > 1)
+    throw Error(ExitCode::config, fmt::format("{}: a second YAML document; expected one", where(path, documents[1].Mark())));
+  const YAML::Node& root = documents[0];
   if (root.IsNull()) return;
   if (!root.IsMap()) throw Error(ExitCode::config, fmt::format("{}: expected a map of key: value", where(path, root.Mark())));
+  std::set<std::string> seen;
   for (const auto& item : root) {
     std::string name = item.first.as<std::string>();
+    if (!seen.insert(name).second)
+      throw Error(ExitCode::config, fmt::format("{}: key '{}' is given twice", where(path, item.first.Mark()), name));
     const Key* key = find_key(name);
     if (!key)
       throw Error(ExitCode::config, fmt::format("{}: unknown key '{}' (sigma-train --help lists the keys)",

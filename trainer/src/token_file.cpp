@@ -2,11 +2,11 @@
 
 #include <cstring>
 #include <fstream>
-#include <iterator>
 
 #include <fmt/format.h>
 
 #include "sigma/core/error.hpp"
+#include "sigma/core/trusted_path.hpp"
 
 namespace sigma::trainer {
 namespace {
@@ -27,10 +27,18 @@ void append_le(std::string& out, T v) {
   throw Error(ExitCode::bad_data, fmt::format("{}: {}", path, what));
 }
 
+// The largest token or text file read whole into memory.
+constexpr std::size_t kMaxInputBytes = std::size_t{64} << 30;
+
+// A regular file only: a directory, FIFO or device given as a path is a wrong argument (usage), not data.
 std::string read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ExitCode::not_found, fmt::format("{}: file not found or not readable", path));
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  try {
+    return read_regular_file(path, kMaxInputBytes, "input file");
+  } catch (const Error& e) {
+    if (e.code() == ExitCode::not_found)
+      throw Error(ExitCode::not_found, fmt::format("{}: file not found or not readable", path));
+    throw Error(ExitCode::usage, e.what());
+  }
 }
 
 }  // namespace
@@ -51,10 +59,11 @@ TokenData read_token_file(const std::string& path) {
   if (data.vocab_size == 0 || (width == 2 && data.vocab_size > 65536))
     bad(path, fmt::format("offset 16: vocab size {} does not fit {}-byte tokens", data.vocab_size, width));
   auto count = read_le<uint64_t>(p + 24);
-  uint64_t expected = kTokenHeaderBytes + count * width;
-  if (bytes.size() != expected)
-    bad(path, fmt::format("offset 24: header says {} tokens ({} bytes), file has {} bytes", count, expected,
-                          bytes.size()));
+  // Compared by division: count * width could wrap for a forged count.
+  const uint64_t body = bytes.size() - kTokenHeaderBytes;
+  if (body % width != 0 || count != body / width)
+    bad(path, fmt::format("offset 24: header says {} tokens of {} bytes, file has {} bytes after the header", count,
+                          width, body));
   data.tokens.resize(count);
   for (uint64_t i = 0; i < count; ++i) {
     const unsigned char* t = p + kTokenHeaderBytes + i * width;

@@ -254,8 +254,15 @@ void Trainer::restore_scalars(const nlohmann::json& s) {
                                                 hash.dump(), config_hash(config_)));
   const auto& step = need("step");
   const auto& position = need("data_position");
-  if (!step.is_number_integer() || !position.is_number_integer() || step.get<int64_t>() < 0)
-    throw Error(ExitCode::bad_data, "checkpoint scalars: 'step' and 'data_position' must be non-negative integers");
+  if (!step.is_number_unsigned() || !position.is_number_unsigned() || step.get<uint64_t>() > INT32_MAX)
+    throw Error(ExitCode::bad_data, fmt::format("checkpoint scalars: step {} and data_position {}: expected integers "
+                                                "0..{} and >= 0", step.dump(), position.dump(), INT32_MAX));
+  // Every step consumes one global batch, so the position follows from the step; anything else is not this run.
+  const uint64_t expected = step.get<uint64_t>() * static_cast<uint64_t>(config_.global_batch);
+  if (position.get<uint64_t>() != expected)
+    throw Error(ExitCode::bad_data, fmt::format("checkpoint scalars: data_position {} differs from step {} x "
+                                                "global_batch {} = {}", position.dump(), step.dump(),
+                                                config_.global_batch, expected));
   step_ = step.get<int>();
   data_position_ = position.get<uint64_t>();
 }

@@ -139,9 +139,10 @@ void resume_from_checkpoint(Trainer& trainer, const std::string& dir, int rank) 
   TrainingStateView view = trainer.state();
   ckpt::LoadOptions options;
   if (const char* ledger = std::getenv("SIGMA_LEDGER")) options.ledger_path = ledger;
+  // Scalars that disagree with this run make the step broken: the load falls back to the step before.
+  options.accept_scalars = [&](const nlohmann::json& scalars) { trainer.restore_scalars(scalars); };
   auto loaded = ckpt::load_newest_checkpoint(MPI_COMM_WORLD, dir, view, options);
   if (!loaded) return;
-  trainer.restore_scalars(loaded->scalars);
   if (rank == 0) fmt::print("sigma-train: resumed from {} (step {})\n", loaded->step_dir, loaded->step);
 }
 
@@ -231,7 +232,6 @@ ExitCode train(int argc, char** argv) {
     hooks.checkpoint = [&](Trainer& t, CheckpointReason reason) { save_checkpoint_hook(*saver, t, reason, ckpt, rank); };
     hooks.rollback = [&](Trainer& t) { return roll_back_to_checkpoint(*saver, t, ckpt.dir); };
   }
-  install_stop_signal_handlers();
   ready_at = now_seconds();
   return run_training(trainer, hooks);
 }
@@ -257,6 +257,9 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "sigma-train: unknown command '{}': expected 'prepare' or 'train' (see --help)\n", command);
     return to_int(ExitCode::usage);
   }
+  // First of all: a stop signal during start-up (MPI, data, init, resume) is then kept and honoured after the
+  // first step (a checkpoint and requeue), instead of killing the process with nothing saved.
+  install_stop_signal_handlers();
   sigma::core::prepare_mpi_process();
   MPI_Init(&argc, &argv);
   g_mpi_ready_at = now_seconds();

@@ -28,13 +28,16 @@ struct VerifyReport {
   std::vector<std::string> problems;  // one line each, naming file and dataset
 };
 
-// Reads every dataset of the step and checks shapes, coverage of every tensor and the XXH3-64 checksums.
+// Reads every dataset of the step (in blocks, never whole) and checks the manifest's scalars against the
+// directory, shapes, coverage of every tensor and the XXH3-64 checksums.
 VerifyReport verify_step(const std::string& step_dir);
 
-// Deletes committed steps except the last keep_last, every step divisible by keep_every (0: none), and the
-// one latest names. Returns the deleted paths. Also removes leftover temporary directories.
+// Deletes committed steps except the newest keep_last that verify (with any newer ones that do not), every step
+// divisible by keep_every (0: none), and the one latest names; when no step verifies, none is deleted. Returns
+// the deleted paths. Also removes leftover temporary directories.
 std::vector<std::string> prune_steps(const std::string& dir, int keep_last, int64_t keep_every);
 
 std::string step_dir_name(int64_t step);
+std::optional<int64_t> parse_step_name(const std::string& name);  // "step_00001000" -> 1000; nullopt otherwise
 
 }  // namespace sigma::ckpt

@@ -6,6 +6,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -18,6 +19,9 @@ namespace sigma::ckpt {
 struct LoadOptions {
   bool strict = false;          // a step that fails verification is an error, not a reason to fall back
   std::string ledger_path;      // when set, every rejected step is recorded as a ckpt_rejected event
+  // Called on every rank with a step's scalars before its tensors are read; a sigma::Error it throws makes the
+  // step broken like a bad checksum does (the program's own cross-checks: position, config, step).
+  std::function<void(const nlohmann::json& scalars)> accept_scalars;
 };
 
 struct LoadResult {

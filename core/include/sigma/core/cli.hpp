@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sigma/core/exit_codes.hpp"
@@ -22,6 +23,10 @@ struct CommandLine {
   std::vector<std::string> args;
 };
 CommandLine parse_command_line(int argc, char** argv, const boost::program_options::options_description& options);
+
+// `text` safe to print on a terminal: control characters and bytes that are not valid UTF-8 become \xNN, so a
+// file name, a config value or a ledger event cannot carry an escape sequence or forge a line of output.
+std::string printable(std::string_view text);
 
 // Throws sigma::Error(usage) "program: message (see --help)".
 [[noreturn]] void usage_error(const std::string& message);

@@ -1,7 +1,8 @@
-// The site config: one YAML file owned by the site admin (root), read by every sigma binary.
-// load_site_config() validates strictly: unknown keys, wrong types, out-of-range values and missing required
-// fields each raise sigma::Error(ExitCode::config) with ONE line "file:line:col: key: expected ...".
-// Every field has an explicit default (see site-configs/defaults.yaml and `sigma-config defaults`).
+// The site config: one YAML file owned by the site admin (root), read by sigma-config, sigma-healthcheck,
+// sigma-launch and the SPANK plugin (sigma-train and sigma-ckpt do not read it).
+// load_site_config() validates strictly: unknown keys, wrong types, out-of-range values, missing required fields
+// and a second YAML document each raise sigma::Error(ExitCode::config) with ONE line "file:line:col: key:
+// expected ...". Every field has an explicit default (printed by `sigma-config defaults`).
 #pragma once
 
 #include <cstdint>
@@ -109,8 +110,10 @@ struct SiteConfig {
 
 // Loads and validates; throws sigma::Error(ExitCode::config) or (ExitCode::not_found) with one line.
 SiteConfig load_site_config(const std::string& path);
-// The same for a program running as root: the file is opened once, and the open file must be owned by root and
-// not group/world-writable (else a user could weaken thresholds or turn on fault injection). Not root: as above.
+// The same for a program running as root: the file is opened once, without following a link, below directories
+// that only root can change (every one from / down is checked on its descriptor, trusted_path.hpp), and the open
+// file must be owned by root and not group/world-writable (else a user could weaken thresholds or turn on fault
+// injection). Not root: as above.
 SiteConfig load_site_config_as_admin(const std::string& path);
 
 // Preflight levels from weakest to strongest; "off" is weaker than all. -1 for an unknown name.

@@ -1,7 +1,8 @@
 // paths.state_dir: small JSON records that root-run parts of sigma leave for each other (the validated-node
 // cache, each job's preflight verdict). Root writes here, so every step is safe against a user who can write
-// elsewhere: the directory must be owned by root and not group/world-writable, records are written to an O_EXCL
-// temp file beside them and renamed into place, and nothing is opened through a symlink.
+// elsewhere: the directory (and every one above it) must be owned by root and not group/world-writable
+// (trusted_path.hpp), records are written whole with durable_file.hpp (O_EXCL temp file beside them, fsync,
+// rename), and nothing is opened through a symlink.
 #pragma once
 
 #include <nlohmann/json.hpp>

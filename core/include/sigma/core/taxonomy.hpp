@@ -4,9 +4,13 @@
 #pragma once
 
 #include <optional>
-#include <regex>
+#include <memory>
 #include <string>
 #include <vector>
+
+namespace re2 {
+class RE2;
+}
 
 namespace sigma {
 
@@ -22,7 +26,7 @@ struct TaxonomyRule {
   std::string name;                 // e.g. "cuda-xid", "oom-killer"
   std::vector<int> exit_codes;      // empty = any
   std::vector<int> signals;         // empty = any
-  std::string pattern;              // ECMAScript regex, case-insensitive, searched per log line; empty = any
+  std::string pattern;              // RE2 regex, case-insensitive, searched per log line; empty = any
   FailureClass failure_class = FailureClass::unknown;
   FailureAction action = FailureAction::fail;
   std::string fault_code;           // short code for node reasons and the ledger, e.g. "xid79"
@@ -45,14 +49,21 @@ struct Verdict {
 
 class Taxonomy {
  public:
-  explicit Taxonomy(std::vector<TaxonomyRule> rules);  // throws sigma::Error(config) on a bad regex
+  explicit Taxonomy(std::vector<TaxonomyRule> rules);  // throws sigma::Error(config) on a bad pattern
   Verdict classify(const StepOutcome& outcome) const;
   const std::vector<TaxonomyRule>& rules() const { return rules_; }
 
  private:
   std::vector<TaxonomyRule> rules_;
-  std::vector<std::optional<std::regex>> patterns_;
+  std::vector<std::shared_ptr<const re2::RE2>> patterns_;  // null: the rule has no pattern
 };
+
+// Log patterns are RE2 expressions: matching takes time linear in the line, so no pattern can hang a
+// classification (RE2 has no backreferences or lookaround; such a pattern is refused). Only the first
+// kMaxLogLineBytes of a log line are searched.
+inline constexpr std::size_t kMaxLogLineBytes = 64 * 1024;
+// "" when `pattern` compiles, else why not.
+std::string log_pattern_error(const std::string& pattern);
 
 // The rules shipped in site-configs/taxonomy.yaml, compiled in so a binary works without the file.
 std::vector<TaxonomyRule> default_taxonomy_rules();

@@ -1,0 +1,28 @@
+// Writing a file so that a crash leaves either the old or the new contents and root never writes through a
+// link: the one way every sigma part that writes a whole file (checkpoint manifests, the Prometheus textfile,
+// the healthcheck baseline, state records) or appends to one (the event ledger) does it.
+// Whole files: an O_CREAT|O_EXCL|O_NOFOLLOW temp file beside the target, write, fsync, renameat, fsync of the
+// directory. Appends: O_APPEND|O_NOFOLLOW, one write under flock, fsync. The directory is opened with
+// open_trusted_dir (trusted_path.hpp), so under root it must be one that no other user can write.
+#pragma once
+
+#include <string>
+
+#include "sigma/core/exit_codes.hpp"
+
+namespace sigma {
+
+// `dir_fd` is an open directory, `dir_path` its name for messages, `name` a file name in it (no '/').
+// Throws sigma::Error(internal) naming the file and the failed step.
+void replace_file_at(int dir_fd, const std::string& dir_path, const std::string& name, const std::string& contents);
+void append_file_at(int dir_fd, const std::string& dir_path, const std::string& name, const std::string& text);
+
+// The contract's code for a failed file operation: config for a path that cannot be written (read-only,
+// forbidden, a link or a directory in the way), not_found for a missing one, internal otherwise.
+ExitCode exit_code_for_errno(int err);
+
+// The same for a path: its directory is opened with open_trusted_dir first (its errors: config, not_found).
+void write_file_durably(const std::string& path, const std::string& contents);
+void append_file_durably(const std::string& path, const std::string& text);
+
+}  // namespace sigma
