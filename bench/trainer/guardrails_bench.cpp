@@ -16,6 +16,7 @@
 #include <fmt/ostream.h>
 #include <mpi.h>
 
+#include "bench_model.hpp"
 #include "sigma/trainer/guardrails/spike_detector.hpp"
 #include "sigma/trainer/trainer.hpp"
 
@@ -24,18 +25,8 @@ using namespace sigma::trainer;
 namespace {
 
 TrainConfig model_config(int world, bool guarded) {
-  TrainConfig c;  // the shape of bench/trainer/trainer_bench.cpp: D=256, L=2, E=8, F=512, 16 x 128 tokens
-  c.model.vocab_size = 256;
-  c.model.d_model = 256;
-  c.model.n_heads = 4;
-  c.model.seq_len = 128;
-  c.model.n_experts = 8;
-  c.model.d_ff = 512;
-  c.model.capacity_factor = 1.25f;
-  c.global_batch = 16;
+  TrainConfig c = bench_model(1.25f, 1, world);
   c.steps = 1 << 20;
-  c.ep_size = world;
-  c.data = "synthetic";
   c.peak_gflops = 1;
   c.guard.grad_norm_check = guarded;
   c.guard.spike_window = guarded ? 50 : 0;

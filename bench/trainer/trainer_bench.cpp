@@ -17,6 +17,7 @@
 #include <mpi.h>
 #include <nlohmann/json.hpp>
 
+#include "bench_model.hpp"
 #include "sigma/trainer/parallel.hpp"
 #include "sigma/trainer/peak.hpp"
 #include "sigma/trainer/trainer.hpp"
@@ -31,24 +32,7 @@ struct Options {
   bool torch = true, scaling = true;
 };
 
-TrainConfig bench_config(const Options& o, int world) {
-  TrainConfig c;
-  c.model.vocab_size = 256;
-  c.model.d_model = 256;
-  c.model.n_layers = 4;
-  c.model.n_heads = 4;
-  c.model.seq_len = 256;
-  c.model.n_experts = 8;
-  c.model.d_ff = 512;
-  c.model.top_k = {2};
-  c.model.capacity_factor = o.capacity;
-  c.global_batch = 8;
-  c.steps = 1000;
-  c.threads = o.threads;
-  c.ep_size = world;
-  c.data = "synthetic";
-  return c;
-}
+TrainConfig bench_config(const Options& o, int world) { return bench_model(o.capacity, o.threads, world); }
 
 std::shared_ptr<TokenData> bench_tokens() {
   auto data = std::make_shared<TokenData>();
