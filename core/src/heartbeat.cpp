@@ -22,6 +22,7 @@ namespace {
 constexpr const char* kProgressPrefix = "rank-";
 constexpr const char* kLivenessPrefix = "alive-";
 constexpr const char* kStragglerPrefix = "straggler-";
+constexpr const char* kBlamePrefix = "blame-";
 
 // Calls `use(path, rank)` for each finished file DIR/<prefix><rank> (temp files being written are skipped).
 template <typename Use>
@@ -123,19 +124,18 @@ std::vector<std::pair<int, double>> read_liveness(const std::string& dir) {
   return out;
 }
 
-void write_straggler_flag(const std::string& dir, const StragglerFlag& flag) {
-  const std::string path = dir + "/" + kStragglerPrefix + std::to_string(flag.rank);
+namespace {
+
+// A rank-and-node file DIR/<prefix><rank> (JSON), written whole through a rename.
+void write_rank_flag(const std::string& dir, const std::string& prefix, const RankOnNode& flag) {
+  const std::string path = dir + "/" + prefix + std::to_string(flag.rank);
   std::ofstream(path + ".tmp", std::ios::trunc) << nlohmann::json{{"rank", flag.rank}, {"node", flag.node}}.dump();
   std::rename((path + ".tmp").c_str(), path.c_str());
 }
 
-void clear_straggler_flag(const std::string& dir, int rank) {
-  std::remove((dir + "/" + kStragglerPrefix + std::to_string(rank)).c_str());
-}
-
-std::vector<StragglerFlag> read_straggler_flags(const std::string& dir) {
-  std::vector<StragglerFlag> flags;
-  for_each_beat_file(dir, kStragglerPrefix, [&](const std::filesystem::path& path, int rank) {
+std::vector<RankOnNode> read_rank_flags(const std::string& dir, const std::string& prefix) {
+  std::vector<RankOnNode> flags;
+  for_each_beat_file(dir, prefix, [&](const std::filesystem::path& path, int rank) {
     std::stringstream text;
     text << std::ifstream(path).rdbuf();
     const auto j = nlohmann::json::parse(text.str(), nullptr, false);
@@ -144,9 +144,29 @@ std::vector<StragglerFlag> read_straggler_flags(const std::string& dir) {
   return flags;
 }
 
+}  // namespace
+
+void write_straggler_flag(const std::string& dir, const StragglerFlag& flag) {
+  write_rank_flag(dir, kStragglerPrefix, flag);
+}
+
+void clear_straggler_flag(const std::string& dir, int rank) {
+  std::remove((dir + "/" + kStragglerPrefix + std::to_string(rank)).c_str());
+}
+
+std::vector<StragglerFlag> read_straggler_flags(const std::string& dir) { return read_rank_flags(dir, kStragglerPrefix); }
+
+void write_blame(const std::string& dir, const RankOnNode& blamed) { write_rank_flag(dir, kBlamePrefix, blamed); }
+
+std::optional<RankOnNode> read_blame(const std::string& dir) {
+  const auto flags = read_rank_flags(dir, kBlamePrefix);
+  if (flags.empty()) return std::nullopt;
+  return flags.front();
+}
+
 void reset_heartbeat_dir(const std::string& dir) {
   std::filesystem::create_directories(dir);
-  for (const char* prefix : {kProgressPrefix, kLivenessPrefix, kStragglerPrefix}) {
+  for (const char* prefix : {kProgressPrefix, kLivenessPrefix, kStragglerPrefix, kBlamePrefix}) {
     for_each_beat_file(dir, prefix, [](const std::filesystem::path& path, int) { std::filesystem::remove(path); });
   }
 }

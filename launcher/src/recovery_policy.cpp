@@ -122,4 +122,12 @@ std::string node_named_by_srun(const std::string& log) {
   return "";
 }
 
+std::string node_to_blame(const StepOutcome& first, const std::string& srun_log,
+                          const std::optional<RankOnNode>& trainer_blame, const std::vector<std::string>& step_nodes) {
+  const bool trainer_blamed_one_of_ours =
+      trainer_blame && std::find(step_nodes.begin(), step_nodes.end(), trainer_blame->node) != step_nodes.end();
+  if (first.exit_code == to_int(ExitCode::node_hardware) && trainer_blamed_one_of_ours) return trainer_blame->node;
+  return node_named_by_srun(srun_log);
+}
+
 }  // namespace sigma::launch

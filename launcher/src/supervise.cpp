@@ -151,6 +151,12 @@ class Supervisor {
     return beats;
   }
 
+  std::string blamed_node(const Attempt& attempt, const StepOutcome& first, const std::string& srun_log) const {
+    const auto trainer_blame =
+        options_.heartbeat_dir.empty() ? std::nullopt : read_blame(options_.heartbeat_dir);
+    return node_to_blame(first, srun_log, trainer_blame, attempt.nodes);
+  }
+
   // True when the step has made no progress for policy.heartbeat_timeout_s; `blamed` is the rank that stopped
   // first.
   bool hung(Attempt& attempt, std::optional<Heartbeat>& blamed) {
@@ -166,12 +172,15 @@ class Supervisor {
     if (!options_.heartbeat_dir.empty()) reset_heartbeat_dir(options_.heartbeat_dir);
     say(fmt::format("starting the step on {} (attempt {})", fmt::join(attempt.nodes, ","), summary_.restarts + 1));
     record(config_, "step_started", {{"nodes", attempt.nodes}, {"attempt", summary_.restarts + 1}});
-    StepProcess step(srun_command(attempt.nodes), {{kHeartbeatDirEnv, options_.heartbeat_dir}});
+    // The trainer records its guardrails' decisions in the site's ledger, as it does under the SPANK plugin.
+    StepProcess step(srun_command(attempt.nodes),
+                     {{kHeartbeatDirEnv, options_.heartbeat_dir}, {"SIGMA_LEDGER", config_.paths.ledger}});
     bool forwarded = false;
     while (true) {
       if (auto outcome = step.poll(kPollSeconds)) {
         read_progress(attempt);  // the last heartbeats, for the figures
-        return {{first_task_outcome(*outcome), false, node_named_by_srun(outcome->log)}, forwarded};
+        const StepOutcome first = first_task_outcome(*outcome);
+        return {{first, false, blamed_node(attempt, first, outcome->log)}, forwarded};
       }
       if (const int sig = g_stop_signal; sig != 0) {
         g_stop_signal = 0;

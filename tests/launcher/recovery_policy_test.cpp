@@ -136,6 +136,17 @@ TEST(Blame, SrunNamesTheNodeOfTheFirstFailedTask) {
   EXPECT_EQ(node_named_by_srun("something else\n"), "");
 }
 
+TEST(Blame, TheTrainersBlameOutranksSrunOnAHardwareExit) {
+  const std::string srun = "srun: error: n1: task 0: Exited with exit code 10\nsrun: error: n2: task 1: Exited with exit code 10\n";
+  const std::vector<std::string> step_nodes = {"n1", "n2"};
+  const StepOutcome hardware{10, 0, srun};
+  EXPECT_EQ(node_to_blame(hardware, srun, RankOnNode{1, "n2"}, step_nodes), "n2");
+  EXPECT_EQ(node_to_blame(hardware, srun, std::nullopt, step_nodes), "n1");                // no blame: srun's
+  EXPECT_EQ(node_to_blame(hardware, srun, RankOnNode{1, "n7"}, step_nodes), "n1");         // not the step's node
+  const StepOutcome user_error{2, 0, srun};
+  EXPECT_EQ(node_to_blame(user_error, srun, RankOnNode{1, "n2"}, step_nodes), "n1");       // a stale blame file
+}
+
 TEST(Blame, TheRankThatStoppedFirstHasTheOldestStep) {
   const std::vector<Heartbeat> beats = {{0, 120, 50.0, "n1", 0}, {1, 119, 40.0, "n2", 0}, {2, 120, 51.0, "n3", 0}};
   EXPECT_EQ(stopped_first(beats)->node, "n2");
@@ -193,6 +204,22 @@ TEST(Heartbeats, StragglerFlagsAreReadClearedAndResetWithTheDirectory) {
   ASSERT_EQ(read_straggler_flags(dir).size(), 1u);
   reset_heartbeat_dir(dir);
   EXPECT_TRUE(read_straggler_flags(dir).empty());
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Heartbeats, TheTrainersBlameIsReadBackAndResetWithTheDirectory) {
+  char pattern[] = "/tmp/sigma-blame.XXXXXX";
+  const std::string dir = mkdtemp(pattern);
+  EXPECT_FALSE(read_blame(dir).has_value());
+  write_blame(dir, {2, "n3"});
+  const auto blamed = read_blame(dir);
+  ASSERT_TRUE(blamed.has_value());
+  EXPECT_EQ(blamed->rank, 2);
+  EXPECT_EQ(blamed->node, "n3");
+  EXPECT_TRUE(read_straggler_flags(dir).empty());  // a blame is not a straggler flag
+  reset_heartbeat_dir(dir);
+  EXPECT_FALSE(read_blame(dir).has_value());
   EXPECT_TRUE(std::filesystem::is_empty(dir));
   std::filesystem::remove_all(dir);
 }

@@ -202,6 +202,9 @@ const std::vector<Key>& keys() {
       SIGMA_NAMED_INT_KEY("inject_crash_at_step", fault.crash_at_step, -1, 1 << 30, "testing aid: ... at this step"),
       SIGMA_NAMED_INT_KEY("inject_hang_rank", fault.hang_rank, -1, 1 << 30, "testing aid: rank that hangs"),
       SIGMA_NAMED_INT_KEY("inject_hang_at_step", fault.hang_at_step, -1, 1 << 30, "testing aid: ... at this step"),
+      Key{"inject_node", "testing aid: the bit flip, slow, crash and hang hit their rank only on this node (empty: any)",
+          [](TrainConfig& c, const std::string& s) { c.fault.node = s; },
+          [](const TrainConfig& c) { return c.fault.node; }, false},
   };
   return table;
 }

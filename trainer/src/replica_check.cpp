@@ -45,6 +45,7 @@ void Trainer::check_replicas() const {
   guard_.log().decision("replica_mismatch", {{"step", step_}, {"rank", bad < 0 ? -1 : bad},
                                              {"node", bad < 0 ? "" : guard_.log().node_of(bad)},
                                              {"action", "exit_node_hardware"}});
+  guard_.log().blame(bad);
   std::string who = bad == kNoMajority ? "replicas hold different weights and no copy has a majority"
                                        : fmt::format("the weights on rank {} (node {}) differ from the other replicas",
                                                      bad, guard_.log().node_of(bad));

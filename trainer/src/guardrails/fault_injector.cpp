@@ -30,7 +30,11 @@ void flip_bit(float& value, int bit) {
 }  // namespace
 
 FaultInjector::FaultInjector(const FaultConfig& config, const Comm& comm, size_t dense_size, GuardLog& log)
-    : config_(config), rank_(comm.rank()), last_rank_(comm.size() - 1), log_(log) {
+    : config_(config),
+      rank_(comm.rank()),
+      last_rank_(comm.size() - 1),
+      on_faulty_node_(config.node.empty() || log.node_of(comm.rank()) == config.node),
+      log_(log) {
   check_rank("inject_bitflip_rank", config.bitflip_rank, comm.size());
   check_rank("inject_slow_rank", config.slow_rank, comm.size());
   check_rank("inject_crash_rank", config.crash_rank, comm.size());
@@ -61,15 +65,15 @@ void FaultInjector::begin_attempt(int step, uint64_t batch, Arena& weights) {
   attempt_ = step == attempt_step_ && batch == attempt_batch_ ? attempt_ + 1 : 1;
   attempt_step_ = step;
   attempt_batch_ = batch;
-  if (step == config_.crash_at_step && rank_ == config_.crash_rank && attempt_ == 1) {
+  if (step == config_.crash_at_step && hits(config_.crash_rank) && attempt_ == 1) {
     log_.local("fault_injected", {{"fault", "crash"}, {"step", step}, {"rank", rank_}, {"node", log_.node_of(rank_)}});
     std::raise(SIGKILL);
   }
-  if (step == config_.hang_at_step && rank_ == config_.hang_rank && attempt_ == 1) {
+  if (step == config_.hang_at_step && hits(config_.hang_rank) && attempt_ == 1) {
     log_.local("fault_injected", {{"fault", "hang"}, {"step", step}, {"rank", rank_}, {"node", log_.node_of(rank_)}});
     while (true) pause();  // a stop signal's handler returns here: a hung rank does not answer
   }
-  if (config_.bitflip == FaultTarget::param && rank_ == config_.bitflip_rank && fires(config_.bitflip_step, step, bitflip_done_)) {
+  if (config_.bitflip == FaultTarget::param && hits(config_.bitflip_rank) && fires(config_.bitflip_step, step, bitflip_done_)) {
     flip(weights.dense[static_cast<size_t>(config_.bitflip_index)], "param", step);
     param_flipped_ = true;
   }
@@ -81,12 +85,12 @@ void FaultInjector::after_local_compute(int step, Arena& weights, LossParts& loc
     param_flipped_ = false;
   }
   if (rank_ == last_rank_ && fires(config_.nan_at_step, step, nan_done_)) local.ce = std::nan("");
-  if (rank_ == config_.slow_rank && config_.slow_factor > 1)
+  if (hits(config_.slow_rank) && config_.slow_factor > 1)
     std::this_thread::sleep_for(std::chrono::duration<double>((config_.slow_factor - 1) * compute_seconds));
 }
 
 void FaultInjector::after_reduction(int step, Arena& grads) {
-  if (config_.bitflip == FaultTarget::grad && rank_ == config_.bitflip_rank && fires(config_.bitflip_step, step, bitflip_done_))
+  if (config_.bitflip == FaultTarget::grad && hits(config_.bitflip_rank) && fires(config_.bitflip_step, step, bitflip_done_))
     flip(grads.dense[static_cast<size_t>(config_.bitflip_index)], "grad", step);
 }
 

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "sigma/core/error.hpp"
+#include "sigma/core/heartbeat.hpp"
 #include "sigma/core/ledger.hpp"
 
 namespace sigma::trainer {
@@ -38,6 +39,11 @@ GuardLog::GuardLog(const Comm& comm, const std::string& jsonl_path) : rank_(comm
 
 void GuardLog::decision(const std::string& event, nlohmann::json details) const {
   if (rank_ == 0) write(event, std::move(details));
+}
+
+void GuardLog::blame(int rank) const {
+  const char* dir = std::getenv(kHeartbeatDirEnv);
+  if (rank_ == 0 && rank >= 0 && dir != nullptr && *dir != '\0') write_blame(dir, {rank, node_of(rank)});
 }
 
 void GuardLog::local(const std::string& event, nlohmann::json details) const { write(event, std::move(details)); }

@@ -83,6 +83,7 @@ StepVerdict Guardrails::on_bad_step(int step, const StepResult& first, const Ste
   if (c.kind != FaultKind::deterministic) {
     details["action"] = "exit_node_hardware";
     log_.decision("fault_classified", details);
+    log_.blame(c.blamed_rank);
     throw Error(ExitCode::node_hardware,
                 fmt::format("{} fault at step {}: {}; {} on re-run: blaming {}", to_string(c.kind), step, what,
                             second.bad() ? "a different bad result" : "a clean result", who(c.blamed_rank)));

@@ -51,15 +51,22 @@ std::vector<std::pair<int, double>> read_liveness(const std::string& dir);
 // Straggler flags: while the trainer's straggler monitor holds rank r to be a straggler, DIR/straggler-<r> holds
 // its rank and node (JSON); the flag is removed when the rank recovers. The supervisor moves the job off a
 // flagged node when the site policy says so (policy.exclude_stragglers).
-struct StragglerFlag {
+struct RankOnNode {
   int rank = 0;
   std::string node;
 };
+using StragglerFlag = RankOnNode;
 void write_straggler_flag(const std::string& dir, const StragglerFlag& flag);  // best effort, like heartbeats
 void clear_straggler_flag(const std::string& dir, int rank);
 std::vector<StragglerFlag> read_straggler_flags(const std::string& dir);     // unreadable files are skipped
 
-// Creates DIR when missing and removes the heartbeat, liveness and straggler files in it, so a new attempt
+// The trainer's blame: when a guardrail stops the run as a hardware fault (exit 10: a transient fault on re-run,
+// a replica whose weights differ), DIR/blame-<r> names the rank and node it blamed. Every rank exits 10 together,
+// so srun's error lines name whichever task it saw end first; the supervisor drains this node instead.
+void write_blame(const std::string& dir, const RankOnNode& blamed);  // best effort, like heartbeats
+std::optional<RankOnNode> read_blame(const std::string& dir);
+
+// Creates DIR when missing and removes the heartbeat, liveness, straggler and blame files in it, so a new attempt
 // starts clean.
 void reset_heartbeat_dir(const std::string& dir);
 

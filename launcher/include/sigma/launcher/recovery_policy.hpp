@@ -12,9 +12,12 @@
 //   restart cap reached          -> stop with the failure's own exit code
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "sigma/core/exit_codes.hpp"
+#include "sigma/core/heartbeat.hpp"
 #include "sigma/core/site_config.hpp"
 #include "sigma/core/taxonomy.hpp"
 
@@ -56,5 +59,11 @@ StepOutcome first_task_outcome(const StepOutcome& srun);
 
 // The node a step's srun error lines name ("srun: error: n3: task 2: Killed", "Node failure on n3"), or "".
 std::string node_named_by_srun(const std::string& log);
+
+// The node to blame for a failed step: the trainer's own blame (DIR/blame-<r>, core/heartbeat.hpp) when the
+// first task exited 10 and the node is one of the step's, since every rank exits 10 together and srun names
+// whichever task it saw end first; else the node srun's error lines name.
+std::string node_to_blame(const StepOutcome& first, const std::string& srun_log,
+                          const std::optional<RankOnNode>& trainer_blame, const std::vector<std::string>& step_nodes);
 
 }  // namespace sigma::launch

@@ -39,6 +39,8 @@ struct FaultConfig {
   double slow_factor = 1;
   int crash_rank = -1, crash_at_step = -1;  // SIGKILL at the start of the step
   int hang_rank = -1, hang_at_step = -1;    // sleeps forever at the start of the step
+  std::string node = "";                    // when set, the rank faults above hit their rank only on this node:
+                                            // a bad node, so a restart without it runs clean
 };
 
 }  // namespace sigma::trainer

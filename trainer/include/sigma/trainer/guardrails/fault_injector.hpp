@@ -29,11 +29,13 @@ class FaultInjector {
   double loss_seen(int step, double loss);
 
  private:
+  bool hits(int rank) const { return rank_ == rank && on_faulty_node_; }
   bool fires(int target_step, int step, bool& once_done);
   void flip(float& value, const char* where, int step);
 
   FaultConfig config_;
   int rank_, last_rank_;
+  bool on_faulty_node_;  // FaultConfig::node is empty or names this rank's node
   GuardLog& log_;
   int attempt_step_ = 0, attempt_ = 0;  // attempts at the current step and batch (a re-run is the second)
   uint64_t attempt_batch_ = 0, first_batch_ = 0;  // the batch of this attempt; the first batch of its step

@@ -22,6 +22,9 @@ class GuardLog {
   const std::string& node_of(int rank) const { return nodes_.at(static_cast<size_t>(rank)); }
   // Called on every rank with the same arguments; rank 0 writes.
   void decision(const std::string& event, nlohmann::json details) const;
+  // Called on every rank before a hardware-fault exit (10): rank 0 leaves the blamed rank and node in the
+  // supervisor's heartbeat directory (SIGMA_HEARTBEAT_DIR, when set), so the right node is drained.
+  void blame(int rank) const;
   // Written by the calling rank alone (a fault injected on it).
   void local(const std::string& event, nlohmann::json details) const;
 
