@@ -9,7 +9,7 @@ readonly LEDGER=$out/events.jsonl
 mkdir -p "$out/state"
 chmod 755 "$out/state"
 
-# The launcher's site config: a 10 s hang timeout, short backoff, two restarts, a small quick preflight; EXTRA
+# The launcher's site config: a 20 s hang timeout (a restart under a busy CI neighbour must not look like a hang), short backoff, two restarts, a small quick preflight; EXTRA
 # (lines under preflight:) for fault injection.
 site_config() {
   cat >"$out/site.yaml" <<YAML
@@ -22,7 +22,7 @@ preflight:
 ${1:-}
 policy:
   max_restarts: 2
-  heartbeat_timeout_s: 10
+  heartbeat_timeout_s: 20
   backoff: {initial_s: 1, max_s: 2, factor: 2}
 paths: {state_dir: $out/state, ledger: $LEDGER, healthcheck_bin: $SIGMA_HEALTHCHECK}
 YAML
