@@ -8,6 +8,8 @@
 #include <map>
 #include <sstream>
 
+#include <yaml-cpp/eventhandler.h>
+
 #include "sigma/core/error.hpp"
 #include "sigma/core/trusted_path.hpp"
 
@@ -55,11 +57,37 @@ std::string read_file(const std::string& path, const std::string& what) {
   return read_regular_file(path, kMaxConfigBytes, what);
 }
 
+namespace {
+
+// Parser events, ignored but for where each document starts.
+struct DocumentStarts : YAML::EventHandler {
+  YAML::Mark last;
+  void OnDocumentStart(const YAML::Mark& mark) override { last = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+}  // namespace
+
+std::optional<YAML::Mark> second_document(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts starts;
+  if (parser.HandleNextDocument(starts) && parser.HandleNextDocument(starts)) return starts.last;
+  return std::nullopt;
+}
+
 YAML::Node parse(const std::string& text, const std::string& name) {
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(text);
-    if (documents.size() > 1) fail(name, documents[1].Mark(), "", "a second YAML document; expected one");
-    return documents.empty() ? YAML::Node() : documents[0];
+    YAML::Node document = YAML::Load(text);
+    if (const auto second = second_document(text)) fail(name, *second, "", "a second YAML document; expected one");
+    return document;
   } catch (const YAML::ParserException& e) {
     fail(name, e.mark, "", "YAML syntax error: " + e.msg);
   } catch (const YAML::Exception& e) {

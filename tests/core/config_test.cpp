@@ -77,6 +77,9 @@ const BadConfig kBadConfigs[] = {
      "24-nan.yaml:4:18: policy.exclude_for_s: expected a number, got \".nan\""},
     {"25-bitflip-rate.yaml",
      "25-bitflip-rate.yaml:5:24: preflight.fault_injection.gemm_bitflip_rate: expected a number in [0, 1], got 2"},
+    // yaml-cpp's LoadAll yields empty documents for this forever (found by the fuzzer).
+    {"26-endless-documents.yaml",
+     "26-endless-documents.yaml:1:1: a second YAML document; expected one"},
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "sigma/core/error.hpp"
 #include "sigma/core/trusted_path.hpp"
+#include "sigma/core/yaml_section.hpp"
 
 namespace sigma::trainer {
 namespace po = boost::program_options;
@@ -256,16 +257,14 @@ void load_yaml_config(const std::string& path, TrainConfig& config) {
     if (e.code() != ExitCode::not_found) throw;
     throw Error(ExitCode::not_found, fmt::format("{}: config file not found or not readable", path));
   }
-  std::vector<YAML::Node> documents;
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(text);
+    root = YAML::Load(text);
+    if (const auto second = yaml::second_document(text))
+      throw Error(ExitCode::config, fmt::format("{}: a second YAML document; expected one", where(path, *second)));
   } catch (const YAML::ParserException& e) {
     throw Error(ExitCode::config, fmt::format("{}: not valid YAML: {}", where(path, e.mark), e.msg));
   }
-  if (documents.empty()) return;
-  if (documents.size() > 1)
-    throw Error(ExitCode::config, fmt::format("{}: a second YAML document; expected one", where(path, documents[1].Mark())));
-  const YAML::Node& root = documents[0];
   if (root.IsNull()) return;
   if (!root.IsMap()) throw Error(ExitCode::config, fmt::format("{}: expected a map of key: value", where(path, root.Mark())));
   std::set<std::string> seen;

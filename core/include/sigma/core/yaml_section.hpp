@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <set>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,14 @@ std::string describe(const YAML::Node& node);
 // YAML file)" when it cannot be opened, ExitCode::config on a read error.
 std::string read_file(const std::string& path, const std::string& what);
 
-// Parses YAML text; a syntax error throws sigma::Error(ExitCode::config) "name:line:col: YAML syntax error: ...".
+// Parses YAML text; a syntax error throws sigma::Error(ExitCode::config) "name:line:col: YAML syntax error: ...",
+// and so does a second document ("a second YAML document; expected one").
 YAML::Node parse(const std::string& text, const std::string& name);
+
+// Where a second YAML document starts in `text`, if there is one. Reads at most two documents: yaml-cpp's
+// LoadAll never ends on some malformed text (",key:" at the top) because each call yields another empty document.
+// Throws YAML::ParserException on a syntax error.
+std::optional<YAML::Mark> second_document(const std::string& text);
 
 // The closest of `candidates` to `word`, or "" when none is close enough to suggest.
 std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);
