@@ -27,7 +27,7 @@ struct PreflightLevel {
 
 struct GemmCheckConfig {
   std::vector<int> sizes = {256, 512};   // square matrix sizes n
-  double rel_tolerance = 1e-4;           // ABFT / reference tolerance, relative to |A||B| scale
+  double rel_tolerance = 1e-4;           // validated but unused: the burn-in's integer operands are checked exactly
   double min_ratio = 0.75;               // fail when GFLOP/s < min_ratio * baseline
 };
 
@@ -87,7 +87,7 @@ struct PolicyConfig {
   int max_restarts = 3;                  // in-allocation restarts of a step
   int max_requeues = 5;                  // requeues of a batch job
   BackoffConfig backoff;
-  double exclude_for_s = 86400;          // how long a bad node stays excluded
+  double exclude_for_s = 86400;          // validated but unused: no timed exclusion (drains last until resumed)
   double heartbeat_timeout_s = 300;      // no heartbeat for this long = hang
   bool exclude_stragglers = false;       // move a step off a node its trainer flags as a straggler's
 };
