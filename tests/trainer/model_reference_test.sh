@@ -28,6 +28,7 @@ blas=$(ldd "$bin" | awk '/libopenblas|libblas|libcblas/ {print $3; exit}')
 write_config() {  # FILE THREADS D T
   cat >"$1" <<YAML
 data: $work/t.tok
+vocab_size: 256
 d_model: $3
 n_layers: 2
 n_heads: 2
@@ -38,11 +39,17 @@ top_k: [2, 1]
 capacity_factor: 1.25
 aux_loss_coef: 0.01
 z_loss_coef: 0.001
+rope_theta: 10000
+init_std: 0.02
 global_batch: 4
 steps: 3
 lr: 0.003
 min_lr: 0.0003
 warmup_steps: 2
+weight_decay: 0.1
+beta1: 0.9
+beta2: 0.95
+eps: 1e-8
 grad_clip: 0.5
 seed: 4321
 threads: $2
