@@ -378,9 +378,9 @@ def sigmoid(g):
 # The simulated ranks.
 
 class Rank:
-    def __init__(self, c, rank, world, ep):
+    def __init__(self, rank, ep, n_experts):
         self.rank, self.ep_rank, self.group = rank, rank % ep, rank // ep
-        self.E_local = c["n_experts"] // ep
+        self.E_local = n_experts // ep
         self.first = self.ep_rank * self.E_local
 
 
@@ -392,7 +392,7 @@ class Model:
         self.Bl = c["global_batch"] // world
         self.N = self.Bl * self.T
         self.Ng = float(c["global_batch"] * self.T)
-        self.ranks = [Rank(c, r, world, ep) for r in range(world)]
+        self.ranks = [Rank(r, ep, c["n_experts"]) for r in range(world)]
         self.rope = rope_table(self.T, self.hd, c["rope_theta"])
 
     def local_w(self, w, r, name):
@@ -445,7 +445,7 @@ class Model:
         st["send"] = [[(t, j) for t in range(N) for j in range(k) if keep[t, j] and choice[t, j] == e]
                       for e in range(E)]
 
-    def expert_rows(self, l, sts, holder, rows_of):
+    def expert_rows(self, sts, holder):
         """For each local expert of `holder`: its rows from every source of its EP group, source by source
         (ascending rank), each source's rows in its send order."""
         hr = self.ranks[holder]
@@ -472,7 +472,7 @@ class Model:
             w3 = self.local_w(w, holder, name + "experts.w3")
             w2 = self.local_w(w, holder, name + "experts.w2")
             saved = []
-            for le, parts in enumerate(self.expert_rows(l, sts, holder, None)):
+            for le, parts in enumerate(self.expert_rows(sts, holder)):
                 X = np.array([xs[s][t] for (s, t, j) in parts], dtype=F32).reshape(len(parts), D)
                 G = np.zeros((len(parts), F), dtype=F32)
                 U = np.zeros_like(G)
