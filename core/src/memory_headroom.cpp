@@ -49,18 +49,14 @@ void add_rlimit(std::vector<MemoryHeadroom>& out, int resource, const char* name
   out.push_back({minus(limit.rlim_cur, used), name, true});
 }
 
-// cgroup v2: "0::/path" in /proc/self/cgroup; memory.max less memory.current of that group.
-void add_cgroup(std::vector<MemoryHeadroom>& out) {
-  const auto self = read_text("/proc/self/cgroup");
-  if (!self || self->rfind("0::", 0) != 0) return;
-  std::string group = self->substr(3, self->find('\n') - 3);
-  const std::string dir = "/sys/fs/cgroup" + (group == "/" ? "" : group);
-  const auto max = read_text(dir + "/memory.max");
-  const auto current = read_text(dir + "/memory.current");
-  if (!max || !current) return;
-  const auto limit = parse_number(*max), used = parse_number(*current);
-  if (!limit || !used) return;  // "max": no limit
-  out.push_back({minus(*limit, *used), fmt::format("cgroup memory.max ({}/memory.max)", dir), false});
+// limit less usage, both files of one cgroup directory; nullopt when unreadable or unlimited.
+std::optional<uint64_t> group_headroom(const std::string& dir, const char* limit_file, const char* usage_file) {
+  constexpr uint64_t kUnlimited = uint64_t{1} << 62;  // cgroup v1 says "no limit" with a number near 2^63
+  const auto limit_text = read_text(dir + "/" + limit_file), usage_text = read_text(dir + "/" + usage_file);
+  if (!limit_text || !usage_text) return std::nullopt;
+  const auto limit = parse_number(*limit_text), usage = parse_number(*usage_text);
+  if (!limit || !usage || *limit >= kUnlimited) return std::nullopt;  // v2 writes "max" for no limit
+  return minus(*limit, *usage);
 }
 
 }  // namespace
@@ -71,12 +67,34 @@ std::optional<uint64_t> parse_mem_available(std::string_view meminfo) {
   return *kb * 1024;
 }
 
+std::optional<MemoryHeadroom> cgroup_headroom(std::string_view proc_self_cgroup, const std::string& cgroup_root) {
+  std::istringstream lines{std::string(proc_self_cgroup)};
+  for (std::string line; std::getline(lines, line);) {
+    const size_t first = line.find(':'), second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    const std::string controllers = line.substr(first + 1, second - first - 1), group = line.substr(second + 1);
+    const std::string path = group == "/" ? "" : group;
+    std::optional<uint64_t> bytes;
+    std::string dir;
+    if (line.rfind("0::", 0) == 0) {
+      dir = cgroup_root + path;
+      bytes = group_headroom(dir, "memory.max", "memory.current");
+    } else if (controllers == "memory") {
+      dir = cgroup_root + "/memory" + path;
+      bytes = group_headroom(dir, "memory.limit_in_bytes", "memory.usage_in_bytes");
+    }
+    if (bytes) return MemoryHeadroom{*bytes, fmt::format("the cgroup's memory limit ({})", dir), false};
+  }
+  return std::nullopt;
+}
+
 std::vector<MemoryHeadroom> memory_headroom() {
   std::vector<MemoryHeadroom> out;
   if (const auto meminfo = read_text("/proc/meminfo"))
     if (const auto available = parse_mem_available(*meminfo))
       out.push_back({*available, "MemAvailable (/proc/meminfo)", false});
-  add_cgroup(out);
+  if (const auto self = read_text("/proc/self/cgroup"))
+    if (auto group = cgroup_headroom(*self, "/sys/fs/cgroup")) out.push_back(std::move(*group));
   add_rlimit(out, RLIMIT_AS, "RLIMIT_AS (ulimit -v)", "VmSize:");
   add_rlimit(out, RLIMIT_DATA, "RLIMIT_DATA (ulimit -d)", "VmData:");
   return out;

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <new>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
@@ -267,6 +268,11 @@ int main(int argc, char** argv) {
     // Errors raised during training (numerical guardrail) are decided collectively, so every rank is here.
     if (rank == 0) fmt::print(stderr, "sigma-train: {}\n", printable(e.what()));
     code = e.code();
+  } catch (const std::bad_alloc&) {
+    // Memory went below what the footprint check saw (another process took it): the environment, not a bug.
+    fmt::print(stderr, "sigma-train: rank {}: out of memory although the footprint check passed: memory was taken "
+               "since, or the model allocates more than estimated\n", rank);
+    MPI_Abort(MPI_COMM_WORLD, to_int(ExitCode::config));
   } catch (const std::exception& e) {
     fmt::print(stderr, "sigma-train: rank {}: internal error: {}\n", rank, printable(e.what()));
     MPI_Abort(MPI_COMM_WORLD, to_int(ExitCode::internal));
