@@ -55,6 +55,13 @@ void AsyncSaver::start(int64_t step, const TrainingStateView& state) {
   pending_ = std::move(p);
 }
 
+void AsyncSaver::abandon() noexcept {
+  if (!pending_) return;
+  std::unique_ptr<Pending> p = std::move(pending_);
+  p->shard.wait();  // the thread reads p->copy: it must end before the copy goes
+  spare_buffers_ = std::move(p->buffers);
+}
+
 void AsyncSaver::finish() {
   if (!pending_) return;
   std::unique_ptr<Pending> p = std::move(pending_);

@@ -9,6 +9,7 @@
 #include "manifest.hpp"
 #include "sigma/ckpt/catalog.hpp"
 #include "sigma/ckpt/checkpoint.hpp"
+#include "sigma/core/cli.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/core/ledger.hpp"
 #include "step_commit.hpp"
@@ -56,7 +57,7 @@ std::vector<int64_t> broadcast_steps(MPI_Comm comm, const std::string& dir) {
 }
 
 void record_rejection(const LoadOptions& options, const std::string& step_dir, const std::string& problem) {
-  std::cerr << "sigma-ckpt: rejected " << step_dir << ": " << problem << "\n";
+  std::cerr << "sigma-ckpt: rejected " << printable(step_dir) << ": " << printable(problem) << "\n";
   if (options.ledger_path.empty()) return;
   try {
     Event event;
@@ -65,7 +66,7 @@ void record_rejection(const LoadOptions& options, const std::string& step_dir, c
     event.details = {{"step_dir", step_dir}, {"problem", problem}};
     append_event(options.ledger_path, event);
   } catch (const std::exception& e) {
-    std::cerr << "sigma-ckpt: " << e.what() << "\n";
+    std::cerr << "sigma-ckpt: " << printable(e.what()) << "\n";
   }
 }
 

@@ -14,15 +14,13 @@
 #include "sigma/core/heartbeat.hpp"
 #include "sigma/core/ledger.hpp"
 #include "sigma/core/slurm_node.hpp"
+#include "sigma/core/stop_signal.hpp"
 #include "sigma/core/wall_clock.hpp"
 #include "sigma/launcher/recovery_policy.hpp"
 #include "sigma/launcher/step_process.hpp"
 
 namespace sigma::launch {
 namespace {
-
-volatile sig_atomic_t g_stop_signal = 0;
-void remember_stop_signal(int sig) { g_stop_signal = sig; }
 
 constexpr double kPollSeconds = 0.5;
 constexpr double kAbortGraceSeconds = 10;
@@ -78,8 +76,7 @@ class Supervisor {
   }
 
   ExitCode run() {
-    signal(SIGTERM, remember_stop_signal);
-    signal(SIGUSR1, remember_stop_signal);
+    install_stop_signal_handlers();
     record(config_, "supervise_started", {{"nodes", all_}, {"width", width_}, {"spares", spares_}});
     while (true) {
       const auto healthy = healthy_nodes();
@@ -182,8 +179,8 @@ class Supervisor {
         const StepOutcome first = first_task_outcome(*outcome);
         return {{first, false, blamed_node(attempt, first, outcome->log)}, forwarded};
       }
-      if (const int sig = g_stop_signal; sig != 0) {
-        g_stop_signal = 0;
+      if (const int sig = stop_signal_number(); sig != 0) {
+        clear_stop_request();
         say(fmt::format("forwarding signal {} to the step", sig));
         step.signal(sig);
         forwarded = true;
@@ -281,7 +278,7 @@ class Supervisor {
     const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     if (seconds > 0) say(fmt::format("restarting in {:.1f}s", seconds));
     while (std::chrono::steady_clock::now() < until) {
-      if (g_stop_signal != 0) return false;
+      if (stop_requested()) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return true;

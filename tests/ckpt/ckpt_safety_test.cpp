@@ -1,7 +1,6 @@
 // A damaged newest step is detected by verify and skipped by load (with a ledger event), unless strict.
 #include <gtest/gtest.h>
 
-#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -10,7 +9,6 @@
 #include "ckpt_test_dir.hpp"
 #include "sigma/ckpt/catalog.hpp"
 #include "sigma/ckpt/checkpoint.hpp"
-#include "sigma/ckpt/save_signal.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/core/ledger.hpp"
 #include "synthetic_state.hpp"
@@ -165,18 +163,6 @@ TEST_F(Safety, UncommittedTemporaryStepIsIgnored) {
   std::ofstream(dir() + "/.tmp_step_00000003/shard_r00000.h5") << "half written";
   ASSERT_EQ(load_newest_checkpoint(MPI_COMM_WORLD, dir(), state_.view())->step, 2);
   EXPECT_EQ(state_.mismatches(2), 0);
-}
-
-TEST(SaveSignal, TermAndUsr1SetTheFlag) {
-  install_save_signal_handlers();
-  for (int sig : {SIGTERM, SIGUSR1}) {
-    reset_save_signal();
-    EXPECT_FALSE(save_signal_received_anywhere(MPI_COMM_WORLD));
-    std::raise(sig);
-    EXPECT_TRUE(save_signal_received());
-    EXPECT_TRUE(save_signal_received_anywhere(MPI_COMM_WORLD));
-  }
-  reset_save_signal();
 }
 
 }  // namespace

@@ -1,22 +1,11 @@
 #include "sigma/trainer/train_loop.hpp"
 
-#include <csignal>
-
 #include <fmt/format.h>
+
+#include "sigma/core/stop_agreement.hpp"
 
 namespace sigma::trainer {
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-
-extern "C" void on_stop_signal(int) { g_stop = 1; }
-
-// Every rank must stop at the same step: a signal may reach the ranks at different moments.
-bool all_agree_to_stop(const Trainer& trainer) {
-  int mine = g_stop ? 1 : 0, any = 0;
-  MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, trainer.comm().world());
-  return any != 0;
-}
 
 // A loss spike: back to the newest good state, then on with the data the guardrails chose.
 void roll_back(Trainer& trainer, const LoopHooks& hooks, int spike_step) {
@@ -27,14 +16,6 @@ void roll_back(Trainer& trainer, const LoopHooks& hooks, int spike_step) {
 
 }  // namespace
 
-void install_stop_signal_handlers() {
-  std::signal(SIGTERM, on_stop_signal);
-  std::signal(SIGUSR1, on_stop_signal);
-}
-
-bool stop_requested() { return g_stop != 0; }
-void request_stop() { g_stop = 1; }
-
 ExitCode run_training(Trainer& trainer, const LoopHooks& hooks) {
   const int every = trainer.config().checkpoint_every;
   while (trainer.completed_steps() < trainer.config().steps) {
@@ -44,7 +25,8 @@ ExitCode run_training(Trainer& trainer, const LoopHooks& hooks) {
       continue;
     }
     if (hooks.on_step) hooks.on_step(report);
-    if (all_agree_to_stop(trainer)) {
+    // Every rank stops at the same step: a signal may reach the ranks at different moments.
+    if (stop_requested_anywhere(trainer.comm().world())) {
       if (!hooks.checkpoint) {
         if (trainer.comm().rank() == 0)
           fmt::print(stderr, "sigma-train: stop signal at step {}: no checkpoint hook, state NOT saved\n",

@@ -257,12 +257,14 @@ void Trainer::restore_scalars(const nlohmann::json& s) {
   if (!step.is_number_unsigned() || !position.is_number_unsigned() || step.get<uint64_t>() > INT32_MAX)
     throw Error(ExitCode::bad_data, fmt::format("checkpoint scalars: step {} and data_position {}: expected integers "
                                                 "0..{} and >= 0", step.dump(), position.dump(), INT32_MAX));
-  // Every step consumes one global batch, so the position follows from the step; anything else is not this run.
-  const uint64_t expected = step.get<uint64_t>() * static_cast<uint64_t>(config_.global_batch);
-  if (position.get<uint64_t>() != expected)
-    throw Error(ExitCode::bad_data, fmt::format("checkpoint scalars: data_position {} differs from step {} x "
-                                                "global_batch {} = {}", position.dump(), step.dump(),
-                                                config_.global_batch, expected));
+  // Every step consumes one global batch and the guardrails only ever skip whole batches forward (a skipped
+  // batch, a spike's data window), so the position is a whole number of batches, at least one per step.
+  const uint64_t batch = static_cast<uint64_t>(config_.global_batch);
+  const uint64_t least = step.get<uint64_t>() * batch;
+  if (position.get<uint64_t>() < least || position.get<uint64_t>() % batch != 0)
+    throw Error(ExitCode::bad_data, fmt::format("checkpoint scalars: data_position {}: expected a multiple of "
+                                                "global_batch {} and at least step {} x global_batch = {}",
+                                                position.dump(), config_.global_batch, step.dump(), least));
   step_ = step.get<int>();
   data_position_ = position.get<uint64_t>();
 }

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <new>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
@@ -10,13 +11,14 @@
 
 #include "sigma/core/mpi_process.hpp"
 
-#include "sigma/ckpt/async_saver.hpp"
-#include "sigma/ckpt/catalog.hpp"
-#include "sigma/ckpt/checkpoint.hpp"
+#include "sigma/ckpt/checkpoint_lifecycle.hpp"
+#include "sigma/core/cli.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/core/heartbeat.hpp"
+#include "sigma/core/stop_signal.hpp"
 #include "sigma/core/wall_clock.hpp"
 #include "sigma/trainer/config.hpp"
+#include "sigma/trainer/memory_footprint.hpp"
 #include "sigma/trainer/telemetry.hpp"
 #include "sigma/trainer/token_file.hpp"
 #include "sigma/trainer/train_loop.hpp"
@@ -73,13 +75,6 @@ ExitCode prepare(int argc, char** argv) {
   return ExitCode::ok;
 }
 
-// Where checkpoints go and which committed steps are kept (0 = no limit).
-struct CheckpointOptions {
-  std::string dir;
-  int keep_last = 0;
-  int keep_every = 0;
-};
-
 int non_negative_option(const po::variables_map& vm, const char* name) {
   const int value = vm[name].as<int>();
   if (value < 0) throw Error(ExitCode::usage, fmt::format("--{}: expected an integer >= 0, got {}", name, value));
@@ -88,7 +83,7 @@ int non_negative_option(const po::variables_map& vm, const char* name) {
 
 // Everything that can be wrong with the inputs, checked before any compute. Returns the config and data.
 std::pair<TrainConfig, std::shared_ptr<TokenData>> load_inputs(int argc, char** argv, int world_size,
-                                                               CheckpointOptions& ckpt) {
+                                                               ckpt::LifecycleOptions& ckpt) {
   po::options_description options("sigma-train train options (YAML keys use underscores)");
   options.add_options()("help", "this help")(
       "ckpt-dir", po::value<std::string>(), "checkpoint directory: resume from its newest verified step, save into it")(
@@ -130,50 +125,55 @@ ExitCode agree_on_failure(int rank, ExitCode mine, const std::string& message) {
   if (first == INT32_MAX) return ExitCode::ok;
   int code = to_int(mine);
   MPI_Bcast(&code, 1, MPI_INT, first, MPI_COMM_WORLD);
-  if (rank == first) fmt::print(stderr, "sigma-train: {}\n", message);
+  if (rank == first) fmt::print(stderr, "sigma-train: {}\n", printable(message));
   return static_cast<ExitCode>(code);
 }
 
-// Fills the trainer from the newest checkpoint under dir that verifies (none: start fresh).
-void resume_from_checkpoint(Trainer& trainer, const std::string& dir, int rank) {
-  TrainingStateView view = trainer.state();
-  ckpt::LoadOptions options;
-  if (const char* ledger = std::getenv("SIGMA_LEDGER")) options.ledger_path = ledger;
+// Collective: refuses, with one line on every rank's behalf, a run whose footprint does not fit what this node
+// and process may still allocate (the ranks on one node share MemAvailable and the cgroup).
+void check_memory(const TrainConfig& config, int world_size, bool checkpoints) {
+  MPI_Comm node;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  int ranks_on_node = 1;
+  MPI_Comm_size(node, &ranks_on_node);
+  MPI_Comm_free(&node);
+  check_memory_fits(estimate_memory_footprint(config, world_size, checkpoints), ranks_on_node, memory_headroom());
+}
+
+// Runs `phase` on every rank; all ranks learn the first failure's code (that rank prints its line).
+template <typename Phase>
+ExitCode agreed(int rank, Phase&& phase) {
+  ExitCode failure = ExitCode::ok;
+  std::string message;
+  try {
+    phase();
+  } catch (const Error& e) {
+    failure = e.code();
+    message = e.what();
+  } catch (ExitCode help) {
+    failure = help;
+  }
+  return agree_on_failure(rank, failure, message);
+}
+
+// Resumes the trainer from the newest step that verifies and installs the checkpoint hooks: periodic saves in
+// the background, a save that waits for its commit on a stop request and at the end, the roll-back after a spike.
+void wire_checkpoints(ckpt::CheckpointLifecycle& checkpoints, Trainer& trainer, LoopHooks& hooks, int rank) {
   // Scalars that disagree with this run make the step broken: the load falls back to the step before.
-  options.accept_scalars = [&](const nlohmann::json& scalars) { trainer.restore_scalars(scalars); };
-  auto loaded = ckpt::load_newest_checkpoint(MPI_COMM_WORLD, dir, view, options);
-  if (!loaded) return;
-  if (rank == 0) fmt::print("sigma-train: resumed from {} (step {})\n", loaded->step_dir, loaded->step);
-}
-
-// After a loss spike: the newest checkpoint that verifies (saved before the spike, as the spike's update was
-// never made), once any save in flight has committed.
-bool roll_back_to_checkpoint(ckpt::AsyncSaver& saver, Trainer& trainer, const std::string& dir) {
-  saver.finish();
+  const ckpt::AcceptScalars accept = [&trainer](const nlohmann::json& scalars) { trainer.restore_scalars(scalars); };
   TrainingStateView view = trainer.state();
-  auto loaded = ckpt::load_newest_checkpoint(MPI_COMM_WORLD, dir, view);
-  if (loaded) trainer.restore_scalars(loaded->scalars);
-  return loaded.has_value();
-}
-
-// Retention runs only while no save is in flight (pruning also clears unfinished temporary steps), on rank 0,
-// and the other ranks wait for it before the next save creates its temporary step.
-void apply_retention(const CheckpointOptions& ckpt, int rank) {
-  if (ckpt.keep_last == 0) return;
-  if (rank == 0) ckpt::prune_steps(ckpt.dir, ckpt.keep_last, ckpt.keep_every);
-  MPI_Barrier(MPI_COMM_WORLD);
-}
-
-// Periodic saves run in the background (committed at the next hook); a stop signal or the end of training
-// waits until the step is committed, so exit 42 always leaves a loadable checkpoint.
-void save_checkpoint_hook(ckpt::AsyncSaver& saver, Trainer& trainer, CheckpointReason reason,
-                          const CheckpointOptions& ckpt, int rank) {
-  saver.finish();
-  apply_retention(ckpt, rank);
-  saver.start(trainer.completed_steps(), trainer.state());
-  if (reason == CheckpointReason::periodic) return;
-  saver.finish();
-  apply_retention(ckpt, rank);
+  if (auto loaded = checkpoints.resume(view, accept); loaded && rank == 0)
+    fmt::print("sigma-train: resumed from {} (step {})\n", printable(loaded->step_dir), loaded->step);
+  hooks.checkpoint = [&checkpoints](Trainer& t, CheckpointReason reason) {
+    if (reason == CheckpointReason::periodic)
+      checkpoints.save_in_background(t.completed_steps(), t.state());
+    else
+      checkpoints.save_and_commit(t.completed_steps(), t.state());
+  };
+  hooks.rollback = [&checkpoints, accept](Trainer& t) {
+    TrainingStateView state = t.state();
+    return checkpoints.roll_back(state, accept).has_value();
+  };
 }
 
 ExitCode train(int argc, char** argv) {
@@ -182,21 +182,12 @@ ExitCode train(int argc, char** argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   TrainConfig config;
   std::shared_ptr<TokenData> data;
-  CheckpointOptions ckpt;
-  ExitCode failure = ExitCode::ok;
-  std::string message;
-  try {
-    std::tie(config, data) = load_inputs(argc, argv, size, ckpt);
-  } catch (const Error& e) {
-    failure = e.code();
-    message = e.what();
-  } catch (ExitCode help) {
-    failure = help;
-  }
-  if (failure == ExitCode::ok && !message.empty()) failure = ExitCode::internal;
-  if (auto agreed = agree_on_failure(rank, failure, message); agreed != ExitCode::ok || failure == ExitCode::ok) {
-    if (agreed != ExitCode::ok || !data) return agreed;  // --help also lands here with ok and no data
-  }
+  ckpt::LifecycleOptions ckpt;
+  if (const char* ledger = std::getenv("SIGMA_LEDGER")) ckpt.ledger_path = ledger;
+  const ExitCode inputs = agreed(rank, [&] { std::tie(config, data) = load_inputs(argc, argv, size, ckpt); });
+  if (inputs != ExitCode::ok || !data) return inputs;  // --help also lands here with ok and no data
+  const ExitCode memory = agreed(rank, [&] { check_memory(config, size, !ckpt.dir.empty()); });
+  if (memory != ExitCode::ok) return memory;
 
   Trainer trainer(config, MPI_COMM_WORLD, data);
   Telemetry telemetry(rank == 0 ? config.log_jsonl : "", rank == 0 ? config.heartbeat : "");
@@ -224,16 +215,20 @@ ExitCode train(int argc, char** argv) {
       fmt::print("{}\n", progress_line(report, config.steps));
     std::fflush(stdout);
   };
-  std::unique_ptr<ckpt::AsyncSaver> saver;
+  std::unique_ptr<ckpt::CheckpointLifecycle> checkpoints;
   if (!ckpt.dir.empty()) {
-    resume_from_checkpoint(trainer, ckpt.dir, rank);
+    checkpoints = std::make_unique<ckpt::CheckpointLifecycle>(MPI_COMM_WORLD, ckpt);
+    wire_checkpoints(*checkpoints, trainer, hooks, rank);
     resumed_from = trainer.completed_steps();
-    saver = std::make_unique<ckpt::AsyncSaver>(MPI_COMM_WORLD, ckpt.dir);
-    hooks.checkpoint = [&](Trainer& t, CheckpointReason reason) { save_checkpoint_hook(*saver, t, reason, ckpt, rank); };
-    hooks.rollback = [&](Trainer& t) { return roll_back_to_checkpoint(*saver, t, ckpt.dir); };
   }
   ready_at = now_seconds();
-  return run_training(trainer, hooks);
+  try {
+    return run_training(trainer, hooks);
+  } catch (const Error&) {
+    // Raised on every rank at the same step (guardrails, checkpoint I/O): a save in flight can still commit.
+    if (checkpoints) checkpoints->finish_before_exit();
+    throw;
+  }
 }
 
 }  // namespace
@@ -249,12 +244,13 @@ int main(int argc, char** argv) {
     try {
       return to_int(prepare(argc - 1, argv + 1));
     } catch (const Error& e) {
-      fmt::print(stderr, "sigma-train: {}\n", e.what());
+      fmt::print(stderr, "sigma-train: {}\n", printable(e.what()));
       return to_int(e.code());
     }
   }
   if (command != "train") {
-    fmt::print(stderr, "sigma-train: unknown command '{}': expected 'prepare' or 'train' (see --help)\n", command);
+    fmt::print(stderr, "sigma-train: unknown command '{}': expected 'prepare' or 'train' (see --help)\n",
+               printable(command));
     return to_int(ExitCode::usage);
   }
   // First of all: a stop signal during start-up (MPI, data, init, resume) is then kept and honoured after the
@@ -270,10 +266,15 @@ int main(int argc, char** argv) {
     code = train(argc - 1, argv + 1);
   } catch (const Error& e) {
     // Errors raised during training (numerical guardrail) are decided collectively, so every rank is here.
-    if (rank == 0) fmt::print(stderr, "sigma-train: {}\n", e.what());
+    if (rank == 0) fmt::print(stderr, "sigma-train: {}\n", printable(e.what()));
     code = e.code();
+  } catch (const std::bad_alloc&) {
+    // Memory went below what the footprint check saw (another process took it): the environment, not a bug.
+    fmt::print(stderr, "sigma-train: rank {}: out of memory although the footprint check passed: memory was taken "
+               "since, or the model allocates more than estimated\n", rank);
+    MPI_Abort(MPI_COMM_WORLD, to_int(ExitCode::config));
   } catch (const std::exception& e) {
-    fmt::print(stderr, "sigma-train: rank {}: internal error: {}\n", rank, e.what());
+    fmt::print(stderr, "sigma-train: rank {}: internal error: {}\n", rank, printable(e.what()));
     MPI_Abort(MPI_COMM_WORLD, to_int(ExitCode::internal));
   }
   MPI_Finalize();

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "sigma/core/cli.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/core/heartbeat.hpp"
 #include "sigma/core/ledger.hpp"
@@ -62,7 +63,7 @@ void GuardLog::write(const std::string& event, nlohmann::json details) const {
   ledger_event.details = std::move(details);
   const char* ledger = std::getenv("SIGMA_LEDGER");
   if (const auto error = record_event(ledger ? ledger : "", std::move(ledger_event)); !error.empty())
-    fmt::print(stderr, "guardrail: warning: {}\n", error);
+    fmt::print(stderr, "guardrail: warning: {}\n", printable(error));
 }
 
 }  // namespace sigma::trainer

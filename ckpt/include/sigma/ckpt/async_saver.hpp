@@ -24,6 +24,8 @@ class AsyncSaver {
 
   void start(int64_t step, const TrainingStateView& state);  // collective
   void finish();                                               // collective; no-op when nothing is in flight
+  // Not collective: waits for this rank's write and commits nothing (the step stays a temporary directory).
+  void abandon() noexcept;
   bool in_flight() const;
 
  private:

@@ -1,4 +1,4 @@
-// The main loop around Trainer::step(): telemetry, the checkpoint hook every K steps and on SIGTERM/SIGUSR1,
+// The main loop around Trainer::step(): telemetry, the checkpoint hook every K steps and on a stop request,
 // and the exit code. The checkpoint library plugs in through LoopHooks without changing the loop.
 #pragma once
 
@@ -21,14 +21,9 @@ struct LoopHooks {
   std::function<bool(Trainer&)> rollback;
 };
 
-// Installs SIGTERM/SIGUSR1 handlers that ask the loop to stop after the current step.
-void install_stop_signal_handlers();
-// True once a stop signal arrived on this process (for tests: request_stop() sets it).
-bool stop_requested();
-void request_stop();
-
-// Trains until config.steps; returns ok, or requeue when a stop signal arrived and the checkpoint hook saved
-// the state (transient when there was no hook to save it). Throws sigma::Error from the trainer.
+// Trains until config.steps; returns ok, or requeue when a stop was requested (sigma/core/stop_signal.hpp: SIGTERM,
+// SIGUSR1) on any rank and the checkpoint hook saved the state after that step (transient when there was no hook
+// to save it). Throws sigma::Error from the trainer.
 ExitCode run_training(Trainer& trainer, const LoopHooks& hooks);
 
 }  // namespace sigma::trainer
