@@ -8,24 +8,17 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "sigma/core/heartbeat.hpp"
+#include "sigma/core/trusted_path.hpp"
 
 using namespace sigma;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string contents(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 class HeartbeatFileTest : public ::testing::Test {
  protected:
@@ -56,7 +49,7 @@ TEST_F(HeartbeatFileTest, PlantedLinksAreNotFollowed) {
   write_heartbeat(dir_, {3, 17, 123.5, "n9", 10});
   write_straggler_flag(dir_, {3, "n9"});
   write_blame(dir_, {3, "n9"});
-  EXPECT_EQ(contents(victim_), "precious\n");
+  EXPECT_EQ(read_regular_file(victim_, 1024, "victim"), "precious\n");
   for (const char* name : {"rank-3", "straggler-3", "blame-3"}) {
     struct stat st {};
     ASSERT_EQ(lstat((dir_ + "/" + name).c_str(), &st), 0) << name;

@@ -36,7 +36,8 @@ TEST(HangClock, AStepThatNeverStartsIsCaughtByTheStartUpBound) {
 
 TEST(HangClock, ARankThatNeverStartsIsCaughtWhileOthersBeat) {
   // Ranks 0-2 beat on (nothing couples them to rank 3), rank 3 never started: start-up still applies to it.
-  const std::vector<Heartbeat> beats = {beat(0, 40, kLaunch + 64), beat(1, 40, kLaunch + 64), beat(2, 40, kLaunch + 64)};
+  const double t = kLaunch + 64;
+  const std::vector<Heartbeat> beats = {beat(0, 40, t), beat(1, 40, t), beat(2, 40, t)};
   EXPECT_FALSE(check_hang(policy(), kLaunch, 4, beats, kLaunch + 59).hung);
   const HangCheck check = check_hang(policy(), kLaunch, 4, beats, kLaunch + 65);
   EXPECT_TRUE(check.hung);

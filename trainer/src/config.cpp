@@ -141,7 +141,9 @@ Key number_key(const char* name, Field field, double lo, double hi, bool in_hash
             s.read(name, value, lo, hi);
             field(c) = static_cast<MemberOf<Field>>(value);
           },
-          [=](TrainConfig& c, const std::string& t) { field(c) = static_cast<MemberOf<Field>>(parse_real(t, lo, hi)); },
+          [=](TrainConfig& c, const std::string& t) {
+            field(c) = static_cast<MemberOf<Field>>(parse_real(t, lo, hi));
+          },
           [=](const TrainConfig& c) { return fmt::format("{}", field(c)); }};
 }
 
@@ -182,7 +184,8 @@ Key bitflip_key() {
           [](const TrainConfig& c) { return std::string(fault_target_name(c.fault.bitflip)); }};
 }
 
-// The order is part of the config hash (checkpoints record it): add keys, never reorder them.
+// The names, order and text of the in_hash keys make the config hash that checkpoints record (RunConfig.HashIsPinned):
+// new keys stay out of it or old checkpoints stop resuming.
 const std::vector<Key>& keys() {
   static const std::vector<Key> table = {
       integer_key("vocab_size", SIGMA_FIELD(model.vocab_size), 2, 1 << 24, true,
