@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -51,11 +52,14 @@ std::string read_beat_file(const std::filesystem::path& path) {
 // Writes DIR/<prefix><rank> whole through core's helper: no link is followed (the temp file is created O_EXCL|
 // O_NOFOLLOW) and a reader sees the old or the new contents. Without fsync: these files are liveness, rewritten
 // every step or second (durable_file.hpp, Durability::atomic_only). Best effort: a full disk or a vanished
-// directory must not stop training; the supervisor sees the missing beat.
+// directory must not stop training; the supervisor sees the missing beat. The first failure is said once, so a
+// rank the supervisor calls hung for want of beats (a directory root must refuse, say) shows why.
 void write_beat_file(const std::string& dir, const std::string& prefix, int rank, const std::string& contents) {
+  static std::atomic<bool> warned = false;
   try {
     write_file_durably(dir + "/" + prefix + std::to_string(rank), contents, Durability::atomic_only);
-  } catch (const Error&) {
+  } catch (const Error& e) {
+    if (!warned.exchange(true)) fmt::print(stderr, "sigma: warning: heartbeat not written: {}\n", e.what());
   }
 }
 
