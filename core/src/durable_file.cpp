@@ -44,13 +44,15 @@ ExitCode exit_code_for_errno(int err) {
   return ExitCode::internal;
 }
 
-void replace_file_at(int dir_fd, const std::string& dir_path, const std::string& name, const std::string& contents) {
+void replace_file_at(int dir_fd, const std::string& dir_path, const std::string& name, const std::string& contents,
+                     Durability durability) {
   require_file_name(dir_path, name);
   const std::string temp = fmt::format(".{}.{}.tmp", name, getpid());
   unlinkat(dir_fd, temp.c_str(), 0);  // left by a crashed writer whose PID was reused; O_EXCL would refuse it
   UniqueFd fd(openat(dir_fd, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (fd.get() < 0) failed(dir_path, temp, "create");
-  const char* step = !write_all(fd.get(), contents) ? "write" : fsync(fd.get()) != 0 ? "fsync" : nullptr;
+  const bool sync = durability == Durability::fsync;
+  const char* step = !write_all(fd.get(), contents) ? "write" : sync && fsync(fd.get()) != 0 ? "fsync" : nullptr;
   if (step == nullptr && renameat(dir_fd, temp.c_str(), dir_fd, name.c_str()) != 0) step = "rename";
   if (step != nullptr) {
     const int err = errno;
@@ -58,7 +60,7 @@ void replace_file_at(int dir_fd, const std::string& dir_path, const std::string&
     errno = err;
     failed(dir_path, name, step);
   }
-  if (fsync(dir_fd) != 0) failed(dir_path, name, "fsync of the directory");
+  if (sync && fsync(dir_fd) != 0) failed(dir_path, name, "fsync of the directory");
 }
 
 void append_file_at(int dir_fd, const std::string& dir_path, const std::string& name, const std::string& text) {
@@ -76,9 +78,9 @@ void append_file_at(int dir_fd, const std::string& dir_path, const std::string& 
   if (fsync(fd.get()) != 0) failed(dir_path, name, "fsync");
 }
 
-void write_file_durably(const std::string& path, const std::string& contents) {
+void write_file_durably(const std::string& path, const std::string& contents, Durability durability) {
   const UniqueFd dir = open_trusted_dir(parent_of(path));
-  replace_file_at(dir.get(), parent_of(path), name_of(path), contents);
+  replace_file_at(dir.get(), parent_of(path), name_of(path), contents, durability);
 }
 
 void append_file_durably(const std::string& path, const std::string& text) {

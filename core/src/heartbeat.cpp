@@ -4,16 +4,19 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <sstream>
 #include <thread>
 
+#include "sigma/core/durable_file.hpp"
+#include "sigma/core/error.hpp"
+#include "sigma/core/trusted_path.hpp"
 #include "sigma/core/wall_clock.hpp"
 
 namespace sigma {
@@ -35,29 +38,45 @@ void for_each_beat_file(const std::string& dir, const std::string& prefix, Use&&
   }
 }
 
+// The text of a beat file, or "" when it is not a small regular file (a FIFO or device planted in the directory
+// must not block or flood the supervisor).
+std::string read_beat_file(const std::filesystem::path& path) {
+  constexpr std::size_t kMaxBeatBytes = 64 * 1024;
+  try {
+    return read_regular_file(path.string(), kMaxBeatBytes, "heartbeat file");
+  } catch (const Error&) {
+    return "";
+  }
+}
+
+// Writes DIR/<prefix><rank> whole through core's helper: no link is followed (the temp file is created O_EXCL|
+// O_NOFOLLOW) and a reader sees the old or the new contents. Without fsync: these files are liveness, rewritten
+// every step or second (durable_file.hpp, Durability::atomic_only). Best effort: a full disk or a vanished
+// directory must not stop training; the supervisor sees the missing beat. The first failure is said once, so a
+// rank the supervisor calls hung for want of beats (a directory root must refuse, say) shows why.
+void write_beat_file(const std::string& dir, const std::string& prefix, int rank, const std::string& contents) {
+  static std::atomic<bool> warned = false;
+  try {
+    write_file_durably(dir + "/" + prefix + std::to_string(rank), contents, Durability::atomic_only);
+  } catch (const Error& e) {
+    if (!warned.exchange(true)) fmt::print(stderr, "sigma: warning: heartbeat not written: {}\n", e.what());
+  }
+}
+
 }  // namespace
 
 void write_heartbeat(const std::string& dir, const Heartbeat& beat) {
-  const std::string path = dir + "/" + kProgressPrefix + std::to_string(beat.rank);
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << nlohmann::json{{"rank", beat.rank}, {"step", beat.step}, {"time", beat.time}, {"node", beat.node},
-                          {"resumed_from", beat.resumed_from}, {"started_at", beat.started_at},
-                          {"mpi_ready_at", beat.mpi_ready_at},
-                          {"ready_at", beat.ready_at}}.dump();
-    if (!out) return;
-  }
-  std::rename(temp.c_str(), path.c_str());
+  write_beat_file(dir, kProgressPrefix, beat.rank,
+                  nlohmann::json{{"rank", beat.rank}, {"step", beat.step}, {"time", beat.time}, {"node", beat.node},
+                                 {"resumed_from", beat.resumed_from}, {"started_at", beat.started_at},
+                                 {"mpi_ready_at", beat.mpi_ready_at}, {"ready_at", beat.ready_at}}
+                      .dump());
 }
 
 std::vector<Heartbeat> read_heartbeats(const std::string& dir) {
   std::vector<Heartbeat> beats;
   for_each_beat_file(dir, kProgressPrefix, [&](const std::filesystem::path& path, int) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    const auto j = nlohmann::json::parse(text.str(), nullptr, false);
+    const auto j = nlohmann::json::parse(read_beat_file(path), nullptr, false);
     if (!j.is_object()) return;
     beats.push_back({j.value("rank", -1), j.value("step", 0L), j.value("time", 0.0), j.value("node", ""),
                      j.value("resumed_from", 0L), j.value("started_at", 0.0), j.value("mpi_ready_at", 0.0),
@@ -85,7 +104,8 @@ std::optional<Heartbeat> stopped_first(const std::vector<Heartbeat>& beats,
 }
 
 struct LivenessBeat::Impl {
-  std::string path;
+  std::string dir;
+  int rank = 0;
   std::mutex mutex;
   std::condition_variable wake;
   bool stop = false;
@@ -93,12 +113,12 @@ struct LivenessBeat::Impl {
 };
 
 LivenessBeat::LivenessBeat(std::string dir, int rank) : impl_(new Impl) {
-  impl_->path = dir + "/" + kLivenessPrefix + std::to_string(rank);
+  impl_->dir = std::move(dir);
+  impl_->rank = rank;
   impl_->thread = std::thread([impl = impl_] {
     std::unique_lock lock(impl->mutex);
     while (!impl->stop) {
-      std::ofstream(impl->path + ".tmp", std::ios::trunc) << fmt::format("{:.3f}", now_seconds());
-      std::rename((impl->path + ".tmp").c_str(), impl->path.c_str());
+      write_beat_file(impl->dir, kLivenessPrefix, impl->rank, fmt::format("{:.3f}", now_seconds()));
       impl->wake.wait_for(lock, std::chrono::duration<double>(kLivenessPeriod_s));
     }
   });
@@ -117,8 +137,9 @@ LivenessBeat::~LivenessBeat() {
 std::vector<std::pair<int, double>> read_liveness(const std::string& dir) {
   std::vector<std::pair<int, double>> out;
   for_each_beat_file(dir, kLivenessPrefix, [&](const std::filesystem::path& path, int rank) {
+    std::istringstream text(read_beat_file(path));
     double time = 0;
-    std::ifstream(path) >> time;
+    text >> time;
     if (time > 0) out.emplace_back(rank, time);
   });
   return out;
@@ -126,19 +147,15 @@ std::vector<std::pair<int, double>> read_liveness(const std::string& dir) {
 
 namespace {
 
-// A rank-and-node file DIR/<prefix><rank> (JSON), written whole through a rename.
+// A rank-and-node file DIR/<prefix><rank> (JSON).
 void write_rank_flag(const std::string& dir, const std::string& prefix, const RankOnNode& flag) {
-  const std::string path = dir + "/" + prefix + std::to_string(flag.rank);
-  std::ofstream(path + ".tmp", std::ios::trunc) << nlohmann::json{{"rank", flag.rank}, {"node", flag.node}}.dump();
-  std::rename((path + ".tmp").c_str(), path.c_str());
+  write_beat_file(dir, prefix, flag.rank, nlohmann::json{{"rank", flag.rank}, {"node", flag.node}}.dump());
 }
 
 std::vector<RankOnNode> read_rank_flags(const std::string& dir, const std::string& prefix) {
   std::vector<RankOnNode> flags;
   for_each_beat_file(dir, prefix, [&](const std::filesystem::path& path, int rank) {
-    std::stringstream text;
-    text << std::ifstream(path).rdbuf();
-    const auto j = nlohmann::json::parse(text.str(), nullptr, false);
+    const auto j = nlohmann::json::parse(read_beat_file(path), nullptr, false);
     if (j.is_object() && j.value("node", "") != "") flags.push_back({rank, j.value("node", "")});
   });
   return flags;
@@ -166,8 +183,18 @@ std::optional<RankOnNode> read_blame(const std::string& dir) {
 
 void reset_heartbeat_dir(const std::string& dir) {
   std::filesystem::create_directories(dir);
-  for (const char* prefix : {kProgressPrefix, kLivenessPrefix, kStragglerPrefix, kBlamePrefix}) {
+  const char* prefixes[] = {kProgressPrefix, kLivenessPrefix, kStragglerPrefix, kBlamePrefix};
+  for (const char* prefix : prefixes) {
     for_each_beat_file(dir, prefix, [](const std::filesystem::path& path, int) { std::filesystem::remove(path); });
+  }
+  // The temp files (".<prefix><rank>.<pid>.tmp") of writers killed between create and rename.
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    for (const char* prefix : prefixes) {
+      const bool temp = name.rfind(std::string(".") + prefix, 0) == 0 && name.ends_with(".tmp");
+      if (temp) std::filesystem::remove(entry.path(), error);
+    }
   }
 }
 

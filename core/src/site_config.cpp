@@ -157,6 +157,7 @@ void read_policy(yaml::Section s, PolicyConfig& out) {
   read_backoff(s.section("backoff"), out.backoff);
   s.read("exclude_for_s", out.exclude_for_s, 0, 365.0 * 86400);
   s.read("heartbeat_timeout_s", out.heartbeat_timeout_s, 1, kMaxSeconds);
+  s.read("startup_timeout_s", out.startup_timeout_s, 1, kMaxSeconds);
   s.read("exclude_stragglers", out.exclude_stragglers);
   s.finish();
 }

@@ -154,7 +154,7 @@ void Section::fail_at(const std::string& key, const std::string& message) const 
   fail(file_, mark_of(key), path_of(key), message);
 }
 
-void Section::read(const std::string& key, int& out, int min, int max) {
+void Section::read(const std::string& key, long long& out, long long min, long long max) {
   YAML::Node node = value(key);
   if (!node.IsDefined()) return;
   long long parsed = 0;
@@ -162,7 +162,13 @@ void Section::read(const std::string& key, int& out, int min, int max) {
   if (parsed < min || parsed > max) {
     fail_at(key, fmt::format("expected an integer in [{}, {}], got {}", min, max, parsed));
   }
-  out = static_cast<int>(parsed);
+  out = parsed;
+}
+
+void Section::read(const std::string& key, int& out, int min, int max) {
+  long long wide = out;
+  read(key, wide, min, max);
+  out = static_cast<int>(wide);
 }
 
 void Section::read(const std::string& key, double& out, double min, double max) {
@@ -181,7 +187,10 @@ void Section::read(const std::string& key, double& out, double min, double max) 
 void Section::read(const std::string& key, bool& out) {
   YAML::Node node = value(key);
   if (!node.IsDefined()) return;
-  if (!convert(node, out)) fail_at(key, fmt::format("expected true or false, got {}", describe(node)));
+  // Only the two words the message names: YAML 1.1's yes/no/on/off would mean something else to a YAML 1.2 reader.
+  const std::string text = is_scalar(node) ? node.Scalar() : "";
+  if (text != "true" && text != "false") fail_at(key, fmt::format("expected true or false, got {}", describe(node)));
+  out = text == "true";
 }
 
 void Section::read(const std::string& key, std::string& out) {
@@ -189,6 +198,16 @@ void Section::read(const std::string& key, std::string& out) {
   if (!node.IsDefined()) return;
   if (!is_scalar(node)) fail_at(key, fmt::format("expected a string, got {}", describe(node)));
   out = node.Scalar();
+}
+
+void Section::read_choice(const std::string& key, std::string& out, const std::vector<std::string>& allowed) {
+  std::string text = out;
+  read(key, text);
+  if (!has(key)) return;
+  if (std::find(allowed.begin(), allowed.end(), text) == allowed.end()) {
+    fail_at(key, fmt::format("expected one of {}, got \"{}\"", fmt::join(allowed, ", "), text));
+  }
+  out = text;
 }
 
 void Section::read_required(const std::string& key, std::string& out) {

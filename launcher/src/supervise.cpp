@@ -16,6 +16,7 @@
 #include "sigma/core/slurm_node.hpp"
 #include "sigma/core/stop_signal.hpp"
 #include "sigma/core/wall_clock.hpp"
+#include "sigma/launcher/hang_clock.hpp"
 #include "sigma/launcher/recovery_policy.hpp"
 #include "sigma/launcher/step_process.hpp"
 
@@ -154,14 +155,17 @@ class Supervisor {
     return node_to_blame(first, srun_log, trainer_blame, attempt.nodes);
   }
 
-  // True when the step has made no progress for policy.heartbeat_timeout_s; `blamed` is the rank that stopped
-  // first.
-  bool hung(Attempt& attempt, std::optional<Heartbeat>& blamed) {
+  // True when the step is hung (hang_clock.hpp: the start-up bound until every rank has beaten, then the
+  // heartbeat timeout); `why` says which, `blamed` is the rank that stopped first.
+  bool hung(Attempt& attempt, std::string& why, std::optional<Heartbeat>& blamed) {
     if (options_.heartbeat_dir.empty()) return false;
     const auto beats = read_progress(attempt);
-    const double progress = std::max(attempt.started, attempt.last_beat);
-    if (now_seconds() - progress < config_.policy.heartbeat_timeout_s) return false;
-    blamed = stopped_first(beats, read_liveness(options_.heartbeat_dir), now_seconds());
+    const int ranks = static_cast<int>(attempt.nodes.size()) * options_.tasks_per_node;
+    const HangCheck check = check_hang(config_.policy, attempt.started, ranks, beats, now_seconds());
+    if (!check.hung) return false;
+    why = check.reason();
+    // A rank that never beat has no node on record: rather than blame one that started, blame none.
+    if (!check.starting) blamed = stopped_first(beats, read_liveness(options_.heartbeat_dir), now_seconds());
     return true;
   }
 
@@ -189,9 +193,10 @@ class Supervisor {
         leaving_ = straggler_to_leave(attempt);
         if (!leaving_.empty()) step.signal(SIGUSR1);  // the trainer saves at the step's end and exits 42
       }
+      std::string why;
       std::optional<Heartbeat> blamed;
-      if (!forwarded && hung(attempt, blamed)) {
-        say(fmt::format("no heartbeat progress for {:.0f}s: aborting the step", config_.policy.heartbeat_timeout_s));
+      if (!forwarded && hung(attempt, why, blamed)) {
+        say(why + ": aborting the step");
         StepFailure failure{step.abort(kAbortGraceSeconds), true, blamed ? blamed->node : ""};
         return {failure, false};
       }

@@ -5,13 +5,11 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
 
 #include "sigma/core/cli.hpp"
+#include "sigma/core/durable_file.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/sim/checkpoint_model.hpp"
 #include "sigma/sim/study.hpp"
@@ -99,17 +97,12 @@ void print_ablation(const Scenario& s, int max_spares) {
   fmt::print("\n");
 }
 
+// The plot, replaced whole through core's helper; an error names the option.
 void write_file(const std::string& path, const std::string& content) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) throw Error(ExitCode::not_found, fmt::format("--plot {}: cannot write: {}", path, std::strerror(errno)));
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    throw Error(ExitCode::not_found, fmt::format("--plot {}: cannot write: {}", path, std::strerror(errno)));
+  try {
+    write_file_durably(path, content);
+  } catch (const Error& e) {
+    throw Error(e.code(), fmt::format("--plot {}: cannot write: {}", path, e.what()));
   }
 }
 

@@ -80,6 +80,8 @@ const BadConfig kBadConfigs[] = {
     // yaml-cpp's LoadAll yields empty documents for this forever (found by the fuzzer).
     {"26-endless-documents.yaml",
      "26-endless-documents.yaml:1:1: a second YAML document; expected one"},
+    {"27-startup-timeout.yaml",
+     "27-startup-timeout.yaml:4:22: policy.startup_timeout_s: expected a number in [1, 2592000], got 0"},
 };
 
 }  // namespace
@@ -98,6 +100,7 @@ TEST(SiteConfig, ExampleValuesAreRead) {
   EXPECT_EQ(config.cluster.spare_nodes, 2);
   EXPECT_EQ(config.preflight.levels.at("extended").budget_s, 1800);
   EXPECT_EQ(config.policy.backoff.max_s, 300);
+  EXPECT_EQ(config.policy.startup_timeout_s, 600);
   EXPECT_EQ(config.paths.metrics_dir, "/var/lib/prometheus/node-exporter");
   // The site rule comes first, then every default rule.
   ASSERT_GT(config.taxonomy.size(), default_taxonomy_rules().size());
@@ -109,6 +112,7 @@ TEST(SiteConfig, MinimalConfigGetsDefaults) {
   SiteConfig defaults = default_site_config();
   EXPECT_EQ(config.policy.max_restarts, defaults.policy.max_restarts);
   EXPECT_FALSE(config.policy.exclude_stragglers);
+  EXPECT_EQ(config.policy.startup_timeout_s, 600) << "start-up gets its own bound by default";
   EXPECT_TRUE(parse_site_config("cluster: {name: c}\npolicy: {exclude_stragglers: true}\n", "s.yaml")
                   .policy.exclude_stragglers);
   EXPECT_EQ(config.preflight.default_level, "quick");

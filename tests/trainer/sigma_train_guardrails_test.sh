@@ -6,18 +6,8 @@
 # Weights are compared through the final checkpoint's per-piece XXH3 checksums (ckpt/FORMAT.md).
 # usage: sigma_train_guardrails_test.sh SIGMA_TRAIN MPIRUN
 set -u
-bin=$1
-mpirun=$2
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
-
-printf 'The quick brown fox jumps over the lazy dog.\n%.0s' {1..200} >"$work/text.txt"
-"$bin" prepare --output "$work/data.tok" "$work/text.txt" >/dev/null || { echo "FAIL: prepare"; exit 1; }
-model=(--d-model 16 --n-heads 2 --seq-len 16 --d-ff 16 --n-experts 4 --peak-gflops 1 --data "$work/data.tok")
+source "$(dirname "$0")/mpirun_lib.sh"
+model=(--d-model 16 --n-heads 2 --seq-len 16 --d-ff 16 --n-experts 4 --peak-gflops 1 --data "$tokens")
 mpi2=("$mpirun" -n 2 --oversubscribe --bind-to none)
 mpi3=("$mpirun" -n 3 --oversubscribe --bind-to none)
 
@@ -121,5 +111,4 @@ wait $pid 2>/dev/null
   grep -q "inject_slow_rank=2 is not a rank of this run (world size 2)" "$work/err2" &&
   ok "slow rank outside the run: $(grep sigma-train "$work/err2")" || fail "slow rank outside: $(head -3 "$work/err2")"
 
-echo "$failures failure(s)"
-[[ $failures -eq 0 ]]
+finish

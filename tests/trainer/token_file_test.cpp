@@ -14,8 +14,18 @@
 namespace sigma::trainer {
 namespace {
 
+// A private directory per test process (files are written through core's durable-file helper, which refuses a
+// directory other users can write, such as /tmp itself, when the tests run as root), removed at exit.
+struct PrivateDir {
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("sigma_trainer_" + std::to_string(getpid()));
+  PrivateDir() { std::filesystem::create_directory(path); }
+  ~PrivateDir() { std::filesystem::remove_all(path); }
+};
+
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("sigma_trainer_" + std::to_string(getpid()) + "_" + name)).string();
+  static const PrivateDir dir;
+  return (dir.path / name).string();
 }
 
 TEST(TokenFile, RoundTripsNarrowAndWideTokens) {

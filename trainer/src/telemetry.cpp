@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "sigma/core/durable_file.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/core/wall_clock.hpp"
 
@@ -54,15 +55,10 @@ void Telemetry::record(const StepReport& report) {
 }
 
 void Telemetry::beat(const StepReport& report) {
-  // Write then rename, so a watcher never reads a half-written heartbeat.
+  // Replaced whole (a watcher never reads half a heartbeat, no link is followed), without an fsync per step:
+  // liveness, not data (durable_file.hpp).
   nlohmann::json beat = {{"step", report.step}, {"loss", report.loss.total()}, {"time", now_seconds()}, {"pid", getpid()}};
-  std::string tmp = heartbeat_path_ + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) throw Error(ExitCode::not_found, fmt::format("heartbeat {}: cannot write", tmp));
-    out << beat.dump() << '\n';
-  }
-  std::rename(tmp.c_str(), heartbeat_path_.c_str());
+  write_file_durably(heartbeat_path_, beat.dump() + "\n", Durability::atomic_only);
 }
 
 }  // namespace sigma::trainer

@@ -1,10 +1,10 @@
 #include "sigma/trainer/token_file.hpp"
 
 #include <cstring>
-#include <fstream>
 
 #include <fmt/format.h>
 
+#include "sigma/core/durable_file.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/core/trusted_path.hpp"
 
@@ -89,10 +89,8 @@ void write_token_file(const std::string& path, const TokenData& data) {
     else
       append_le<uint32_t>(out, t);
   }
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  if (!file) throw Error(ExitCode::not_found, fmt::format("{}: cannot create output file", path));
-  file.write(out.data(), static_cast<std::streamsize>(out.size()));
-  if (!file) throw Error(ExitCode::internal, fmt::format("{}: write failed", path));
+  // Whole or not at all: an interrupted prepare leaves no truncated token file for a run to trip on.
+  write_file_durably(path, out);
 }
 
 TokenData tokenize_bytes(const std::vector<std::string>& text_paths) {

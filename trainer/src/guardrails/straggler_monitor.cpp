@@ -2,10 +2,11 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 
 #include <fmt/format.h>
 
+#include "sigma/core/durable_file.hpp"
+#include "sigma/core/error.hpp"
 #include "sigma/core/heartbeat.hpp"
 
 namespace sigma::trainer {
@@ -66,8 +67,12 @@ void StragglerMonitor::write_metrics(int step) const {
          [&](size_t r) { return tracker_.flagged(static_cast<int>(r)) ? 1 : 0; });
   text += fmt::format("# HELP sigma_train_straggler_check_step Step of these figures.\n"
                       "# TYPE sigma_train_straggler_check_step gauge\nsigma_train_straggler_check_step {}\n", step);
-  std::ofstream(metrics_path_ + ".tmp", std::ios::trunc) << text;
-  std::rename((metrics_path_ + ".tmp").c_str(), metrics_path_.c_str());
+  // Replaced whole for the textfile collector, without an fsync per step (step metrics are liveness, not data);
+  // best effort, like the heartbeats: a metrics directory that fills up must not stop training.
+  try {
+    write_file_durably(metrics_path_, text, Durability::atomic_only);
+  } catch (const Error&) {
+  }
 }
 
 }  // namespace sigma::trainer

@@ -12,9 +12,18 @@
 
 namespace sigma {
 
+// Whether a whole-file replace waits for the disk. `fsync` (the default) syncs the file before the rename and the
+// directory after it: the new contents survive a power loss. `atomic_only` keeps everything else (O_EXCL|O_NOFOLLOW
+// temp file, rename: a reader sees the old or the new contents, never half, and no link is followed) but skips
+// both fsyncs. Only for liveness files rewritten every step or second (heartbeats, the trainer's step metrics):
+// after a crash a lost beat means nothing (the supervisor resets the directory for each attempt), while an fsync
+// per training step would stall every rank on a slow shared filesystem.
+enum class Durability { fsync, atomic_only };
+
 // `dir_fd` is an open directory, `dir_path` its name for messages, `name` a file name in it (no '/').
 // Throws sigma::Error(internal) naming the file and the failed step.
-void replace_file_at(int dir_fd, const std::string& dir_path, const std::string& name, const std::string& contents);
+void replace_file_at(int dir_fd, const std::string& dir_path, const std::string& name, const std::string& contents,
+                     Durability durability = Durability::fsync);
 void append_file_at(int dir_fd, const std::string& dir_path, const std::string& name, const std::string& text);
 
 // The contract's code for a failed file operation: config for a path that cannot be written (read-only,
@@ -22,7 +31,8 @@ void append_file_at(int dir_fd, const std::string& dir_path, const std::string& 
 ExitCode exit_code_for_errno(int err);
 
 // The same for a path: its directory is opened with open_trusted_dir first (its errors: config, not_found).
-void write_file_durably(const std::string& path, const std::string& contents);
+void write_file_durably(const std::string& path, const std::string& contents,
+                        Durability durability = Durability::fsync);
 void append_file_durably(const std::string& path, const std::string& text);
 
 }  // namespace sigma

@@ -1,5 +1,6 @@
-// Per-rank heartbeats: every rank of a training step rewrites DIR/rank-<r> after each step (write, then rename,
-// so a reader never sees half a file) with the step it finished, the time and its node. The supervisor reads
+// Per-rank heartbeats: every rank of a training step rewrites DIR/rank-<r> after each step (through
+// durable_file.hpp without fsync: an O_EXCL|O_NOFOLLOW temp file renamed over it, so a reader never sees half a
+// file and no planted link is followed) with the step it finished, the time and its node. The supervisor reads
 // them to see a hang (no progress for policy.heartbeat_timeout_s) and to blame the rank that stopped first: a
 // collective stalls every other rank behind it, so the stopped one is the one with the oldest step.
 #pragma once

@@ -89,6 +89,8 @@ struct PolicyConfig {
   BackoffConfig backoff;
   double exclude_for_s = 86400;          // validated but unused: no timed exclusion (drains last until resumed)
   double heartbeat_timeout_s = 300;      // no heartbeat for this long = hang
+  double startup_timeout_s = 600;        // ... but until every rank's first heartbeat of an attempt, this long
+                                         // from the launch (srun, MPI_Init, data and checkpoint load, a step)
   bool exclude_stragglers = false;       // move a step off a node its trainer flags as a straggler's
 };
 

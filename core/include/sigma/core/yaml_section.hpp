@@ -41,9 +41,12 @@ class Section {
 
   bool has(const std::string& key) const;
   void read(const std::string& key, int& out, int min, int max);
+  void read(const std::string& key, long long& out, long long min, long long max);
   void read(const std::string& key, double& out, double min, double max);
   void read(const std::string& key, bool& out);
   void read(const std::string& key, std::string& out);
+  // The value must be one of `allowed`.
+  void read_choice(const std::string& key, std::string& out, const std::vector<std::string>& allowed);
   void read_required(const std::string& key, std::string& out);
   void read(const std::string& key, std::vector<int>& out, int min, int max);
   // Each item must be one of `allowed` (when not empty).

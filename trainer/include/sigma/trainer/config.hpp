@@ -61,8 +61,9 @@ struct TrainConfig {
   FaultConfig fault;
 };
 
-// Reads a YAML file of `key: value` pairs (keys as in the table). Unknown keys, wrong types and bad values
-// throw sigma::Error(config) naming file:line:col and the key.
+// Reads a YAML file of `key: value` pairs (keys as in the table), checked by core's yaml::Section as the site
+// config is: unknown or duplicate keys, a second document, wrong types and values out of range throw
+// sigma::Error(config) "file:line:col: key: expected ..., got ..."; a missing file throws not_found.
 void load_yaml_config(const std::string& path, TrainConfig& config);
 
 // Adds one --option per config key (dashes for underscores) plus --config.

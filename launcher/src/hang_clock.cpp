@@ -1,0 +1,39 @@
+#include "sigma/launcher/hang_clock.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+namespace sigma::launch {
+
+HangCheck check_hang(const PolicyConfig& policy, double launched, int ranks, const std::vector<Heartbeat>& beats,
+                     double now) {
+  HangCheck check;
+  std::set<int> beaten;
+  double newest = 0;
+  for (const auto& beat : beats) {
+    beaten.insert(beat.rank);
+    newest = std::max(newest, beat.time);
+  }
+  for (int rank = 0; rank < ranks; ++rank) {
+    if (!beaten.count(rank)) check.not_started.push_back(rank);
+  }
+  check.starting = !check.not_started.empty();
+  check.waited_s = now - (check.starting ? launched : std::max(launched, newest));
+  check.bound_s = check.starting ? policy.startup_timeout_s : policy.heartbeat_timeout_s;
+  check.hung = check.waited_s >= check.bound_s;
+  return check;
+}
+
+std::string HangCheck::reason() const {
+  if (!starting) {
+    return fmt::format("no heartbeat progress for {:.0f}s (policy.heartbeat_timeout_s: {:.0f})", waited_s, bound_s);
+  }
+  constexpr std::size_t kNamed = 8;  // a 4,096-rank step that never started need not list them all
+  const std::vector<int> named(not_started.begin(), not_started.begin() + std::min(kNamed, not_started.size()));
+  return fmt::format("no first heartbeat from rank(s) {}{} {:.0f}s after the launch (policy.startup_timeout_s: {:.0f})",
+                     fmt::join(named, ","), not_started.size() > kNamed ? ",..." : "", waited_s, bound_s);
+}
+
+}  // namespace sigma::launch
