@@ -79,9 +79,9 @@ escaped() {  # escaped WANT -- COMMAND...: WANT (fixed string) in stderr, and no
     echo "ok: escaped: $(head -1 "$work/err" | cut -c1-160)"
   fi
 }
-escaped 'bad\x1b[31m\xff.yaml: config file not found' -- "$bin" train --config "$work/bad"$'\x1b[31m\xff'.yaml
+escaped 'bad\x1b[31m\xff.yaml: cannot open run config' -- "$bin" train --config "$work/bad"$'\x1b[31m\xff'.yaml
 printf 'd_model: "\x1b]0;title\x07"\n' >"$work/value.yaml"
-escaped "got '\"\\x1b]0;title\\x07\"'" -- "$bin" train --config "$work/value.yaml" --data "$work/good.tok"
+escaped 'd_model: expected an integer, got "\x1b]0;title\x07"' -- "$bin" train --config "$work/value.yaml" --data "$work/good.tok"
 escaped 'data\x01\xfe.tok' -- "$bin" train "${small[@]}" --data "$work/data"$'\x01\xfe'.tok
 escaped "unknown command 'fit\\x1b[2J'" -- "$bin" $'fit\x1b[2J'
 
