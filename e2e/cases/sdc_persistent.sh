@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Silent data corruption, persistent: the bit flips in rank 1's reduced gradient at step 130 on every attempt
+# while it runs on n2. Three replicas (the 3ranks shape): the re-run disagrees the same way, so the fault is
+# persistent and the outvoted replica, rank 1 on n2, is blamed (two replicas could not tell which one is wrong).
+# n2 is drained, the restart on n1,n3,n4 runs clean and ends with the fault-free weights.
+source "$(dirname "$0")/../lib.sh"
+
+matrix_site
+FAULTS="--inject-bitflip grad --inject-bitflip-rank 1 --inject-bitflip-step 130 --inject-repeat true --inject-node n2" \
+  use_shape 3ranks
+start_job -w n1,n2,n3,n4
+end_of_job COMPLETED
+story 'fault_injected{node=n2}' step_rerun 'fault_classified{class=persistent,node=n2}' \
+  'step_failed{class=hardware,node=n2,next=restart}' 'node_drained{node=n2}' 'step_started{attempt=2}' recovered \
+  'supervise_ended{exit_code=0}'
+assert_drained n2
+assert_restarted_without n2
+FAULT_AT=$(event_time fault_injected) LAST_STEP=$(event_detail step_failed last_step)
+detected_at "$(event_time step_failed)"
+recovered_from_heartbeats
+assert_kept
+assert_bitwise_equal
+pass "persistent SDC on n2 at step 130: outvoted, blamed and drained n2, restarted on the spare, fault-free weights"
