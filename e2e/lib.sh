@@ -25,12 +25,14 @@ matrix_site() {
 }
 
 # ---- the job: one tiny model in two shapes ----
-# 2ranks: 2 training nodes (expert parallel over both) + 1 spare, 600 steps of 1-20 ms, a checkpoint every 50.
+# 2ranks: 2 training nodes (expert parallel over both) + 1 spare, 1200 steps of 1-20 ms, a checkpoint every 50.
+# A signal is forwarded within the supervisor's 0.5 s poll: a case that acts after step 230 leaves ~1 s of
+# training on a quiet machine for it to land.
 # 3ranks: 3 data-parallel replicas + 1 spare, so a replica that disagrees is outvoted (persistent SDC needs a
-# majority to blame); three ranks share two cores here, so it trains 300 steps, a checkpoint every 50.
+# majority to blame); three ranks share two cores here, so it trains 300 steps.
 # A measured peak is not needed (peak_gflops): it would add ~1 s of sgemm timing to every start.
-shape_steps() { case $1 in 2ranks) echo 600 ;; 3ranks) echo 300 ;; esac; }
-shape_every() { case $1 in 2ranks) echo 50 ;; 3ranks) echo 50 ;; esac; }
+shape_steps() { case $1 in 2ranks) echo 1200 ;; 3ranks) echo 300 ;; esac; }
+shape_every() { echo 50; }
 shape_nodes() { case $1 in 2ranks) echo 3 ;; 3ranks) echo 4 ;; esac; }
 
 # use_shape SHAPE [YAML lines]: the run config and the template's knobs for a job of that shape; the lines add
@@ -112,7 +114,9 @@ declare -A RECORD=()
 note() { RECORD[$1]=$2; }
 # fault_at: the moment of an outside action (kill, SIGSTOP, kill-node, signal).
 fault_now() { FAULT_AT=$(now); }
-detected_at() { note detection_s "$(seconds_between "$FAULT_AT" "$1")"; DETECTED_AT=$1; }
+# elapsed FROM TO: seconds between two epoch times, to the hundredth.
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+detected_at() { note detection_s "$(elapsed "$FAULT_AT" "$1")"; DETECTED_AT=$1; }
 # recovered_from_heartbeats: the first new training step of the last attempt is when every rank was ready to
 # train (heartbeat ready_at: data and checkpoint loaded; one step is ~1 ms here); steps redone from the step
 # reached before the fault (LAST_STEP) and the step the attempt resumed at.
@@ -123,7 +127,7 @@ import json, sys
 beats = [json.loads(part + "}") for part in sys.stdin.read().split("}") if part.strip()]
 print(max(beat["ready_at"] for beat in beats), min(beat["resumed_from"] for beat in beats))')
   resumed=${ready#* } ready=${ready% *}
-  note recovery_s "$(seconds_between "$DETECTED_AT" "$ready")"
+  note recovery_s "$(elapsed "$DETECTED_AT" "$ready")"
   note resumed_from "$resumed"
   [ -z "${LAST_STEP:-}" ] || note steps_redone $((LAST_STEP - resumed))
 }

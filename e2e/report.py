@@ -67,8 +67,8 @@ def report(path, runs, command, machine):
                 failures.append(f"- {case}, run {run}: {mine[run].get('reason', '')}")
         ok = [r for r in mine.values() if r["outcome"] == "pass"]
         lines.append(
-            f"| {case} | {passed}/{runs} | {median([r.get('detection_s') for r in ok])} | "
-            f"{median([r.get('recovery_s') for r in ok])} | {median([r.get('steps_redone') for r in ok], 0)} | "
+            f"| {case} | {passed}/{runs} | {median([r.get('detection_s') for r in ok], 2)} | "
+            f"{median([r.get('recovery_s') for r in ok], 2)} | {median([r.get('steps_redone') for r in ok], 0)} | "
             f"{distinct(r.get('blamed_node', '') for r in ok)} | {distinct(r.get('bitwise', '') for r in ok)} |")
     total = sum(1 for r in records if r["outcome"] == "pass")
     lines += ["", f"{total} of {len(cases) * runs} case runs passed."]

@@ -14,7 +14,7 @@ assert_drained n1
 [[ "$(job_field "$JOB" NodeList)" != *n1* && "$(job_field "$JOB" NodeList)" != "n[1-"* ]] || fail "the job ran on n1"
 story 'preflight_fail{host=n1}' 'node_drained{host=n1}' 'job_prolog{host=n1,verdict=fail}' supervise_started \
   step_started 'supervise_ended{exit_code=0,restarts=0}'
-note detection_s "$(printf '%.1f' "$(event_detail job_prolog burn_in_s "$(events "$JOB" job_prolog | grep -n '"verdict":"fail"' | cut -d: -f1)")")"
+note detection_s "$(printf '%.2f' "$(event_detail job_prolog burn_in_s "$(events "$JOB" job_prolog | grep -n '"verdict":"fail"' | cut -d: -f1)")")"
 DETECTED_AT=$(event_time node_drained) LAST_STEP=0
 recovered_from_heartbeats
 assert_kept

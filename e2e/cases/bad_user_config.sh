@@ -18,6 +18,6 @@ errors=$(grep '^sigma-train: ' "$OUTPUT" | grep -v 'ranks, ep_size' || true)
 grep -q "a user error: not restarted or requeued" "$OUTPUT" || fail "the supervisor did not say why it stopped"
 assert_only_drained
 blamed "none (the user's config)"
-note detection_s "$(seconds_between "$(event_time step_started)" "$(event_time step_failed)")"
+note detection_s "$(elapsed "$(event_time step_started)" "$(event_time step_failed)")"
 note bitwise "not applicable: a user error, nothing trained"
 pass "a misspelt key: \"$errors\", the job failed once (exit 3), not restarted or requeued"

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # A hung rank: training rank 1 stopped with SIGSTOP after step 230. No heartbeat progress for
-# policy.heartbeat_timeout_s (10 s here) is a hang; the rank whose liveness went stale is blamed, its node
+# policy.heartbeat_timeout_s (20 s here) is a hang; the rank whose liveness went stale is blamed, its node
 # drained ("sigma: hang ..."), and training restarts on the spare from the newest checkpoint to the fault-free
 # weights.
 source "$(dirname "$0")/../lib.sh"
 case_cleanup() { [ -z "${VICTIM_PID:-}" ] || kill -9 "$VICTIM_PID" 2>/dev/null || true; }
 
-HANG_TIMEOUT=10 matrix_site
+matrix_site
 use_shape 2ranks
 start_job
 wait_training_step 230

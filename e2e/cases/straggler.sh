@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# A straggler: rank 1 computes 10x slower while it runs on n2 (inject_slow, tied to the node). The trainer flags
+# A straggler: rank 1 computes 30x slower while it runs on n2 (inject_slow, tied to the node). The trainer flags
 # it after 5 slow steps; with policy.exclude_stragglers the supervisor stops the step at a step boundary (the
 # trainer saves and exits 42) and restarts it without n2 (excluded, not drained: slow is not broken). The
 # slowdown only sleeps, so the weights are the fault-free run's.
 source "$(dirname "$0")/../lib.sh"
 
 matrix_site "" "exclude_stragglers: true"
-FAULTS="--inject-slow-rank 1 --inject-slow-factor 10 --inject-node n2" use_shape 2ranks \
+FAULTS="--inject-slow-rank 1 --inject-slow-factor 30 --inject-node n2" use_shape 2ranks \
   "$(printf 'straggler_margin: 1\nstraggler_steps: 5\nstraggler_min_seconds: 0.002')"
 start_job -w n1,n2,n3
 end_of_job COMPLETED
