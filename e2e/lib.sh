@@ -41,21 +41,8 @@ use_shape() {
   SHAPE=$1
   local ep=2 batch=8
   [ "$SHAPE" = 3ranks ] && ep=1 batch=12
-  cat >"$out/run.yaml" <<YAML
-data: $REFERENCE/licences.tok
-d_model: 32
-n_layers: 1
-n_heads: 2
-seq_len: 32
-n_experts: 4
-d_ff: 32
-top_k: 2
-global_batch: $batch
-steps: $(shape_steps "$SHAPE")
-log_every: 500
-peak_gflops: 1
-${2:-}
-YAML
+  { tiny_run_config "$REFERENCE/licences.tok" "$(shape_steps "$SHAPE")" "$batch"
+    printf '%s\n' "log_every: 500" "peak_gflops: 1" "${2:-}"; } >"$out/run.yaml"
   export SIGMA_TRAIN_CONFIG=$out/run.yaml SIGMA_CKPT_EVERY=$(shape_every "$SHAPE") SIGMA_SPARES=1
   export SIGMA_TRAIN_ARGS="--ep-size $ep --threads 1 ${FAULTS:-}"
 }
@@ -132,6 +119,33 @@ print(max(beat["ready_at"] for beat in beats), min(beat["resumed_from"] for beat
   [ -z "${LAST_STEP:-}" ] || note steps_redone $((LAST_STEP - resumed))
 }
 blamed() { note blamed_node "$1"; }
+# restart_figures: an in-allocation restart's figures: detected at the supervisor's step_failed, steps redone
+# from the step the failed attempt reached.
+restart_figures() {
+  LAST_STEP=$(event_detail step_failed last_step)
+  detected_at "$(event_time step_failed)"
+  recovered_from_heartbeats
+}
+# assert_sdc_recovered CLASS: a bit flip on n2 classified CLASS by the trainer: n2 blamed and drained, the step
+# restarted without it, nothing lost, the fault-free weights.
+assert_sdc_recovered() {
+  story 'fault_injected{node=n2}' step_rerun "fault_classified{class=$1,node=n2}" \
+    'step_failed{class=hardware,node=n2,next=restart}' 'node_drained{node=n2}' 'step_started{attempt=2}' recovered \
+    'supervise_ended{exit_code=0}'
+  assert_drained n2
+  assert_restarted_without n2
+  FAULT_AT=$(event_time fault_injected)
+  restart_figures
+  assert_intact
+}
+# freeze_rank STEP: after STEP, training rank 1 is stopped with SIGSTOP (VICTIM_PID on VICTIM) at FAULT_AT.
+freeze_rank() {
+  wait_training_step "$1"
+  victim 1
+  kill -STOP "$VICTIM_PID"
+  fault_now
+  keep_committed
+}
 
 # ---- nodes ----
 # assert_drained NODE: drained by sigma (reason "sigma: ..."); the other nodes were not.
@@ -198,6 +212,11 @@ assert_bitwise_equal() {
     fail "the final weights differ from the fault-free run's"
   note bitwise yes
 }
+# assert_intact: nothing committed was lost and the final weights are the fault-free run's.
+assert_intact() {
+  assert_kept
+  assert_bitwise_equal
+}
 # assert_bitwise_differs WHY: where the fault changes the data the model saw, the weights must differ from the
 # reference (else the fault did nothing) and be finite (h5py reads every tensor of the final checkpoint).
 assert_bitwise_differs() {
@@ -205,6 +224,17 @@ assert_bitwise_differs() {
   /usr/bin/python3 "$E2E_LIB_DIR/compare_weights.py" differ "$REFERENCE/$SHAPE.manifest.json" "$(final_manifest)" ||
     fail "the final weights are the fault-free run's: the fault had no effect"
   note bitwise "not applicable: $1"
+}
+
+# assert_data_position EXTRA_BATCHES: the final checkpoint consumed that many batches more than the steps.
+assert_data_position() {
+  local position batch
+  position=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["scalars"]["data_position"])' \
+    "$(final_manifest)")
+  batch=$(sed -n 's/^global_batch: //p' "$out/run.yaml")
+  [ "$position" = $(( ($(shape_steps "$SHAPE") + $1) * batch )) ] ||
+    fail "data position $position, expected $1 batch(es) of $batch more than the $(shape_steps "$SHAPE") steps"
+  note data_position "$position"
 }
 
 # ---- the result record, written whatever happens ----

@@ -17,6 +17,5 @@ story 'preflight_fail{host=n1}' 'node_drained{host=n1}' 'job_prolog{host=n1,verd
 note detection_s "$(printf '%.2f' "$(event_detail job_prolog burn_in_s "$(events "$JOB" job_prolog | grep -n '"verdict":"fail"' | cut -d: -f1)")")"
 DETECTED_AT=$(event_time node_drained) LAST_STEP=0
 recovered_from_heartbeats
-assert_kept
-assert_bitwise_equal
+assert_intact
 pass "n1 failed its burn-in and was drained; job $JOB requeued onto $(job_field "$JOB" NodeList), trained to the end: the fault-free weights"

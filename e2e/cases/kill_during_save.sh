@@ -37,9 +37,6 @@ resumed=$(grep -o "sigma-train: resumed from .*step_[0-9]*" "$OUTPUT" | tail -1 
 [ "$resumed" = "$(echo "$KEPT" | tail -1)" ] || fail "resumed from $resumed, not the newest committed step"
 "$SIGMA_CKPT" verify "$CKPT" --step "$((10#${in_flight#step_}))" >/dev/null || fail "$in_flight was not saved again"
 note interrupted_save "$in_flight $([ "$resumed" = "$in_flight" ] && echo 'committed by rank 0' || echo abandoned)"
-LAST_STEP=$(event_detail step_failed last_step)
-detected_at "$(event_time step_failed)"
-recovered_from_heartbeats
-assert_kept
-assert_bitwise_equal
+restart_figures
+assert_intact
 pass "kill -9 inside the save of $in_flight: resumed from $resumed, $in_flight saved again, fault-free weights"

@@ -5,19 +5,12 @@
 # n2 is drained, the restart on n1,n3,n4 runs clean and ends with the fault-free weights.
 source "$(dirname "$0")/../lib.sh"
 
-matrix_site
+# Three ranks share two cores: a restart on a loaded machine once took over 20 s to start (REPORT.md, run 3), so a
+# slow start is not taken for a hang here.
+HANG_TIMEOUT=60 matrix_site
 FAULTS="--inject-bitflip grad --inject-bitflip-rank 1 --inject-bitflip-step 130 --inject-repeat true --inject-node n2" \
   use_shape 3ranks
 start_job -w n1,n2,n3,n4
 end_of_job COMPLETED
-story 'fault_injected{node=n2}' step_rerun 'fault_classified{class=persistent,node=n2}' \
-  'step_failed{class=hardware,node=n2,next=restart}' 'node_drained{node=n2}' 'step_started{attempt=2}' recovered \
-  'supervise_ended{exit_code=0}'
-assert_drained n2
-assert_restarted_without n2
-FAULT_AT=$(event_time fault_injected) LAST_STEP=$(event_detail step_failed last_step)
-detected_at "$(event_time step_failed)"
-recovered_from_heartbeats
-assert_kept
-assert_bitwise_equal
+assert_sdc_recovered persistent
 pass "persistent SDC on n2 at step 130: outvoted, blamed and drained n2, restarted on the spare, fault-free weights"
