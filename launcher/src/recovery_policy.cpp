@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <regex>
 
 namespace sigma::launch {
@@ -40,6 +41,15 @@ std::string describe(const StepFailure& f) {
   if (f.hang) return "no progress";
   if (f.outcome.signal) return fmt::format("killed by signal {}", f.outcome.signal);
   return fmt::format("exit {}", f.outcome.exit_code);
+}
+
+// The signal whose description (strsignal, as srun prints it: "Killed", "Segmentation fault") is `text`; 0 if none.
+int signal_named(const std::string& text) {
+  for (int sig = 1; sig < 65 && !text.empty(); ++sig) {
+    const char* name = strsignal(sig);
+    if (name != nullptr && text == name) return sig;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -106,6 +116,11 @@ StepOutcome first_task_outcome(const StepOutcome& srun) {
   if (std::regex_search(what, code, exited)) {
     outcome.exit_code = std::stoi(code[1]);
     outcome.signal = 0;
+  } else if (const int sig = signal_named(what); sig != 0) {
+    // srun's own exit status is the last task's: after a kill -9 of one rank, its partner may end with a broken
+    // pipe, and srun then exits 141. The first task's line names the signal that ended it (strsignal's words).
+    outcome.exit_code = 0;
+    outcome.signal = sig;
   } else if (outcome.signal == 0 && outcome.exit_code > 128 && outcome.exit_code < 128 + 65) {
     outcome.signal = outcome.exit_code - 128;
     outcome.exit_code = 0;

@@ -11,7 +11,12 @@ on_cluster() { "$SIGMA_CLUSTER_SCRIPT" exec "$SIGMA_CLUSTER_DIR" -- "$@"; }
 now() { date +%s.%N; }
 seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# FAIL_NOTE (optional): a file that keeps the reason too, also when fail runs in a subshell ($(...)).
+fail() {
+  echo "FAIL: $*" >&2
+  [ -z "${FAIL_NOTE:-}" ] || echo "$*" >>"$FAIL_NOTE"
+  exit 1
+}
 pass() { echo "PASS: $*"; }
 
 # A scratch directory that every node can see (the nodes share this machine's filesystem).
@@ -67,3 +72,23 @@ for line in sys.stdin:
         value = value.get(key, "") if isinstance(value, dict) else ""
     print(value)' "$1"
 }
+
+# Training ranks of a job under `sigma-launch supervise`, found through the heartbeat directory it hands them
+# (SIGMA_HEARTBEAT_DIR): the step reached by the slowest rank, and the PID and node of training rank RANK.
+slowest_step() {
+  cat "$1"/rank-* 2>/dev/null | grep -o '"step":[0-9]*' | cut -d: -f2 | sort -n | head -1
+}
+reached_step() { [ "$(slowest_step "$1")" -ge "$2" ] 2>/dev/null; }
+rank_pid_in() {  # rank_pid_in HEARTBEAT_DIR RANK
+  local pid env
+  for pid in $(pgrep -f "sigma-train train"); do
+    # Read first, then match: `tr | grep -q` fails under pipefail when grep quits before tr has written all.
+    env=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null) || continue
+    if grep -qx "SLURM_PROCID=$2" <<<"$env" && grep -qx "SIGMA_HEARTBEAT_DIR=$1" <<<"$env"; then
+      echo "$pid"
+      return 0
+    fi
+  done
+  return 1
+}
+rank_node() { tr '\0' '\n' <"/proc/$1/environ" | sed -n 's/^SLURMD_NODENAME=//p'; }

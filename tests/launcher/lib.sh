@@ -55,26 +55,10 @@ submit() {  # submit NAME [sbatch options...] -> job id
   on_cluster sbatch --parsable --open-mode=append -o "$out/$name.out" "$@" "$out/$name.sbatch"
 }
 
-# Step reached by the slowest rank of job NAME, from its heartbeats.
-heartbeat_step() {
-  cat "$HEARTBEATS.$1"/rank-* 2>/dev/null | grep -o '"step":[0-9]*' | cut -d: -f2 | sort -n | head -1
-}
-past_step() { [ "$(heartbeat_step "$1")" -ge "$2" ] 2>/dev/null; }
-
-# PID and node of training rank RANK (the sigma-train process whose SLURM_PROCID is RANK, of this cluster).
-rank_pid() {
-  local pid env
-  for pid in $(pgrep -f "$SIGMA_TRAIN train"); do
-    # Read first, then match: `tr | grep -q` fails under pipefail when grep quits before tr has written all.
-    env=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null) || continue
-    if grep -qx "SLURM_PROCID=$1" <<<"$env" && grep -qx "SIGMA_HEARTBEAT_DIR=$HEARTBEATS.$2" <<<"$env"; then
-      echo "$pid"
-      return 0
-    fi
-  done
-  return 1
-}
-rank_node() { tr '\0' '\n' <"/proc/$1/environ" | sed -n 's/^SLURMD_NODENAME=//p'; }
+# Step reached by the slowest rank of job NAME, and the PID of its training rank RANK (tests/cluster/lib.sh).
+heartbeat_step() { slowest_step "$HEARTBEATS.$1"; }
+past_step() { reached_step "$HEARTBEATS.$1" "$2"; }
+rank_pid() { rank_pid_in "$HEARTBEATS.$2" "$1"; }
 
 # start_training NAME STEPS: submits the job and waits until every rank passed step 1100 (past the second save, so
 # the first checkpoint is committed); sets JOB, and VICTIM_PID and VICTIM for training rank 1 and its node.

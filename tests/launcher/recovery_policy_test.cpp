@@ -243,4 +243,11 @@ TEST(Blame, TheFirstFailedTaskDecidesTheOutcome) {
   const StepOutcome killed = first_task_outcome({137, 0, "srun: error: n2: task 1: Killed\n"});
   EXPECT_EQ(killed.signal, SIGKILL);
   EXPECT_EQ(first_task_outcome({10, 0, "no task lines"}).exit_code, 10);
+  // srun exits with the last task's status: the killed rank's partner died of a broken pipe (128 + 13), but the
+  // first task's line says it was killed (SIGKILL: restart), not a broken pipe (unclassified: stop for a human).
+  const StepOutcome partner = first_task_outcome(
+      {141, 0, "srun: error: n2: task 1: Killed\nsrun: error: n1: task 0: Broken pipe\n"});
+  EXPECT_EQ(partner.signal, SIGKILL);
+  EXPECT_EQ(partner.exit_code, 0);
+  EXPECT_EQ(first_task_outcome({139, 0, "srun: error: n1: task 0: Segmentation fault\n"}).signal, SIGSEGV);
 }

@@ -9,10 +9,11 @@ readonly SITE=$SIGMA_CLUSTER_DIR/etc/site.yaml
 readonly STATE=$SIGMA_CLUSTER_DIR/state
 readonly LEDGER=$STATE/events.jsonl
 
-# site_config [YAML lines under preflight:]: the cluster's one site config, replaced atomically (the plugin reads
-# it afresh in every prolog). Small checks and budgets keep each burn-in around a second on this machine.
+# site_config [YAML lines under preflight:] [recycle hold-off] [YAML keys inside policy's flow map]: the cluster's
+# one site config, replaced atomically (the plugin reads it afresh in every prolog; the supervisor once per run).
+# Small checks and budgets keep each burn-in around a second on this machine.
 site_config() {
-  local extra=${1:-} hold_off=${2:-600}
+  local extra=${1:-} hold_off=${2:-600} policy=${3:+, $3}
   mkdir -p "$STATE"
   chmod 755 "$STATE"
   cat >"$SITE.new" <<YAML
@@ -29,7 +30,7 @@ preflight:
   result_ttl_s: 600
   recycle: {hold_off_s: $hold_off, level: extended}
 $extra
-policy: {max_requeues: 3}
+policy: {max_requeues: 3$policy}
 paths:
   state_dir: $STATE
   ledger: $LEDGER

@@ -19,6 +19,12 @@ submit_template() {
   (cd "$out" && on_cluster sbatch --parsable "$@" "$SIGMA_TEMPLATES/$template")
 }
 
+# tiny_run_config DATA STEPS GLOBAL_BATCH: a sigma-train run config for the smallest useful MoE model (prints it).
+tiny_run_config() {
+  printf '%s\n' "data: $1" "d_model: 32" "n_layers: 1" "n_heads: 2" "seq_len: 32" "n_experts: 4" "d_ff: 32" \
+    "top_k: 2" "global_batch: $3" "steps: $2"
+}
+
 # wait_job_ends JOB SECONDS: until the job is COMPLETED, FAILED or CANCELLED; prints that state.
 job_ended() { job_field "$1" JobState | grep -qxE 'COMPLETED|FAILED|CANCELLED|TIMEOUT'; }
 wait_job_ends() {

@@ -6,19 +6,7 @@ source "$(dirname "$0")/lib.sh"
 trap restore_spank_cluster EXIT
 
 "$SIGMA_TRAIN" prepare --output "$out/licences.tok" /usr/share/common-licenses/* >/dev/null
-cat >"$out/run.yaml" <<YAML
-data: $out/licences.tok
-d_model: 32
-n_layers: 1
-n_heads: 2
-seq_len: 32
-n_experts: 4
-d_ff: 32
-top_k: 2
-global_batch: 8
-steps: 300
-log_every: 100
-YAML
+{ tiny_run_config "$out/licences.tok" 300 8; echo "log_every: 100"; } >"$out/run.yaml"
 export SIGMA_TRAIN_CONFIG=$out/run.yaml SIGMA_TRAIN_ARGS="--ep-size 2 --threads 1" SIGMA_CKPT_EVERY=100
 job=$(submit_template moe-train.sbatch)
 state=$(wait_job_ends "$job" 240)

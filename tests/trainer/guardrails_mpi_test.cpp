@@ -181,6 +181,10 @@ TEST_F(Guardrails, DeterministicNanStopsWithNumerical) {
   ASSERT_EQ(classified.size(), 1u);
   EXPECT_EQ(classified[0]["class"], "deterministic");
   EXPECT_EQ(classified[0]["action"], "exit_numerical");
+  const auto injected = events("fault_injected");  // recorded, so a supervisor can time its detection
+  ASSERT_EQ(injected.size(), 2u);                  // the first attempt and the re-run
+  EXPECT_EQ(injected[0]["fault"], "nan");
+  EXPECT_EQ(injected[0]["rank"], 2);
 }
 
 TEST_F(Guardrails, TransientNanBlamesTheLastRank) {
@@ -258,6 +262,10 @@ TEST_F(Guardrails, LossSpikeSkipsItsDataWindow) {
   EXPECT_EQ(skipped[0]["first_sequence"], 5 * c.global_batch);
   EXPECT_EQ(skipped[0]["end_sequence"], 6 * c.global_batch);
   EXPECT_EQ(faulty.data_position(), static_cast<uint64_t>(9 * c.global_batch));
+  const auto injected = events("fault_injected");
+  ASSERT_EQ(injected.size(), 1u);
+  EXPECT_EQ(injected[0]["fault"], "spike");
+  EXPECT_EQ(injected[0]["step"], 6);
 }
 
 TEST_F(Guardrails, LossSpikesAreBounded) {

@@ -84,7 +84,11 @@ void FaultInjector::after_local_compute(int step, Arena& weights, LossParts& loc
     flip_bit(weights.dense[static_cast<size_t>(config_.bitflip_index)], config_.bitflip_bit);
     param_flipped_ = false;
   }
-  if (rank_ == last_rank_ && fires(config_.nan_at_step, step, nan_done_)) local.ce = std::nan("");
+  if (rank_ == last_rank_ && fires(config_.nan_at_step, step, nan_done_)) {
+    local.ce = std::nan("");
+    log_.local("fault_injected", {{"fault", "nan"}, {"step", step}, {"rank", rank_}, {"node", log_.node_of(rank_)},
+                                  {"attempt", attempt_}});
+  }
   if (hits(config_.slow_rank) && config_.slow_factor > 1)
     std::this_thread::sleep_for(std::chrono::duration<double>((config_.slow_factor - 1) * compute_seconds));
 }
@@ -97,6 +101,7 @@ void FaultInjector::after_reduction(int step, Arena& grads) {
 double FaultInjector::loss_seen(int step, double loss) {
   if (step != config_.spike_at_step || spike_done_) return loss;
   spike_done_ = true;
+  log_.decision("fault_injected", {{"fault", "spike"}, {"step", step}, {"factor", config_.spike_factor}});
   return loss * config_.spike_factor;
 }
 
