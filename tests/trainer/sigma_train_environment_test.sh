@@ -5,14 +5,10 @@
 # (A directory as --data or --config, and `latest` as a directory, are in sigma_train_cli_test.sh.)
 # usage: sigma_train_environment_test.sh SIGMA_TRAIN MPIRUN SANITIZED(0|1)
 set -u
-bin=$1
-mpirun=$2
 sanitized=$3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; sed 's/^/    /' "$work/err" | head -5; failures=$((failures + 1)); }
+source "$(dirname "$0")/mpirun_lib.sh" "$1" "$2"
+fail() {  # as mpirun_lib.sh's, with the command's stderr
+  echo "FAIL: $*"; sed 's/^/    /' "$work/err" | head -5; failures=$((failures + 1)); }
 
 # expect CODE PATTERN -- COMMAND...: the exit code, exactly one stderr line from sigma-train, matching PATTERN.
 expect() {
@@ -28,8 +24,6 @@ expect() {
   fi
 }
 
-printf 'The quick brown fox jumps over the lazy dog.\n%.0s' {1..200} >"$work/text.txt"
-"$bin" prepare --output "$work/good.tok" "$work/text.txt" >/dev/null || { echo "FAIL: prepare"; exit 1; }
 small=(--d-model 16 --n-heads 2 --seq-len 16 --d-ff 16 --peak-gflops 1 --n-experts 4 --global-batch 4)
 # 16M sequences of 16 tokens: about 1.6 TB of activations, beyond any test machine.
 huge=(--d-model 16 --n-heads 2 --seq-len 16 --d-ff 16 --peak-gflops 1 --n-experts 4 --global-batch 16000000)
@@ -38,26 +32,26 @@ mid=(--d-model 256 --n-heads 4 --seq-len 256 --d-ff 512 --n-layers 4 --n-experts
 
 fits="the model does not fit in memory: it needs [0-9.]+ [MG]iB \(model state"
 expect 3 "$fits.*\), MemAvailable \(/proc/meminfo\) has [0-9.]+ [MG]iB left" -- \
-  "$bin" train "${huge[@]}" --steps 1 --data "$work/good.tok"
+  "$bin" train "${huge[@]}" --steps 1 --data "$tokens"
 expect 3 "needs [0-9.]+ [MG]iB \(2 ranks on this node x [0-9.]+ [MG]iB\)" -- \
-  "$mpirun" -n 2 --oversubscribe --bind-to none "$bin" train "${huge[@]}" --steps 1 --data "$work/good.tok"
+  "$mpirun" -n 2 --oversubscribe --bind-to none "$bin" train "${huge[@]}" --steps 1 --data "$tokens"
 if [[ $sanitized == 1 ]]; then
   echo "skip: RLIMIT_AS under a sanitizer (its shadow memory alone is terabytes of address space)"
 else
   expect 3 "$fits.*reserved address space 256.0 MiB\), RLIMIT_AS \(ulimit -v\) has [0-9.]+ MiB left" -- \
-    prlimit --as=$((1000 * 1024 * 1024)) "$bin" train "${mid[@]}" --steps 1 --data "$work/good.tok"
+    prlimit --as=$((1000 * 1024 * 1024)) "$bin" train "${mid[@]}" --steps 1 --data "$tokens"
   # The same model with room for it trains.
-  prlimit --as=$((1400 * 1024 * 1024)) "$bin" train "${mid[@]}" --steps 1 --data "$work/good.tok" >"$work/out" 2>"$work/err" &&
+  prlimit --as=$((1400 * 1024 * 1024)) "$bin" train "${mid[@]}" --steps 1 --data "$tokens" >"$work/out" 2>"$work/err" &&
     grep -q '^step 1/1' "$work/out" && echo "ok: the same model under a 1400 MiB RLIMIT_AS trains" ||
     fail "the model under a 1400 MiB RLIMIT_AS did not train"
 fi
 
 # An unwritable ledger (a directory; a path below a file) loses the event, not the run: one warning line each.
-"$bin" train "${small[@]}" --steps 4 --checkpoint-every 2 --data "$work/good.tok" --ckpt-dir "$work/ckpt" >/dev/null
+"$bin" train "${small[@]}" --steps 4 --checkpoint-every 2 --data "$tokens" --ckpt-dir "$work/ckpt" >/dev/null
 for ledger in "$work" "$work/text.txt/ledger.jsonl"; do
   rm -rf "$work/ckpt_copy" && cp -r "$work/ckpt" "$work/ckpt_copy"
   truncate -s 100 "$work/ckpt_copy/step_00000004/shard_r00000.h5"  # a rejected step is a ledger event
-  SIGMA_LEDGER=$ledger "$bin" train "${small[@]}" --steps 5 --data "$work/good.tok" --ckpt-dir "$work/ckpt_copy" \
+  SIGMA_LEDGER=$ledger "$bin" train "${small[@]}" --steps 5 --data "$tokens" --ckpt-dir "$work/ckpt_copy" \
     >"$work/out" 2>"$work/err"
   rc=$?
   if [[ $rc -ne 0 ]] || [[ $(grep -c "cannot append to the event ledger" "$work/err") -ne 1 ]] ||
@@ -81,9 +75,8 @@ escaped() {  # escaped WANT -- COMMAND...: WANT (fixed string) in stderr, and no
 }
 escaped 'bad\x1b[31m\xff.yaml: cannot open run config' -- "$bin" train --config "$work/bad"$'\x1b[31m\xff'.yaml
 printf 'd_model: "\x1b]0;title\x07"\n' >"$work/value.yaml"
-escaped 'd_model: expected an integer, got "\x1b]0;title\x07"' -- "$bin" train --config "$work/value.yaml" --data "$work/good.tok"
+escaped 'd_model: expected an integer, got "\x1b]0;title\x07"' -- "$bin" train --config "$work/value.yaml" --data "$tokens"
 escaped 'data\x01\xfe.tok' -- "$bin" train "${small[@]}" --data "$work/data"$'\x01\xfe'.tok
 escaped "unknown command 'fit\\x1b[2J'" -- "$bin" $'fit\x1b[2J'
 
-echo "$failures failure(s)"
-[[ $failures -eq 0 ]]
+finish
