@@ -11,11 +11,32 @@
 
 namespace sigma::trainer {
 
+// C = alpha op(A) op(B) + beta C, row-major (lda, ldb, ldc: row strides).
+struct Gemm {
+  bool trans_a, trans_b;
+  int M, N, K;
+  float alpha;
+  const float* A;
+  int lda;
+  const float* B;
+  int ldb;
+  float beta;
+  float* C;
+  int ldc;
+};
 // C[M,N] = A[M,K] B[K,N] + beta*C
-void gemm_nn(int M, int N, int K, const float* A, const float* B, float* C, float beta);
+Gemm gemm_nn_of(int M, int N, int K, const float* A, const float* B, float* C, float beta);
 // C[M,N] = A[M,K] B[N,K]^T + beta*C
-void gemm_nt(int M, int N, int K, const float* A, const float* B, float* C, float beta);
+Gemm gemm_nt_of(int M, int N, int K, const float* A, const float* B, float* C, float beta);
 // C[M,N] = A[K,M]^T B[K,N] + beta*C
+Gemm gemm_tn_of(int M, int N, int K, const float* A, const float* B, float* C, float beta);
+
+// Independent products (no two write the same C) over the rank's threads under one fork: each is split into
+// blocks of 16 output rows or columns (along its larger dimension), the blocks divided into runs of about
+// equal flops, one single-threaded sgemm per run. Below ~4 MFLOP in all, one thread.
+void gemm_batch(const std::vector<Gemm>& products);
+void gemm_nn(int M, int N, int K, const float* A, const float* B, float* C, float beta);
+void gemm_nt(int M, int N, int K, const float* A, const float* B, float* C, float beta);
 void gemm_tn(int M, int N, int K, const float* A, const float* B, float* C, float beta);
 
 // Helpers for element-wise loops over the rank's threads: row(r) for every row; range(begin, end) over chunks.
@@ -40,12 +61,13 @@ RopeTable make_rope_table(int T, int head_dim, float theta);
 // In place; inverse=true rotates backwards (the backward pass of a rotation is its inverse).
 void rope_apply(float* x, int N, int H, int head_dim, const RopeTable& table, bool inverse);
 
-// Causal attention for B sequences of T tokens, H heads of size hd: q,k,v,out rows of width H*hd.
-// probs: [B, H, T, T] softmax weights kept for the backward pass.
-void attention_forward(const float* q, const float* k, const float* v, float* probs, float* out, int B, int T,
-                       int H, int hd);
-// dq, dk, dv are overwritten. scratch: resized to T*T floats per thread.
-void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* probs,
+// Causal attention for B sequences of T tokens, H heads of size hd: q,k,v,out rows of width H*hd. Computes only
+// the causal part, in blocks of query rows; the T x T matrix is never stored. lse: [B, H, T] each query's
+// log-sum-exp of its scores, kept for the backward pass. scratch: resized to 64*T floats per thread.
+void attention_forward(const float* q, const float* k, const float* v, float* lse, float* out,
+                       std::vector<float>& scratch, int B, int T, int H, int hd);
+// dq, dk, dv are overwritten. scratch: resized to 2*64*T floats per thread.
+void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* lse,
                         float* dq, float* dk, float* dv, std::vector<float>& scratch, int B, int T, int H, int hd);
 
 // SwiGLU: act = silu(gate) * up.
