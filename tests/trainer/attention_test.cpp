@@ -1,5 +1,6 @@
 // The blocked causal attention against the textbook one (the full T x T matrix in double): forward output and
-// the three input gradients, with several query blocks and a partial last one, on 1 and 2 threads.
+// the three input gradients, with several query blocks and a partial last one, on 1 and 2 threads. And the
+// exponential its softmax and SwiGLU use, against libm.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -100,6 +101,20 @@ TEST(Attention, BlockedCausalMatchesTheFullMatrix) {
     else EXPECT_EQ(std::memcmp(dq.data(), first_dq.data(), n * sizeof(float)), 0) << "pairs are computed alike on any thread";
   }
   set_compute_threads(1);
+}
+
+TEST(ExpFast, WithinTwoUlpOfLibmZeroOrInfinityOutsideTheNormalRange) {
+  float worst = 0;
+  for (float x = -87.0f; x <= 88.0f; x += 0.001f) {
+    const double want = std::exp(static_cast<double>(x));
+    worst = std::max(worst, static_cast<float>(std::fabs(exp_fast(x) - want) / want));
+  }
+  EXPECT_LT(worst, 2.5e-7f) << "relative error over [-87, 88] in steps of 0.001";
+  EXPECT_EQ(exp_fast(0.0f), 1.0f);
+  EXPECT_EQ(exp_fast(-87.5f), 0.0f) << "no denormals";
+  EXPECT_EQ(exp_fast(-1000.0f), 0.0f);
+  EXPECT_TRUE(std::isinf(exp_fast(88.5f)));
+  EXPECT_TRUE(std::isnan(exp_fast(std::nanf(""))));
 }
 
 }  // namespace
