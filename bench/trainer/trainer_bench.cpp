@@ -1,6 +1,7 @@
-// Speed of sigma-train on a fixed MoE config: tokens/s, honest MFU (work done over the best sgemm rate measured
-// in the same run), the 1 -> all-threads scaling of one rank, and the same model in PyTorch at its best thread
-// count (bench/trainer/torch_moe_bench.py through /usr/bin/python3; skipped with a note without torch).
+// Speed of sigma-train on a fixed MoE config: tokens/s, CPU time per step, honest MFU (work done over the best
+// sgemm rate measured in the same run), the 1 -> all-threads scaling of one rank, and the same model in PyTorch
+// at its best thread count (bench/trainer/torch_moe_bench.py through /usr/bin/python3; skipped with a note
+// without torch).
 //   sigma_trainer_bench --threads 2 --capacity 0          (one rank: scaling and PyTorch too)
 //   mpirun -n 2 --bind-to core sigma_trainer_bench --threads 1 --capacity 1.25
 //   --no-torch, --no-scaling: only sigma at --threads (e.g. under a profiler)

@@ -47,6 +47,7 @@ void run_block(const Gemm& g, bool split_rows, int lo, int hi) {
   const int n0 = split_rows ? 0 : lo, n = split_rows ? g.N : hi - lo;
   float* c = g.C + static_cast<int64_t>(m0) * g.ldc + n0;
   if (g.K == 0) {  // BLAS may skip the beta scaling when K == 0: make "C = beta C" explicit
+    if (g.beta == 1.0f) return;
     for (int i = 0; i < m; ++i)
       for (int j = 0; j < n; ++j) c[static_cast<int64_t>(i) * g.ldc + j] *= g.beta;
     return;
