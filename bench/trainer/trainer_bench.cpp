@@ -1,6 +1,7 @@
-// Speed of sigma-train on a fixed MoE config: tokens/s, honest MFU (work done over the best sgemm rate measured
-// in the same run), the 1 -> all-threads scaling of one rank, and the same model in PyTorch at its best thread
-// count (bench/trainer/torch_moe_bench.py through /usr/bin/python3; skipped with a note without torch).
+// Speed of sigma-train on a fixed MoE config: tokens/s, CPU time per step, honest MFU (work done over the best
+// sgemm rate measured in the same run), the 1 -> all-threads scaling of one rank, and the same model in PyTorch
+// at its best thread count (bench/trainer/torch_moe_bench.py through /usr/bin/python3; skipped with a note
+// without torch).
 //   sigma_trainer_bench --threads 2 --capacity 0          (one rank: scaling and PyTorch too)
 //   mpirun -n 2 --bind-to core sigma_trainer_bench --threads 1 --capacity 1.25
 //   --no-torch, --no-scaling: only sigma at --threads (e.g. under a profiler)
@@ -15,6 +16,7 @@
 
 #include <fmt/format.h>
 #include <mpi.h>
+#include <sys/resource.h>
 #include <nlohmann/json.hpp>
 
 #include "bench_model.hpp"
@@ -32,8 +34,6 @@ struct Options {
   bool torch = true, scaling = true;
 };
 
-TrainConfig bench_config(const Options& o, int world) { return bench_model(o.capacity, o.threads, world); }
-
 std::shared_ptr<TokenData> bench_tokens() {
   auto data = std::make_shared<TokenData>();
   data->vocab_size = 256;
@@ -47,6 +47,14 @@ std::shared_ptr<TokenData> bench_tokens() {
   return data;
 }
 
+// CPU seconds of this process so far, all threads (a pool's spin included).
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+  return seconds(u.ru_utime) + seconds(u.ru_stime);
+}
+
 double load_average() {
   std::ifstream in("/proc/loadavg");
   double one = 0;
@@ -56,6 +64,7 @@ double load_average() {
 
 struct SigmaRun {
   double tokens_per_s = 0, median_s = 0, min_s = 0, max_s = 0, flops_per_s = 0, peak_gflops = 0;
+  double cpu_s_per_step = 0;  // this process's CPU time per timed step: the work, whatever else the host runs
   int64_t dropped = 0;
   std::string peak_source;
 };
@@ -65,11 +74,13 @@ struct SigmaRun {
 SigmaRun run_sigma(const Options& o, MPI_Comm world_comm) {
   int world = 1;
   MPI_Comm_size(world_comm, &world);
-  TrainConfig config = bench_config(o, world);
+  TrainConfig config = bench_model(o.capacity, o.threads, world);
   Trainer trainer(config, world_comm, bench_tokens());
   for (int i = 0; i < 3; ++i) trainer.step();  // warm-up: page faults, thread start
   std::vector<StepReport> reports;
+  const double cpu_before = process_cpu_seconds();
   for (int i = 0; i < o.steps; ++i) reports.push_back(trainer.step());
+  const double cpu_s_per_step = (process_cpu_seconds() - cpu_before) / o.steps;
   MPI_Barrier(world_comm);
   const int tokens = config.global_batch / world * config.model.seq_len;
   double after = measure_peak(step_gemm_shapes(config.model, tokens), 0.05).gflops, after_total = 0;
@@ -79,6 +90,7 @@ SigmaRun run_sigma(const Options& o, MPI_Comm world_comm) {
   const StepReport& median = reports[reports.size() / 2];
   SigmaRun r;
   r.median_s = median.seconds;
+  r.cpu_s_per_step = cpu_s_per_step;
   r.min_s = reports.front().seconds;
   r.max_s = reports.back().seconds;
   r.tokens_per_s = median.tokens / median.seconds;
@@ -117,8 +129,8 @@ double run_torch(const Options& o, int threads, std::string& note) {
 }
 
 void print_sigma(const char* label, const SigmaRun& r) {
-  fmt::print("  {}: {:.0f} tokens/s (median step {:.1f} ms, min {:.1f}, max {:.1f}), dropped {}\n", label,
-             r.tokens_per_s, 1e3 * r.median_s, 1e3 * r.min_s, 1e3 * r.max_s, r.dropped);
+  fmt::print("  {}: {:.0f} tokens/s (median step {:.1f} ms, min {:.1f}, max {:.1f}; CPU {:.1f} ms per step), dropped {}\n",
+             label, r.tokens_per_s, 1e3 * r.median_s, 1e3 * r.min_s, 1e3 * r.max_s, 1e3 * r.cpu_s_per_step, r.dropped);
   fmt::print("    MFU {:.1f}% = {:.1f} GFLOP/s done (expert work of kept assignments only) / {:.1f} GFLOP/s peak: {}\n",
              100 * r.flops_per_s / 1e9 / r.peak_gflops, r.flops_per_s / 1e9, r.peak_gflops, r.peak_source);
 }
@@ -137,7 +149,7 @@ void run(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--no-scaling") == 0) o.scaling = false;
   }
   const double load_before = load_average();
-  const TrainConfig shown = bench_config(o, world);
+  const TrainConfig shown = bench_model(o.capacity, o.threads, world);
   if (rank == 0)
     fmt::print("sigma-train bench: {} rank(s) x {} thread(s), D={} L={} H={} T={} E={} F={} top-{} batch {} capacity {}\n",
                world, o.threads, shown.model.d_model, shown.model.n_layers, shown.model.n_heads, shown.model.seq_len,
@@ -146,7 +158,8 @@ void run(int argc, char** argv) {
   nlohmann::json result = {{"ranks", world}, {"threads", o.threads}, {"capacity", o.capacity},
                            {"tokens_per_s", all.tokens_per_s}, {"model_gflops", all.flops_per_s / 1e9},
                            {"peak_gflops", all.peak_gflops}, {"peak_source", all.peak_source},
-                           {"mfu", all.flops_per_s / 1e9 / all.peak_gflops}, {"median_step_s", all.median_s}};
+                           {"mfu", all.flops_per_s / 1e9 / all.peak_gflops}, {"median_step_s", all.median_s},
+                           {"cpu_s_per_step", all.cpu_s_per_step}};
   if (rank == 0) print_sigma(fmt::format("sigma {}x{}", world, o.threads).c_str(), all);
 
   if (world == 1 && o.threads > 1 && o.scaling) {  // scaling of one rank: the same run with one thread

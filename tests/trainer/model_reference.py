@@ -90,43 +90,79 @@ class Sgemm:
                               B.ctypes.data_as(p), B.shape[1] if B.size else 1, beta,
                               C.ctypes.data_as(p), N)
 
-    def split(self, ta, tb, A, B, C, beta):
-        """The trainer's gemm: the larger of M and N cut into 16-row (or column) blocks over the threads."""
+    def batch(self, products):
+        """The trainer's gemm_batch: independent products (ta, tb, A, B, C, beta), alpha 1, each cut into 16-row
+        (or column) blocks along the larger of M and N, the blocks dealt to `chunks` runs of about equal flops by
+        where each block's middle flop falls; consecutive blocks of one product in one chunk are one call."""
+        blocks, total = [], 0.0
+        for p, (ta, tb, A, B, C, beta) in enumerate(products):
+            M, N = C.shape
+            K = A.shape[0] if ta else A.shape[1]
+            if M == 0 or N == 0:
+                continue
+            along, other = (M, N) if M >= N else (N, M)
+            for lo in range(0, along, 16):
+                hi = min(along, lo + 16)
+                flops = 2.0 * (hi - lo) * other * max(K, 1)
+                blocks.append((p, lo, hi, total + flops / 2))
+                total += flops
+        chunks = max(1, min(int(total / (1 << 22)), self.threads))
+        owner = [min(chunks - 1, int(mid * chunks / total)) for (_, _, _, mid) in blocks]
+        i = 0
+        while i < len(blocks):
+            j = i + 1
+            while j < len(blocks) and blocks[j][0] == blocks[i][0] and owner[j] == owner[i]:
+                j += 1
+            self.run_block(products[blocks[i][0]], blocks[i][1], blocks[j - 1][2])
+            i = j
+
+    def run_block(self, product, lo, hi):
+        """Rows [lo, hi) of C (M >= N) or its columns, as one call; with K = 0, C = beta C without the BLAS."""
+        ta, tb, A, B, C, beta = product
         M, N = C.shape
         K = A.shape[0] if ta else A.shape[1]
-        if M == 0 or N == 0:
+        rows = M >= N
+        view = C[lo:hi] if rows else C[:, lo:hi]
+        if K == 0:
+            if beta != 1.0:
+                view *= F32(beta)
             return
-        along, other = (M, N) if M >= N else (N, M)
-        blocks = (along + 15) // 16
-        min_chunk = max(1, (1 << 22) // (2 * 16 * other * max(K, 1)))
-        chunks = min(self.threads, blocks // min_chunk)
-        if chunks <= 1:
-            self.call(ta, tb, A, B, C, 1.0, beta)
-            return
-        for c in range(chunks):
-            lo = blocks * c // chunks * 16
-            hi = min(along, blocks * (c + 1) // chunks * 16)
-            if M >= N:
-                part = np.ascontiguousarray(C[lo:hi])
-                self.call(ta, tb, A[:, lo:hi] if ta else A[lo:hi], B, part, 1.0, beta)
-                C[lo:hi] = part
-            else:
-                part = np.ascontiguousarray(C[:, lo:hi])
-                self.call(ta, tb, A, B[lo:hi] if tb else B[:, lo:hi], part, 1.0, beta)
-                C[:, lo:hi] = part
+        part = np.ascontiguousarray(view)
+        if rows:
+            self.call(ta, tb, A[:, lo:hi] if ta else A[lo:hi], B, part, 1.0, beta)
+        else:
+            self.call(ta, tb, A, B[lo:hi] if tb else B[:, lo:hi], part, 1.0, beta)
+        view[...] = part
 
-    # The three shapes the trainer uses.
-    def nn(self, A, B, C, beta):  # C[M,N] = A[M,K] B[K,N] + beta C
-        self.split(False, False, A, B, C, beta)
+    # The three shapes the trainer uses, as products for batch and alone (a batch of one).
+    @staticmethod
+    def nn_of(A, B, C, beta):  # C[M,N] = A[M,K] B[K,N] + beta C
+        return (False, False, A, B, C, beta)
 
-    def nt(self, A, B, C, beta):  # C[M,N] = A[M,K] B[N,K]^T + beta C
-        self.split(False, True, A, B, C, beta)
+    @staticmethod
+    def nt_of(A, B, C, beta):  # C[M,N] = A[M,K] B[N,K]^T + beta C
+        return (False, True, A, B, C, beta)
 
-    def tn(self, A, B, C, beta):  # C[M,N] = A[K,M]^T B[K,N] + beta C
-        if A.shape[0] == 0:  # no rows: C = beta C, without calling the BLAS
-            C *= F32(beta)
-            return
-        self.split(True, False, A, B, C, beta)
+    @staticmethod
+    def tn_of(A, B, C, beta):  # C[M,N] = A[K,M]^T B[K,N] + beta C
+        return (True, False, A, B, C, beta)
+
+    def nn(self, A, B, C, beta):
+        self.batch([self.nn_of(A, B, C, beta)])
+
+    def nt(self, A, B, C, beta):
+        self.batch([self.nt_of(A, B, C, beta)])
+
+    def tn(self, A, B, C, beta):
+        self.batch([self.tn_of(A, B, C, beta)])
+
+
+def row_chunks(n, min_chunk, threads):
+    """The trainer's parallel_for: [0, n) in min(threads, n // min_chunk) contiguous chunks (one when <= 1)."""
+    chunks = min(threads, n // max(1, min_chunk))
+    if chunks <= 1:
+        return [(0, n)] if n > 0 else []
+    return [(n * c // chunks, n * (c + 1) // chunks) for c in range(chunks)]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -310,68 +346,131 @@ def rope(x, H, hd, table, inverse):
         v[..., 1] = a * s + b * c
 
 
-def causal_softmax(S):
-    T = S.shape[0]
-    P = np.zeros_like(S)
-    for i in range(T):
-        row = S[i, :i + 1]
-        mx = row.max()
-        e = expf(row - mx)
-        total = F32(0)
-        for j in range(i + 1):
-            total = F32(total + e[j])
-        P[i, :i + 1] = e * (F32(1.0) / total)
-    return P
+# ---------------------------------------------------------------------------------------------------------
+# exp_fast and the 8-lane sums (MODEL.md "Numerics").
+
+_U32 = np.uint32
+_K_ROUND = F32(12582912.0)  # 1.5 * 2^23
+_EXP_P = [F32(v) for v in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
+                           1.6666665459e-1, 5.0000001201e-1)]
+
+
+def exp_fast(x):
+    """The trainer's exp_fast element-wise on a float32 array: every operation a float32 one, in its order."""
+    x = np.asarray(x, dtype=F32)
+    with np.errstate(all="ignore"):
+        c = np.where(x < F32(-87.0), F32(-87.0), np.where(x > F32(88.0), F32(88.0), x)).astype(F32)
+        t = c * F32(1.44269504088896341) + _K_ROUND
+        n = t - _K_ROUND
+        r = (c - n * F32(0.693359375)) - n * F32(-2.12194440e-4)
+        p = np.full_like(r, _EXP_P[0])
+        for coef in _EXP_P[1:]:
+            p = p * r + coef
+        p = p * r * r + r + F32(1.0)
+        biased = (t.view(_U32) - _K_ROUND.view(_U32) + _U32(127)).astype(_U32)
+        e = p * (biased << _U32(23)).view(F32)
+        return np.where(x < F32(-87.0), F32(0.0), np.where(x > F32(88.0), F32(np.inf), e)).astype(F32)
+
+
+def sum_lanes(a):
+    """Sum of a float32 vector in 8 lanes: element j of each full group of 8 into lane j, the tail into lane 0,
+    then ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))."""
+    n = len(a)
+    full = n - n % 8
+    lane = np.zeros(8, dtype=F32)
+    for j in range(0, full, 8):
+        lane = lane + a[j:j + 8]
+    for j in range(full, n):
+        lane[0] = F32(lane[0] + a[j])
+    return F32(F32(F32(lane[0] + lane[1]) + F32(lane[2] + lane[3])) +
+               F32(F32(lane[4] + lane[5]) + F32(lane[6] + lane[7])))
+
+
+def dot_lanes(a, b):
+    return sum_lanes((a * b).astype(F32))  # each product rounded, then summed as sum_lanes
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Attention (MODEL.md "Attention"): per (sequence, head), queries in blocks of 64 rows.
+
+Q_BLOCK = 64
 
 
 def attention_forward(gemm, q, k, v, Bl, T, H, hd):
-    D = H * hd
+    """Returns the output and each (sequence, head)'s per-query log-sum-exp."""
     scale = F32(1.0) / np.sqrt(F32(hd))
     out = np.zeros_like(q)
-    probs = {}
+    lses = {}
     for b in range(Bl):
         for h in range(H):
-            rows, cols = slice(b * T, (b + 1) * T), slice(h * hd, (h + 1) * hd)
-            S = np.zeros((T, T), dtype=F32)
-            gemm.call(False, True, q[rows, cols], k[rows, cols], S, float(scale), 0.0)
-            P = causal_softmax(S)
-            o = np.zeros((T, hd), dtype=F32)
-            gemm.call(False, False, P, v[rows, cols], o)
-            out[rows, cols] = o
-            probs[b, h] = P
-    assert out.shape[1] == D
-    return out, probs
+            cols = slice(h * hd, (h + 1) * hd)
+            Q, K_, V_ = (x[b * T:(b + 1) * T, cols] for x in (q, k, v))
+            lse = np.zeros(T, dtype=F32)
+            for q0 in range(0, T, Q_BLOCK):
+                rows = min(Q_BLOCK, T - q0)
+                keys = q0 + rows
+                S = np.zeros((rows, keys), dtype=F32)
+                gemm.call(False, True, Q[q0:keys], K_[:keys], S, float(scale), 0.0)
+                for i in range(rows):
+                    last = q0 + i
+                    row = S[i, :last + 1]
+                    mx = row[0]
+                    for j in range(1, last + 1):  # the first maximum
+                        if mx < row[j]:
+                            mx = row[j]
+                    e = exp_fast(row - mx)
+                    total = sum_lanes(e)
+                    S[i, :last + 1] = e * (F32(1.0) / total)
+                    S[i, last + 1:] = 0
+                    lse[last] = F32(mx + logf(total))
+                o = np.zeros((rows, hd), dtype=F32)
+                gemm.call(False, False, S, V_[:keys], o)
+                out[b * T + q0:b * T + keys, cols] = o
+            lses[b, h] = lse
+    return out, lses
 
 
-def attention_backward(gemm, dout, q, k, v, probs, Bl, T, H, hd):
+def attention_backward(gemm, dout, q, k, v, lses, Bl, T, H, hd):
     scale = F32(1.0) / np.sqrt(F32(hd))
     dq, dk, dv = (np.zeros_like(q) for _ in range(3))
     for b in range(Bl):
         for h in range(H):
-            rows, cols = slice(b * T, (b + 1) * T), slice(h * hd, (h + 1) * hd)
-            P = probs[b, h]
-            dS = np.zeros((T, T), dtype=F32)
-            gemm.call(False, True, dout[rows, cols], v[rows, cols], dS)
-            o = np.zeros((T, hd), dtype=F32)
-            gemm.call(True, False, P, dout[rows, cols], o)
-            dv[rows, cols] = o
-            for i in range(T):
-                dot = F32(0)
-                for j in range(i + 1):
-                    dot = F32(dot + F32(P[i, j] * dS[i, j]))
-                dS[i, :i + 1] = P[i, :i + 1] * (dS[i, :i + 1] - dot)
-                dS[i, i + 1:] = 0
-            o = np.zeros((T, hd), dtype=F32)
-            gemm.call(False, False, dS, k[rows, cols], o, float(scale), 0.0)
-            dq[rows, cols] = o
-            o = np.zeros((T, hd), dtype=F32)
-            gemm.call(True, False, dS, q[rows, cols], o, float(scale), 0.0)
-            dk[rows, cols] = o
+            cols = slice(h * hd, (h + 1) * hd)
+            Q, K_, V_, dO = (x[b * T:(b + 1) * T, cols] for x in (q, k, v, dout))
+            lse = lses[b, h]
+            dK = np.zeros((T, hd), dtype=F32)
+            dV = np.zeros((T, hd), dtype=F32)
+            for q0 in range(0, T, Q_BLOCK):
+                rows = min(Q_BLOCK, T - q0)
+                keys = q0 + rows
+                P = np.zeros((rows, keys), dtype=F32)
+                gemm.call(False, True, Q[q0:keys], K_[:keys], P, float(scale), 0.0)
+                dS = np.zeros((rows, keys), dtype=F32)
+                gemm.call(False, True, dO[q0:keys], V_[:keys], dS)
+                for i in range(rows):
+                    last = q0 + i
+                    P[i, :last + 1] = exp_fast(P[i, :last + 1] - lse[last])
+                    dot = dot_lanes(P[i, :last + 1], dS[i, :last + 1])
+                    dS[i, :last + 1] = P[i, :last + 1] * (dS[i, :last + 1] - dot)
+                    P[i, last + 1:] = 0
+                    dS[i, last + 1:] = 0
+                part = np.ascontiguousarray(dV[:keys])
+                gemm.call(True, False, P, dO[q0:keys], part, 1.0, 1.0)
+                dV[:keys] = part
+                o = np.zeros((rows, hd), dtype=F32)
+                gemm.call(False, False, dS, K_[:keys], o, float(scale), 0.0)
+                dq[b * T + q0:b * T + keys, cols] = o
+                part = np.ascontiguousarray(dK[:keys])
+                gemm.call(True, False, dS, Q[q0:keys], part, float(scale), 1.0)
+                dK[:keys] = part
+            dk[b * T:(b + 1) * T, cols] = dK
+            dv[b * T:(b + 1) * T, cols] = dV
     return dq, dk, dv
 
 
 def sigmoid(g):
-    return F32(1.0) / (F32(1.0) + expf(-g))
+    return F32(1.0) / (F32(1.0) + exp_fast(-g))
+
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -459,6 +558,18 @@ class Model:
             groups.append(parts)
         return groups
 
+    def expert_segments(self, experts):
+        """The trainer's one fork over a holder's stacked rows (all its experts', in expert order), 16 rows at
+        least per thread: (local expert, its row slice) for each expert's part of each thread's share."""
+        begins = np.cumsum([0] + [len(e["parts"]) for e in experts])
+        segments = []
+        for r0, r1 in row_chunks(int(begins[-1]), 16, self.c["threads"]):
+            for le in range(len(experts)):
+                lo, hi = max(r0, begins[le]), min(r1, begins[le + 1])
+                if hi > lo:
+                    segments.append((le, slice(int(lo - begins[le]), int(hi - begins[le]))))
+        return segments
+
     def moe_forward(self, l, w, sts, xs):
         c, D, F = self.c, self.D, self.F
         k = top_k_of(c, l)
@@ -472,18 +583,21 @@ class Model:
             w3 = self.local_w(w, holder, name + "experts.w3")
             w2 = self.local_w(w, holder, name + "experts.w2")
             saved = []
-            for le, parts in enumerate(self.expert_rows(sts, holder)):
+            for parts in self.expert_rows(sts, holder):
                 X = np.array([xs[s][t] for (s, t, j) in parts], dtype=F32).reshape(len(parts), D)
-                G = np.zeros((len(parts), F), dtype=F32)
-                U = np.zeros_like(G)
+                saved.append(dict(parts=parts, X=X, G=np.zeros((len(parts), F), dtype=F32),
+                                  U=np.zeros((len(parts), F), dtype=F32), act=np.zeros((len(parts), F), dtype=F32),
+                                  Y=np.zeros((len(parts), D), dtype=F32)))
+            for le, rows in self.expert_segments(saved):
+                sv = saved[le]
+                X, G, U, act, Y = (sv[n][rows] for n in ("X", "G", "U", "act", "Y"))
                 self.gemm.nn(X, w1[le], G, 0.0)
                 self.gemm.nn(X, w3[le], U, 0.0)
-                act = ((G * sigmoid(G)) * U).astype(F32)
-                Y = np.zeros((len(parts), D), dtype=F32)
+                act[...] = (G * sigmoid(G)) * U
                 self.gemm.nn(act, w2[le], Y, 0.0)
-                for i, (s, t, j) in enumerate(parts):
-                    outputs[s][t, j] = Y[i]
-                saved.append(dict(parts=parts, X=X, G=G, U=U, act=act))
+            for sv in saved:
+                for i, (s, t, j) in enumerate(sv["parts"]):
+                    outputs[s][t, j] = sv["Y"][i]
             sts[holder]["experts"] = saved
         losses = []
         aux_coef_e = F32(c["aux_loss_coef"] * F32(self.E))
@@ -547,9 +661,9 @@ class Model:
                     dot = F32(dot + F32(p[e] * dp[e]))
                 zscale = F32(2.0 * float(c["z_loss_coef"]) * float(st["lse"][t]) / self.Ng)
                 dprobs[t] = p * (dp - dot) + zscale * p
-            self.gemm.tn(xs[r], dprobs, g[r][name + "router"], 1.0)
             dx = np.zeros((self.N, D), dtype=F32)
-            self.gemm.nt(dprobs, w[name + "router"], dx, 1.0)
+            self.gemm.batch([self.gemm.tn_of(xs[r], dprobs, g[r][name + "router"], 1.0),
+                             self.gemm.nt_of(dprobs, w[name + "router"], dx, 1.0)])
             dxs.append(dx)
         back = [dict() for _ in sts]
         for holder in range(self.W):
@@ -559,23 +673,31 @@ class Model:
             gw1 = g[holder][name + "experts.w1"]  # already this rank's experts
             gw3 = g[holder][name + "experts.w3"]  # already this rank's experts
             gw2 = g[holder][name + "experts.w2"]  # already this rank's experts
-            for le, sv in enumerate(sts[holder]["experts"]):
+            experts = sts[holder]["experts"]
+            for sv in experts:
                 parts, rows = sv["parts"], len(sv["parts"])
-                dy = np.array([ds_rows[s][t, j] for (s, t, j) in parts], dtype=F32).reshape(rows, D)
-                dact = np.zeros((rows, F), dtype=F32)
+                sv["dy"] = np.array([ds_rows[s][t, j] for (s, t, j) in parts], dtype=F32).reshape(rows, D)
+                sv["dgate"], sv["dup"] = np.zeros((rows, F), dtype=F32), np.zeros((rows, F), dtype=F32)
+                sv["dx"] = np.zeros((rows, D), dtype=F32)
+            for le, rows in self.expert_segments(experts):
+                sv = experts[le]
+                dy, G, U, dgate, dup, dxr = (sv[n][rows] for n in ("dy", "G", "U", "dgate", "dup", "dx"))
+                dact = np.zeros(G.shape, dtype=F32)
                 self.gemm.nt(dy, w2[le], dact, 0.0)
-                self.gemm.tn(sv["act"], dy, gw2[le], 1.0)
-                G, U = sv["G"], sv["U"]
                 s_ = sigmoid(G)
-                dup = dact * (G * s_)
-                dgate = ((dact * U) * s_) * (F32(1.0) + G * (F32(1.0) - s_))
-                dxr = np.zeros((rows, D), dtype=F32)
+                dup[...] = dact * (G * s_)
+                dgate[...] = ((dact * U) * s_) * (F32(1.0) + G * (F32(1.0) - s_))
                 self.gemm.nt(dgate, w1[le], dxr, 0.0)
                 self.gemm.nt(dup, w3[le], dxr, 1.0)
-                self.gemm.tn(sv["X"], dgate, gw1[le], 1.0)
-                self.gemm.tn(sv["X"], dup, gw3[le], 1.0)
-                for i, (s, t, j) in enumerate(parts):
-                    back[s][t, j] = dxr[i]
+            weight_grads = []  # every expert's three weight gradients in one batch
+            for le, sv in enumerate(experts):
+                weight_grads += [self.gemm.tn_of(sv["act"], sv["dy"], gw2[le], 1.0),
+                                 self.gemm.tn_of(sv["X"], sv["dgate"], gw1[le], 1.0),
+                                 self.gemm.tn_of(sv["X"], sv["dup"], gw3[le], 1.0)]
+            self.gemm.batch(weight_grads)
+            for sv in experts:
+                for i, (s, t, j) in enumerate(sv["parts"]):
+                    back[s][t, j] = sv["dx"][i]
         for r, st in enumerate(sts):
             for t in range(self.N):
                 for j in range(k):
@@ -600,10 +722,10 @@ class Model:
                 a["h1"], a["r1"] = rmsnorm_forward(x, w[p + "attn_norm.weight"])
                 for n in ("q", "k", "v"):
                     a[n] = np.zeros((N, D), dtype=F32)
-                    self.gemm.nn(a["h1"], w[p + "attn.w" + n], a[n], 0.0)
+                self.gemm.batch([self.gemm.nn_of(a["h1"], w[p + "attn.w" + n], a[n], 0.0) for n in ("q", "k", "v")])
                 rope(a["q"], H, hd, self.rope, False)
                 rope(a["k"], H, hd, self.rope, False)
-                a["att"], a["attn_probs"] = attention_forward(self.gemm, a["q"], a["k"], a["v"], self.Bl, T, H, hd)
+                a["att"], a["attn_lse"] = attention_forward(self.gemm, a["q"], a["k"], a["v"], self.Bl, T, H, hd)
                 a["x2"] = x.copy()
                 self.gemm.nn(a["att"], w[p + "attn.wo"], a["x2"], 1.0)
                 a["h2"], a["r2"] = rmsnorm_forward(a["x2"], w[p + "moe_norm.weight"])
@@ -638,9 +760,9 @@ class Model:
                 dlogits[n, targets[n]] = dlogits[n, targets[n]] - grad_scale
             ce.append(total / self.Ng)
             g = grads[r]
-            self.gemm.tn(hf, dlogits, g["lm_head"], 1.0)
             dtmp = np.zeros((N, D), dtype=F32)
-            self.gemm.nt(dlogits, w["lm_head"], dtmp, 0.0)
+            self.gemm.batch([self.gemm.tn_of(hf, dlogits, g["lm_head"], 1.0),
+                             self.gemm.nt_of(dlogits, w["lm_head"], dtmp, 0.0)])
             dx = np.zeros((N, D), dtype=F32)
             rmsnorm_backward(dtmp, resid[r][L], w["final_norm.weight"], rf, dx, g["final_norm.weight"])
             dxs.append(dx)
@@ -651,16 +773,16 @@ class Model:
             for r in range(self.W):
                 a, g, dx = acts[r][l], grads[r], dxs[r]
                 rmsnorm_backward(dmoe[r], a["x2"], w[p + "moe_norm.weight"], a["r2"], dx, g[p + "moe_norm.weight"])
-                self.gemm.tn(a["att"], dx, g[p + "attn.wo"], 1.0)
                 datt = np.zeros((N, D), dtype=F32)
-                self.gemm.nt(dx, w[p + "attn.wo"], datt, 0.0)
-                dq, dk, dv = attention_backward(self.gemm, datt, a["q"], a["k"], a["v"], a["attn_probs"], self.Bl, T, H, hd)
+                self.gemm.batch([self.gemm.tn_of(a["att"], dx, g[p + "attn.wo"], 1.0),
+                                 self.gemm.nt_of(dx, w[p + "attn.wo"], datt, 0.0)])
+                dq, dk, dv = attention_backward(self.gemm, datt, a["q"], a["k"], a["v"], a["attn_lse"], self.Bl, T, H, hd)
                 rope(dq, H, hd, self.rope, True)
                 rope(dk, H, hd, self.rope, True)
-                for n, d in (("q", dq), ("k", dk), ("v", dv)):
-                    self.gemm.tn(a["h1"], d, g[p + "attn.w" + n], 1.0)
                 dh = np.zeros((N, D), dtype=F32)
-                self.gemm.nt(dq, w[p + "attn.wq"], dh, 0.0)
+                self.gemm.batch([self.gemm.tn_of(a["h1"], d, g[p + "attn.w" + n], 1.0)
+                                 for n, d in (("q", dq), ("k", dk), ("v", dv))] +
+                                [self.gemm.nt_of(dq, w[p + "attn.wq"], dh, 0.0)])
                 self.gemm.nt(dk, w[p + "attn.wk"], dh, 1.0)
                 self.gemm.nt(dv, w[p + "attn.wv"], dh, 1.0)
                 rmsnorm_backward(dh, resid[r][l], w[p + "attn_norm.weight"], a["r1"], dx, g[p + "attn_norm.weight"])

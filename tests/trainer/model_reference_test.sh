@@ -4,7 +4,7 @@
 # bit for bit when its matmuls are the same sgemm calls, and within MODEL.md's tolerances when its matmuls sum
 # in double instead.
 # usage: model_reference_test.sh SIGMA_TRAIN RANKS [MPIRUN]
-#   RANKS 1: one process, 2 threads (the sgemm row/column split), ep 1, bitwise and float64-matmul runs
+#   RANKS 1: one process, 2 threads (matmuls cut into calls per thread), ep 1, bitwise and float64-matmul runs
 #   RANKS 2: mpirun -n 2, experts split (ep 2) and replicated (ep 1), bitwise
 set -u
 bin=$1
@@ -82,8 +82,9 @@ check() {
 
 if [[ $ranks == 1 ]]; then
   mkdir -p "$work/threads2" "$work/float64"
-  # d_model 64, seq_len 64: the head's and the projections' sgemm are split over the 2 threads.
-  write_config "$work/threads2/run.yaml" 2 64 64
+  # d_model 64, seq_len 96: a full and a partial attention query block; the q/k/v batch, the head and the
+  # experts' rows are split over the 2 threads.
+  write_config "$work/threads2/run.yaml" 2 64 96
   check threads2 env -- --sgemm "blas:$blas"
   write_config "$work/float64/run.yaml" 1 16 16
   check float64 env -- --sgemm float64

@@ -16,24 +16,24 @@ constexpr int64_t kElementsPerChunk = 16384;
 constexpr int64_t kGemmFlopsPerChunk = int64_t{1} << 22;  // below ~4 MFLOP a split costs more than it saves
 constexpr int kGemmBlock = 16;                             // split points on the sgemm kernels' row/column tiles
 
-// C = alpha op(A) op(B) + beta C, the larger of M and N split over the rank's threads (each part a
-// single-threaded sgemm on its own rows or columns of C).
-void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
-           int ldb, float beta, float* C, int ldc) {
-  if (M == 0 || N == 0) return;
-  const bool split_rows = M >= N;
-  const int along = split_rows ? M : N, other = split_rows ? N : M;
-  const int64_t blocks = (along + kGemmBlock - 1) / kGemmBlock;
-  const int64_t flops_per_block = 2LL * kGemmBlock * other * std::max(K, 1);
-  parallel_for(blocks, std::max<int64_t>(1, kGemmFlopsPerChunk / flops_per_block), [&](int64_t b0, int64_t b1, int) {
-    const int lo = static_cast<int>(b0 * kGemmBlock), hi = std::min(along, static_cast<int>(b1 * kGemmBlock));
-    const int m0 = split_rows ? lo : 0, m = split_rows ? hi - lo : M;
-    const int n0 = split_rows ? 0 : lo, n = split_rows ? N : hi - lo;
-    const float* a = trans_a ? A + m0 : A + static_cast<int64_t>(m0) * lda;
-    const float* b = trans_b ? B + static_cast<int64_t>(n0) * ldb : B + n0;
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, K,
-                alpha, a, lda, b, ldb, beta, C + static_cast<int64_t>(m0) * ldc + n0, ldc);
-  });
+// Sum of a[j] * b[j] over j < n in 8 interleaved partial sums added in a fixed order: vectorisable, and the same
+// for any thread count.
+inline float dot_lanes(const float* a, const float* b, int n) {
+  float lane[8] = {};
+  int j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; ++l) lane[l] += a[j + l] * b[j + l];
+  for (; j < n; ++j) lane[0] += a[j] * b[j];
+  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
+inline float sum_lanes(const float* a, int n) {
+  float lane[8] = {};
+  int j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; ++l) lane[l] += a[j + l];
+  for (; j < n; ++j) lane[0] += a[j];
+  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
 
 // Enough (sequence, head) pairs per thread to be worth a fork: ~4 T*T*hd matmuls each.
@@ -41,23 +41,84 @@ int64_t pairs_per_chunk(int T, int hd) {
   return std::max<int64_t>(1, kGemmFlopsPerChunk / (8LL * T * T * std::max(hd, 1)));
 }
 
+// One block of rows [lo, hi) (split_rows) or columns of a product, as one single-threaded sgemm.
+void run_block(const Gemm& g, bool split_rows, int lo, int hi) {
+  const int m0 = split_rows ? lo : 0, m = split_rows ? hi - lo : g.M;
+  const int n0 = split_rows ? 0 : lo, n = split_rows ? g.N : hi - lo;
+  float* c = g.C + static_cast<int64_t>(m0) * g.ldc + n0;
+  if (g.K == 0) {  // BLAS may skip the beta scaling when K == 0: make "C = beta C" explicit
+    if (g.beta == 1.0f) return;
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j) c[static_cast<int64_t>(i) * g.ldc + j] *= g.beta;
+    return;
+  }
+  const float* a = g.trans_a ? g.A + m0 : g.A + static_cast<int64_t>(m0) * g.lda;
+  const float* b = g.trans_b ? g.B + static_cast<int64_t>(n0) * g.ldb : g.B + n0;
+  cblas_sgemm(CblasRowMajor, g.trans_a ? CblasTrans : CblasNoTrans, g.trans_b ? CblasTrans : CblasNoTrans, m, n,
+              g.K, g.alpha, a, g.lda, b, g.ldb, g.beta, c, g.ldc);
+}
+
 }  // namespace
 
+void gemm_batch(const std::vector<Gemm>& products) {
+  // Every product is cut into blocks of kGemmBlock rows or columns (along its larger output dimension); a
+  // block belongs to the chunk its middle flop falls in, and each chunk runs its consecutive blocks of one
+  // product as one sgemm. Chunks depend only on the sizes and the thread count.
+  struct Block {
+    int product, lo, hi;
+    double middle;  // flops before this block's middle, over the whole batch
+  };
+  std::vector<Block> blocks;
+  double total = 0;
+  for (size_t p = 0; p < products.size(); ++p) {
+    const Gemm& g = products[p];
+    if (g.M == 0 || g.N == 0) continue;
+    const int along = g.M >= g.N ? g.M : g.N, other = g.M >= g.N ? g.N : g.M;
+    for (int lo = 0; lo < along; lo += kGemmBlock) {
+      const int hi = std::min(along, lo + kGemmBlock);
+      const double flops = 2.0 * (hi - lo) * other * std::max(g.K, 1);
+      blocks.push_back({static_cast<int>(p), lo, hi, total + flops / 2});
+      total += flops;
+    }
+  }
+  const int64_t chunks = std::clamp<int64_t>(static_cast<int64_t>(total / kGemmFlopsPerChunk), 1, compute_threads());
+  auto owner = [&](const Block& b) { return std::min<int64_t>(chunks - 1, static_cast<int64_t>(b.middle * chunks / total)); };
+  parallel_for(chunks, 1, [&](int64_t c0, int64_t c1, int) {
+    for (int64_t c = c0; c < c1; ++c)
+      for (size_t i = 0; i < blocks.size();) {
+        size_t j = i + 1;
+        while (j < blocks.size() && blocks[j].product == blocks[i].product && owner(blocks[j]) == owner(blocks[i])) ++j;
+        if (owner(blocks[i]) == c) {
+          const Gemm& g = products[static_cast<size_t>(blocks[i].product)];
+          run_block(g, g.M >= g.N, blocks[i].lo, blocks[j - 1].hi);
+        }
+        i = j;
+      }
+  });
+}
+
+Gemm gemm_nn_of(int M, int N, int K, const float* A, const float* B, float* C, float beta) {
+  return {false, false, M, N, K, 1.0f, A, K, B, N, beta, C, N};
+}
+
+Gemm gemm_nt_of(int M, int N, int K, const float* A, const float* B, float* C, float beta) {
+  return {false, true, M, N, K, 1.0f, A, K, B, K, beta, C, N};
+}
+
+Gemm gemm_tn_of(int M, int N, int K, const float* A, const float* B, float* C, float beta) {
+  return {true, false, M, N, K, 1.0f, A, M, B, N, beta, C, N};
+}
+
 void gemm_nn(int M, int N, int K, const float* A, const float* B, float* C, float beta) {
-  sgemm(false, false, M, N, K, 1.0f, A, K, B, N, beta, C, N);
+  gemm_batch({gemm_nn_of(M, N, K, A, B, C, beta)});
 }
 
 void gemm_nt(int M, int N, int K, const float* A, const float* B, float* C, float beta) {
-  sgemm(false, true, M, N, K, 1.0f, A, K, B, K, beta, C, N);
+  gemm_batch({gemm_nt_of(M, N, K, A, B, C, beta)});
 }
 
 void gemm_tn(int M, int N, int K, const float* A, const float* B, float* C, float beta) {
-  if (M == 0 || N == 0) return;
-  if (K == 0) {  // BLAS may skip beta scaling when K == 0; make "C = beta*C" explicit
-    for (int64_t i = 0; i < static_cast<int64_t>(M) * N; ++i) C[i] *= beta;
-    return;
-  }
-  sgemm(true, false, M, N, K, 1.0f, A, M, B, N, beta, C, N);
+  gemm_batch({gemm_tn_of(M, N, K, A, B, C, beta)});
 }
 
 void parallel_rows(int64_t rows, const std::function<void(int64_t)>& row) {
@@ -166,59 +227,94 @@ void rope_apply(float* x, int N, int H, int head_dim, const RopeTable& table, bo
   });
 }
 
-// Attention runs one (sequence, head) pair per task: its T x T scores stay in the thread's cache between the
-// two matmuls and the softmax, and each sgemm is single-threaded on its own pair.
-void attention_forward(const float* q, const float* k, const float* v, float* probs, float* out, int B, int T,
-                       int H, int hd) {
+// Attention runs one (sequence, head) pair per task, its queries in blocks of kQueryBlock rows: a block's
+// scores against the keys up to its last query (the causal part; blocks above the diagonal are never computed)
+// stay in the thread's cache between the two matmuls and the softmax. Only each row's log-sum-exp is kept;
+// the backward pass recomputes the scores from it. Every pair is computed the same way by whichever thread runs
+// it, and its dK and dV are summed over the query blocks in block order.
+namespace {
+
+constexpr int kQueryBlock = 64;
+
+// The base offset of pair (b, h) in rows of width D = H * hd.
+int64_t pair_base(int64_t pair, int T, int H, int hd) { return (pair / H) * T * H * hd + (pair % H) * hd; }
+
+}  // namespace
+
+void attention_forward(const float* q, const float* k, const float* v, float* lse, float* out,
+                       std::vector<float>& scratch, int B, int T, int H, int hd) {
   const int D = H * hd;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  parallel_for(static_cast<int64_t>(B) * H, pairs_per_chunk(T, hd), [&](int64_t p0, int64_t p1, int) {
+  scratch.resize(static_cast<size_t>(compute_threads()) * kQueryBlock * T);
+  parallel_for(static_cast<int64_t>(B) * H, pairs_per_chunk(T, hd), [&](int64_t p0, int64_t p1, int chunk) {
+    float* S = scratch.data() + static_cast<int64_t>(chunk) * kQueryBlock * T;
     for (int64_t pair = p0; pair < p1; ++pair) {
-      const int64_t b = pair / H, h = pair % H;
-      const int64_t base = b * T * D + h * hd;
-      float* P = probs + pair * T * T;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, q + base, D, k + base, D, 0.0f, P, T);
-      for (int i = 0; i < T; ++i) {
-        float* row = P + static_cast<int64_t>(i) * T;
-        float mx = row[0];
-        for (int j = 1; j <= i; ++j) mx = std::max(mx, row[j]);
-        float sum = 0;
-        for (int j = 0; j <= i; ++j) sum += (row[j] = std::exp(row[j] - mx));
-        float inv = 1.0f / sum;
-        for (int j = 0; j <= i; ++j) row[j] *= inv;
-        for (int j = i + 1; j < T; ++j) row[j] = 0.0f;  // causal mask
+      const int64_t base = pair_base(pair, T, H, hd);
+      for (int q0 = 0; q0 < T; q0 += kQueryBlock) {
+        const int rows = std::min(kQueryBlock, T - q0), keys = q0 + rows;
+        const int64_t qrow = base + static_cast<int64_t>(q0) * D;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, keys, hd, scale, q + qrow, D, k + base, D, 0.0f, S,
+                    keys);
+        for (int i = 0; i < rows; ++i) {
+          float* row = S + static_cast<int64_t>(i) * keys;
+          const int last = q0 + i;  // causal: keys 0..last
+          float mx = row[0];
+          for (int j = 1; j <= last; ++j) mx = std::max(mx, row[j]);
+          for (int j = 0; j <= last; ++j) row[j] = exp_fast(row[j] - mx);
+          const float sum = sum_lanes(row, last + 1);
+          const float inv = 1.0f / sum;
+          for (int j = 0; j <= last; ++j) row[j] *= inv;
+          for (int j = last + 1; j < keys; ++j) row[j] = 0.0f;
+          lse[pair * T + last] = mx + std::log(sum);
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, keys, 1.0f, S, keys, v + base, D, 0.0f,
+                    out + qrow, D);
       }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, P, T, v + base, D, 0.0f, out + base, D);
     }
   });
 }
 
-void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* probs,
+void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* lse,
                         float* dq, float* dk, float* dv, std::vector<float>& scratch, int B, int T, int H, int hd) {
   const int D = H * hd;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  scratch.resize(static_cast<size_t>(compute_threads()) * T * T);
+  scratch.resize(static_cast<size_t>(compute_threads()) * 2 * kQueryBlock * T);
   parallel_for(static_cast<int64_t>(B) * H, pairs_per_chunk(T, hd), [&](int64_t p0, int64_t p1, int chunk) {
-    float* dS = scratch.data() + static_cast<int64_t>(chunk) * T * T;
+    float* P = scratch.data() + static_cast<int64_t>(chunk) * 2 * kQueryBlock * T;
+    float* dS = P + static_cast<int64_t>(kQueryBlock) * T;
     for (int64_t pair = p0; pair < p1; ++pair) {
-      const int64_t b = pair / H, h = pair % H;
-      const int64_t base = b * T * D + h * hd;
-      const float* P = probs + pair * T * T;
-      // dP = dO V^T ; dV = P^T dO
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, dout + base, D, v + base, D, 0.0f, dS, T);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, P, T, dout + base, D, 0.0f, dv + base, D);
-      // softmax backward: dS = P * (dP - sum_j P dP)
-      for (int i = 0; i < T; ++i) {
-        float* row = dS + static_cast<int64_t>(i) * T;
-        const float* prow = P + static_cast<int64_t>(i) * T;
-        float dot = 0;
-        for (int j = 0; j <= i; ++j) dot += prow[j] * row[j];
-        for (int j = 0; j <= i; ++j) row[j] = prow[j] * (row[j] - dot);
-        for (int j = i + 1; j < T; ++j) row[j] = 0.0f;
+      const int64_t base = pair_base(pair, T, H, hd);
+      for (int t = 0; t < T; ++t) {  // dK and dV accumulate over the query blocks
+        std::fill_n(dk + base + static_cast<int64_t>(t) * D, hd, 0.0f);
+        std::fill_n(dv + base + static_cast<int64_t>(t) * D, hd, 0.0f);
       }
-      // dQ = scale * dS K ; dK = scale * dS^T Q
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, dS, T, k + base, D, 0.0f, dq + base, D);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, dS, T, q + base, D, 0.0f, dk + base, D);
+      for (int q0 = 0; q0 < T; q0 += kQueryBlock) {
+        const int rows = std::min(kQueryBlock, T - q0), keys = q0 + rows;
+        const int64_t qrow = base + static_cast<int64_t>(q0) * D;
+        // P = exp(scale Q K^T - lse), recomputed; dP = dO V^T
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, keys, hd, scale, q + qrow, D, k + base, D, 0.0f, P,
+                    keys);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, keys, hd, 1.0f, dout + qrow, D, v + base, D, 0.0f,
+                    dS, keys);
+        // softmax backward: dS = P * (dP - sum_j P dP)
+        for (int i = 0; i < rows; ++i) {
+          float* prow = P + static_cast<int64_t>(i) * keys;
+          float* row = dS + static_cast<int64_t>(i) * keys;
+          const int last = q0 + i;
+          const float l = lse[pair * T + last];
+          for (int j = 0; j <= last; ++j) prow[j] = exp_fast(prow[j] - l);
+          const float dot = dot_lanes(prow, row, last + 1);
+          for (int j = 0; j <= last; ++j) row[j] = prow[j] * (row[j] - dot);
+          for (int j = last + 1; j < keys; ++j) prow[j] = row[j] = 0.0f;
+        }
+        // dV += P^T dO ; dQ = scale dS K ; dK += scale dS^T Q
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, keys, hd, rows, 1.0f, P, keys, dout + qrow, D, 1.0f,
+                    dv + base, D);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, keys, scale, dS, keys, k + base, D, 0.0f,
+                    dq + qrow, D);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, keys, hd, rows, scale, dS, keys, q + qrow, D, 1.0f,
+                    dk + base, D);
+      }
     }
   });
 }
@@ -226,7 +322,7 @@ void attention_backward(const float* dout, const float* q, const float* k, const
 void swiglu_forward(const float* gate, const float* up, float* act, int64_t n) {
   parallel_elements(n, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
-      float s = 1.0f / (1.0f + std::exp(-gate[i]));
+      const float s = 1.0f / (1.0f + exp_fast(-gate[i]));
       act[i] = gate[i] * s * up[i];
     }
   });
@@ -235,7 +331,7 @@ void swiglu_forward(const float* gate, const float* up, float* act, int64_t n) {
 void swiglu_backward(const float* dact, const float* gate, const float* up, float* dgate, float* dup, int64_t n) {
   parallel_elements(n, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
-      float s = 1.0f / (1.0f + std::exp(-gate[i]));
+      const float s = 1.0f / (1.0f + exp_fast(-gate[i]));
       float silu = gate[i] * s;
       dup[i] = dact[i] * silu;
       dgate[i] = dact[i] * up[i] * s * (1.0f + gate[i] * (1.0f - s));

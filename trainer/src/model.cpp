@@ -24,7 +24,7 @@ Model::Model(const ModelConfig& m, const ParamLayout& layout, const Comm& comm, 
     for (auto* v : {&a.h1, &a.q, &a.k, &a.v, &a.att, &a.x2, &a.h2, &a.moe_out}) v->resize(ND);
     a.rstd1.resize(N);
     a.rstd2.resize(N);
-    a.probs.resize(static_cast<size_t>(B_) * H_ * T_ * T_);
+    a.lse.resize(static_cast<size_t>(B_) * H_ * T_);
     acts_.push_back(std::move(a));
   }
   residual_.resize((static_cast<size_t>(m.n_layers) + 1) * ND);
@@ -41,12 +41,12 @@ void Model::block_forward(int l, const Arena& w, const float* x_in, float* x_out
   const auto& P = layout_.params;
   auto& a = acts_[static_cast<size_t>(l)];
   rmsnorm_forward(x_in, w.at(P[ids.attn_norm]), a.h1.data(), a.rstd1.data(), N_, D_, m_.norm_eps);
-  gemm_nn(N_, D_, D_, a.h1.data(), w.at(P[ids.wq]), a.q.data(), 0.0f);
-  gemm_nn(N_, D_, D_, a.h1.data(), w.at(P[ids.wk]), a.k.data(), 0.0f);
-  gemm_nn(N_, D_, D_, a.h1.data(), w.at(P[ids.wv]), a.v.data(), 0.0f);
+  gemm_batch({gemm_nn_of(N_, D_, D_, a.h1.data(), w.at(P[ids.wq]), a.q.data(), 0.0f),
+              gemm_nn_of(N_, D_, D_, a.h1.data(), w.at(P[ids.wk]), a.k.data(), 0.0f),
+              gemm_nn_of(N_, D_, D_, a.h1.data(), w.at(P[ids.wv]), a.v.data(), 0.0f)});
   rope_apply(a.q.data(), N_, H_, hd_, rope_, false);
   rope_apply(a.k.data(), N_, H_, hd_, rope_, false);
-  attention_forward(a.q.data(), a.k.data(), a.v.data(), a.probs.data(), a.att.data(), B_, T_, H_, hd_);
+  attention_forward(a.q.data(), a.k.data(), a.v.data(), a.lse.data(), a.att.data(), attn_scratch_, B_, T_, H_, hd_);
   copy_floats(x_in, a.x2.data(), static_cast<int64_t>(N_) * D_);
   gemm_nn(N_, D_, D_, a.att.data(), w.at(P[ids.wo]), a.x2.data(), 1.0f);  // x2 = x + att Wo
 
@@ -74,16 +74,16 @@ void Model::block_backward(int l, const Arena& w, Arena& g, const float* x_in, f
   rmsnorm_backward(dtmp_.data(), a.x2.data(), w.at(P[ids.moe_norm]), a.rstd2.data(), dx, g.at(P[ids.moe_norm]), N_, D_);
 
   // Attention branch: x2 = x + att(norm(x)) Wo
-  gemm_tn(D_, D_, N_, a.att.data(), dx, g.at(P[ids.wo]), 1.0f);
-  gemm_nt(N_, D_, D_, dx, w.at(P[ids.wo]), dtmp_.data(), 0.0f);  // d att
-  attention_backward(dtmp_.data(), a.q.data(), a.k.data(), a.v.data(), a.probs.data(), dq_.data(), dk_.data(),
-                     dv_.data(), datt_scratch_, B_, T_, H_, hd_);
+  gemm_batch({gemm_tn_of(D_, D_, N_, a.att.data(), dx, g.at(P[ids.wo]), 1.0f),
+              gemm_nt_of(N_, D_, D_, dx, w.at(P[ids.wo]), dtmp_.data(), 0.0f)});  // d att
+  attention_backward(dtmp_.data(), a.q.data(), a.k.data(), a.v.data(), a.lse.data(), dq_.data(), dk_.data(),
+                     dv_.data(), attn_scratch_, B_, T_, H_, hd_);
   rope_apply(dq_.data(), N_, H_, hd_, rope_, true);
   rope_apply(dk_.data(), N_, H_, hd_, rope_, true);
-  gemm_tn(D_, D_, N_, a.h1.data(), dq_.data(), g.at(P[ids.wq]), 1.0f);
-  gemm_tn(D_, D_, N_, a.h1.data(), dk_.data(), g.at(P[ids.wk]), 1.0f);
-  gemm_tn(D_, D_, N_, a.h1.data(), dv_.data(), g.at(P[ids.wv]), 1.0f);
-  gemm_nt(N_, D_, D_, dq_.data(), w.at(P[ids.wq]), dtmp_.data(), 0.0f);  // d h1
+  gemm_batch({gemm_tn_of(D_, D_, N_, a.h1.data(), dq_.data(), g.at(P[ids.wq]), 1.0f),
+              gemm_tn_of(D_, D_, N_, a.h1.data(), dk_.data(), g.at(P[ids.wk]), 1.0f),
+              gemm_tn_of(D_, D_, N_, a.h1.data(), dv_.data(), g.at(P[ids.wv]), 1.0f),
+              gemm_nt_of(N_, D_, D_, dq_.data(), w.at(P[ids.wq]), dtmp_.data(), 0.0f)});  // d h1
   gemm_nt(N_, D_, D_, dk_.data(), w.at(P[ids.wk]), dtmp_.data(), 1.0f);
   gemm_nt(N_, D_, D_, dv_.data(), w.at(P[ids.wv]), dtmp_.data(), 1.0f);
   rmsnorm_backward(dtmp_.data(), x_in, w.at(P[ids.attn_norm]), a.rstd1.data(), dx, g.at(P[ids.attn_norm]), N_, D_);
@@ -113,8 +113,8 @@ LossParts Model::forward_backward(const Arena& w, Arena& g, const Batch& batch, 
   const auto& P = layout_.params;
   const int L = m_.n_layers;
   // Head: logits = norm(x) Wout
-  gemm_tn(D_, V_, N_, hf_.data(), dlogits_.data(), g.at(P[layout_.lm_head]), 1.0f);
-  gemm_nt(N_, D_, V_, dlogits_.data(), w.at(P[layout_.lm_head]), dtmp_.data(), 0.0f);
+  gemm_batch({gemm_tn_of(D_, V_, N_, hf_.data(), dlogits_.data(), g.at(P[layout_.lm_head]), 1.0f),
+              gemm_nt_of(N_, D_, V_, dlogits_.data(), w.at(P[layout_.lm_head]), dtmp_.data(), 0.0f)});
   parallel_elements(static_cast<int64_t>(dx_.size()), [&](int64_t b, int64_t e) {
     std::fill(dx_.begin() + b, dx_.begin() + e, 0.0f);
   });

@@ -4,18 +4,41 @@
 // same order whatever the thread count, except inside an sgemm split into row or column blocks.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <vector>
 
 namespace sigma::trainer {
 
+// C = alpha op(A) op(B) + beta C, row-major (lda, ldb, ldc: row strides).
+struct Gemm {
+  bool trans_a, trans_b;
+  int M, N, K;
+  float alpha;
+  const float* A;
+  int lda;
+  const float* B;
+  int ldb;
+  float beta;
+  float* C;
+  int ldc;
+};
 // C[M,N] = A[M,K] B[K,N] + beta*C
-void gemm_nn(int M, int N, int K, const float* A, const float* B, float* C, float beta);
+Gemm gemm_nn_of(int M, int N, int K, const float* A, const float* B, float* C, float beta);
 // C[M,N] = A[M,K] B[N,K]^T + beta*C
-void gemm_nt(int M, int N, int K, const float* A, const float* B, float* C, float beta);
+Gemm gemm_nt_of(int M, int N, int K, const float* A, const float* B, float* C, float beta);
 // C[M,N] = A[K,M]^T B[K,N] + beta*C
+Gemm gemm_tn_of(int M, int N, int K, const float* A, const float* B, float* C, float beta);
+
+// Independent products (no two write the same C) over the rank's threads under one fork: each is split into
+// blocks of 16 output rows or columns (along its larger dimension), the blocks divided into runs of about
+// equal flops, one single-threaded sgemm per run. Below ~4 MFLOP in all, one thread.
+void gemm_batch(const std::vector<Gemm>& products);
+void gemm_nn(int M, int N, int K, const float* A, const float* B, float* C, float beta);
+void gemm_nt(int M, int N, int K, const float* A, const float* B, float* C, float beta);
 void gemm_tn(int M, int N, int K, const float* A, const float* B, float* C, float beta);
 
 // Helpers for element-wise loops over the rank's threads: row(r) for every row; range(begin, end) over chunks.
@@ -40,13 +63,37 @@ RopeTable make_rope_table(int T, int head_dim, float theta);
 // In place; inverse=true rotates backwards (the backward pass of a rotation is its inverse).
 void rope_apply(float* x, int N, int H, int head_dim, const RopeTable& table, bool inverse);
 
-// Causal attention for B sequences of T tokens, H heads of size hd: q,k,v,out rows of width H*hd.
-// probs: [B, H, T, T] softmax weights kept for the backward pass.
-void attention_forward(const float* q, const float* k, const float* v, float* probs, float* out, int B, int T,
-                       int H, int hd);
-// dq, dk, dv are overwritten. scratch: resized to T*T floats per thread.
-void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* probs,
+// Causal attention for B sequences of T tokens, H heads of size hd: q,k,v,out rows of width H*hd. Computes only
+// the causal part, in blocks of query rows; the T x T matrix is never stored. lse: [B, H, T] each query's
+// log-sum-exp of its scores, kept for the backward pass. scratch: resized to 64*T floats per thread.
+void attention_forward(const float* q, const float* k, const float* v, float* lse, float* out,
+                       std::vector<float>& scratch, int B, int T, int H, int hd);
+// dq, dk, dv are overwritten. scratch: resized to 2*64*T floats per thread.
+void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* lse,
                         float* dq, float* dk, float* dv, std::vector<float>& scratch, int B, int T, int H, int hd);
+
+// e^x without a libm call, so that loops over it vectorise (glibc's expf is one scalar call per element, and
+// SwiGLU and the attention softmax spent most of their time in it): Cephes' expf, x = n ln2 + r with |r| <=
+// ln2/2, a degree-6 polynomial for e^r and 2^n from the exponent bits; relative error below 2.5e-7. Below
+// -87 the result is 0 and above 88 infinity: no denormals, which would slow every product they reach; NaN
+// stays NaN. (kernels.cpp is compiled with -fno-trapping-math, which lets the selects vectorise.)
+inline float exp_fast(float x) {
+  const float c = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer kept in the low bits
+  const float t = c * 1.44269504088896341f + kRound;
+  const float n = t - kRound;
+  const float r = (c - n * 0.693359375f) - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const uint32_t biased = std::bit_cast<uint32_t>(t) - std::bit_cast<uint32_t>(kRound) + 127;  // n + 127
+  const float e = p * std::bit_cast<float>(biased << 23);
+  return x < -87.0f ? 0.0f : (x > 88.0f ? std::numeric_limits<float>::infinity() : e);
+}
 
 // SwiGLU: act = silu(gate) * up.
 void swiglu_forward(const float* gate, const float* up, float* act, int64_t n);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include <mpi.h>
@@ -62,6 +63,8 @@ class MoeLayer {
   void start_from_experts(const float* expert_order, std::vector<float>& send_order);
   const float* finish_from_experts(const float* expert_order, const std::vector<float>& send_order);
   Losses balancing_losses();  // waits for the reduced counts; fills stats_ and load_fraction_
+  // segment(local expert, first row, rows) over the rows in expert order, split over the rank's threads.
+  void for_expert_rows(const std::function<void(int, int, int)>& segment) const;
   void experts_forward(const MoeWeights& w);
   void experts_backward(const MoeWeights& w, const MoeGrads& g, const float* dy, float* dx_rows);
   void router_backward(const float* x, const MoeWeights& w, float* dx, const MoeGrads& g);
