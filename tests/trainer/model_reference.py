@@ -817,12 +817,18 @@ def reduce_gradients(model, specs, grads):
 
 
 def sum_of_squares(x):
+    """Blocks of 65536 floats in order, each an 8-lane sum of squares in double (MODEL.md, ssq)."""
     total = 0.0
     for b in range(0, len(x), 65536):
-        s = 0.0
-        for v in x[b:b + 65536].astype(np.float64):
-            s += v * v
-        total += s
+        sq = x[b:b + 65536].astype(np.float64) ** 2
+        full = len(sq) // 8 * 8
+        lane = [0.0] * 8
+        for m in range(8):  # lane m: x[8g+m] for g = 0, 1, ... in order
+            for v in sq[m:full:8]:
+                lane[m] += v
+        for v in sq[full:]:
+            lane[0] += v
+        total += ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]))
     return total
 
 
