@@ -298,9 +298,7 @@ EPS_NORM = F32(1e-5)
 
 def rmsnorm_forward(x, g):
     N, D = x.shape
-    ss = np.zeros(N, dtype=F32)
-    for i in range(D):
-        ss = ss + x[:, i] * x[:, i]
+    ss = sum_lanes_rows((x * x).astype(F32))
     r = F32(1.0) / np.sqrt(ss / F32(D) + EPS_NORM)
     return (x * r[:, None]) * g[None, :], r
 
@@ -309,10 +307,7 @@ def rmsnorm_backward(dy, x, g, r, dx, dg):
     """dx += ...; dg += ... (rows in order)."""
     N, D = x.shape
     dyg = dy * g[None, :]
-    dot = np.zeros(N, dtype=F32)
-    for i in range(D):
-        dot = dot + dyg[:, i] * x[:, i]
-    dot = dot / F32(D)
+    dot = sum_lanes_rows((dyg * x).astype(F32)) / F32(D)
     dx += r[:, None] * (dyg - ((x * r[:, None]) * r[:, None]) * dot[:, None])
     contrib = (dy * x) * r[:, None]
     for n in range(N):
@@ -384,6 +379,18 @@ def sum_lanes(a):
         lane[0] = F32(lane[0] + a[j])
     return F32(F32(F32(lane[0] + lane[1]) + F32(lane[2] + lane[3])) +
                F32(F32(lane[4] + lane[5]) + F32(lane[6] + lane[7])))
+
+
+def sum_lanes_rows(a):
+    """sum_lanes of every row of a float32 matrix."""
+    n = a.shape[1]
+    full = n - n % 8
+    lane = np.zeros((a.shape[0], 8), dtype=F32)
+    for j in range(0, full, 8):
+        lane = lane + a[:, j:j + 8]
+    for j in range(full, n):
+        lane[:, 0] = lane[:, 0] + a[:, j]
+    return ((lane[:, 0] + lane[:, 1]) + (lane[:, 2] + lane[:, 3])) + ((lane[:, 4] + lane[:, 5]) + (lane[:, 6] + lane[:, 7]))
 
 
 def dot_lanes(a, b):
@@ -637,11 +644,7 @@ class Model:
                     if not st["keep"][t, j]:
                         continue
                     y = st["returned"][t, j]
-                    dot = F32(0)
-                    prod = douts[r][t] * y
-                    for i in range(D):
-                        dot = F32(dot + prod[i])
-                    dweight[t, j] = dot
+                    dweight[t, j] = dot_lanes(douts[r][t], y)
                     ds[t, j] = st["weight"][t, j] * douts[r][t]
             ds_rows.append(ds)
             # router backward

@@ -16,26 +16,6 @@ constexpr int64_t kElementsPerChunk = 16384;
 constexpr int64_t kGemmFlopsPerChunk = int64_t{1} << 22;  // below ~4 MFLOP a split costs more than it saves
 constexpr int kGemmBlock = 16;                             // split points on the sgemm kernels' row/column tiles
 
-// Sum of a[j] * b[j] over j < n in 8 interleaved partial sums added in a fixed order: vectorisable, and the same
-// for any thread count.
-inline float dot_lanes(const float* a, const float* b, int n) {
-  float lane[8] = {};
-  int j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int l = 0; l < 8; ++l) lane[l] += a[j + l] * b[j + l];
-  for (; j < n; ++j) lane[0] += a[j] * b[j];
-  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-}
-
-inline float sum_lanes(const float* a, int n) {
-  float lane[8] = {};
-  int j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int l = 0; l < 8; ++l) lane[l] += a[j + l];
-  for (; j < n; ++j) lane[0] += a[j];
-  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-}
-
 // Sum of (double)x[j]^2 in 8 double lanes, like dot_lanes: one vector of independent sums instead of one
 // chain of dependent double additions (4x faster on AVX-512, the same result on every instruction set).
 inline double square_sum_lanes(const float* x, size_t n) {
@@ -146,6 +126,10 @@ void copy_floats(const float* src, float* dst, int64_t n) {
   parallel_elements(n, [&](int64_t b, int64_t e) { std::copy(src + b, src + e, dst + b); });
 }
 
+void zero_floats(float* dst, int64_t n) {
+  parallel_elements(n, [&](int64_t b, int64_t e) { std::fill(dst + b, dst + e, 0.0f); });
+}
+
 void add_floats(const float* a, const float* b, float* out, int64_t n) {
   parallel_elements(n, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) out[i] = a[i] + b[i];
@@ -172,9 +156,8 @@ void rmsnorm_forward(const float* x, const float* g, float* y, float* rstd, int 
   parallel_rows(N, [&](int64_t n) {
     const float* xr = x + n * D;
     float* yr = y + n * D;
-    float ss = 0;
-    for (int i = 0; i < D; ++i) ss += xr[i] * xr[i];
-    float r = 1.0f / std::sqrt(ss / static_cast<float>(D) + eps);
+    const float ss = dot_lanes(xr, xr, D);
+    const float r = 1.0f / std::sqrt(ss / static_cast<float>(D) + eps);
     rstd[n] = r;
     for (int i = 0; i < D; ++i) yr[i] = xr[i] * r * g[i];
   });
@@ -187,9 +170,7 @@ void rmsnorm_backward(const float* dy, const float* x, const float* g, const flo
     const float* dyr = dy + n * D;
     float* dxr = dx + n * D;
     float r = rstd[n];
-    float dot = 0;  // mean over i of (dy*g*x)
-    for (int i = 0; i < D; ++i) dot += dyr[i] * g[i] * xr[i];
-    dot /= static_cast<float>(D);
+    const float dot = dot3_lanes(dyr, g, xr, D) / static_cast<float>(D);  // the mean over i of (dy*g*x)
     for (int i = 0; i < D; ++i) dxr[i] += r * (dyr[i] * g[i] - xr[i] * r * r * dot);
   });
   // dg: columns split over threads, rows summed in order, so each dg[i] is the same for any thread count.

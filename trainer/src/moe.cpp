@@ -322,12 +322,8 @@ void MoeLayer::backward(const float* dout, const float* x, const MoeWeights& w, 
     const float* d = dout + (a / static_cast<size_t>(k_)) * D_;
     const float* y = returned_rows_ + static_cast<size_t>(send_pos_[a]) * D_;
     float* ds = scratch_send_.data() + static_cast<size_t>(send_pos_[a]) * D_;
-    float dot = 0;
-    for (int i = 0; i < D_; ++i) {
-      dot += d[i] * y[i];
-      ds[i] = weight_[a] * d[i];
-    }
-    dweight_[a] = dot;
+    for (int i = 0; i < D_; ++i) ds[i] = weight_[a] * d[i];
+    dweight_[a] = dot_lanes(d, y, D_);
   });
   // The router's gradient needs only dweight_: compute it while the output gradients travel to the experts.
   start_to_experts(scratch_send_.data());

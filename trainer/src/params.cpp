@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "sigma/trainer/kernels.hpp"
+
 namespace sigma::trainer {
 namespace {
 
@@ -111,9 +113,9 @@ ParamLayout::ParamLayout(const ModelConfig& m, int experts_local, int first_expe
   lm_head = b.dense("lm_head", {D, V});
 }
 
-void Arena::zero() {
-  std::fill(dense.begin(), dense.end(), 0.0f);
-  std::fill(expert.begin(), expert.end(), 0.0f);
+void Arena::zero() {  // every step, on all the rank's threads: the gradients are ~4 bytes a parameter
+  zero_floats(dense.data(), static_cast<int64_t>(dense.size()));
+  zero_floats(expert.data(), static_cast<int64_t>(expert.size()));
 }
 
 void init_params(const ParamLayout& layout, const ModelConfig& model, uint64_t seed, Arena& weights) {

@@ -45,6 +45,7 @@ void gemm_tn(int M, int N, int K, const float* A, const float* B, float* C, floa
 void parallel_rows(int64_t rows, const std::function<void(int64_t)>& row);
 void parallel_elements(int64_t n, const std::function<void(int64_t, int64_t)>& range);
 void copy_floats(const float* src, float* dst, int64_t n);
+void zero_floats(float* dst, int64_t n);
 void add_floats(const float* a, const float* b, float* out, int64_t n);  // out = a + b (out may alias)
 // Sum of x^2 in double; the same result for every thread count.
 double sum_of_squares(const float* x, size_t n);
@@ -93,6 +94,30 @@ inline float exp_fast(float x) {
   const uint32_t biased = std::bit_cast<uint32_t>(t) - std::bit_cast<uint32_t>(kRound) + 127;  // n + 127
   const float e = p * std::bit_cast<float>(biased << 23);
   return x < -87.0f ? 0.0f : (x > 88.0f ? std::numeric_limits<float>::infinity() : e);
+}
+
+// The 8-lane sums (MODEL.md, "Sums"): element j of each full group of eight into lane j, the rest into lane 0,
+// then ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)). Eight independent chains the compiler keeps in one
+// vector register, instead of one chain of dependent additions; the same result on every instruction set.
+// `term(j)` is the j-th summand, already rounded to float.
+template <class Term>
+inline float sum8(int n, Term term) {
+  float lane[8] = {};
+  int j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; ++l) lane[l] += term(j + l);
+  for (; j < n; ++j) lane[0] += term(j);
+  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+inline float sum_lanes(const float* a, int n) {
+  return sum8(n, [a](int j) { return a[j]; });
+}
+inline float dot_lanes(const float* a, const float* b, int n) {
+  return sum8(n, [a, b](int j) { return a[j] * b[j]; });
+}
+// Σ⁸ (a_j·b_j)·c_j
+inline float dot3_lanes(const float* a, const float* b, const float* c, int n) {
+  return sum8(n, [a, b, c](int j) { return a[j] * b[j] * c[j]; });
 }
 
 // SwiGLU: act = silu(gate) * up.
