@@ -5,7 +5,8 @@
 # in double instead.
 # usage: model_reference_test.sh SIGMA_TRAIN RANKS [MPIRUN]
 #   RANKS 1: one process, 2 threads (matmuls cut into calls per thread), ep 1, bitwise and float64-matmul runs
-#   RANKS 2: mpirun -n 2, experts split (ep 2) and replicated (ep 1), bitwise
+#   RANKS 2: mpirun -n 2 with 2 threads each (the experts' rows cut into per-thread segments), experts split
+#            (ep 2) and replicated (ep 1), bitwise
 set -u
 bin=$1
 ranks=$2
@@ -92,7 +93,7 @@ else
   mpi=("$mpirun" -n 2 --oversubscribe --bind-to none)
   for ep in 2 1; do
     mkdir -p "$work/ep$ep"
-    write_config "$work/ep$ep/run.yaml" 1 16 16
+    write_config "$work/ep$ep/run.yaml" 2 64 96
     echo "ep_size: $ep" >>"$work/ep$ep/run.yaml"
     check "ep$ep" "${mpi[@]}" -- --world 2 --ep "$ep" --sgemm "blas:$blas"
   done
