@@ -88,7 +88,7 @@ TEST(Attention, BlockedCausalMatchesTheFullMatrix) {
     set_compute_threads(threads);
     const size_t n = q.size();
     std::vector<float> lse(static_cast<size_t>(B) * H * T), out(n, -1.0f), dq(n, -1.0f), dk(n, -1.0f), dv(n, -1.0f);
-    std::vector<float> scratch;
+    Floats scratch;
     attention_forward(q.data(), k.data(), v.data(), lse.data(), out.data(), scratch, B, T, H, hd);
     attention_backward(dout.data(), q.data(), k.data(), v.data(), lse.data(), dq.data(), dk.data(), dv.data(), scratch,
                        B, T, H, hd);

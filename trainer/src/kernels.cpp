@@ -232,7 +232,7 @@ int64_t pair_base(int64_t pair, int T, int H, int hd) { return (pair / H) * T * 
 }  // namespace
 
 void attention_forward(const float* q, const float* k, const float* v, float* lse, float* out,
-                       std::vector<float>& scratch, int B, int T, int H, int hd) {
+                       Floats& scratch, int B, int T, int H, int hd) {
   const int D = H * hd;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   scratch.resize(static_cast<size_t>(compute_threads()) * kQueryBlock * T);
@@ -265,7 +265,7 @@ void attention_forward(const float* q, const float* k, const float* v, float* ls
 }
 
 void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* lse,
-                        float* dq, float* dk, float* dv, std::vector<float>& scratch, int B, int T, int H, int hd) {
+                        float* dq, float* dk, float* dv, Floats& scratch, int B, int T, int H, int hd) {
   const int D = H * hd;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   scratch.resize(static_cast<size_t>(compute_threads()) * 2 * kQueryBlock * T);

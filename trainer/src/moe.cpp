@@ -155,7 +155,7 @@ void MoeLayer::start_to_experts(const float* send_order) {
                  recv_counts_.data(), recv_displs_.data(), MPI_FLOAT, comm_.ep(), &transfer_);
 }
 
-const float* MoeLayer::finish_to_experts(const float* send_order, std::vector<float>& expert_order) {
+const float* MoeLayer::finish_to_experts(const float* send_order, Floats& expert_order) {
   if (local_only()) return send_order;
   MPI_Wait(&transfer_, MPI_STATUS_IGNORE);
   expert_order.resize(static_cast<size_t>(recv_total_) * D_);
@@ -166,7 +166,7 @@ const float* MoeLayer::finish_to_experts(const float* send_order, std::vector<fl
   return expert_order.data();
 }
 
-void MoeLayer::start_from_experts(const float* expert_order, std::vector<float>& send_order) {
+void MoeLayer::start_from_experts(const float* expert_order, Floats& send_order) {
   if (local_only()) return;
   recv_order_.resize(static_cast<size_t>(recv_total_) * D_);
   parallel_rows(recv_total_, [&](int64_t r) {
@@ -178,7 +178,7 @@ void MoeLayer::start_from_experts(const float* expert_order, std::vector<float>&
                  send_counts_.data(), send_displs_.data(), MPI_FLOAT, comm_.ep(), &transfer_);
 }
 
-const float* MoeLayer::finish_from_experts(const float* expert_order, const std::vector<float>& send_order) {
+const float* MoeLayer::finish_from_experts(const float* expert_order, const Floats& send_order) {
   if (local_only()) return expert_order;
   MPI_Wait(&transfer_, MPI_STATUS_IGNORE);
   return send_order.data();

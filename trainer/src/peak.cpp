@@ -13,7 +13,7 @@ namespace sigma::trainer {
 namespace {
 
 double gemm_gflops(const GemmShape& s, double seconds) {
-  std::vector<float> a(static_cast<size_t>(s.m) * s.k, 0.5f), b(static_cast<size_t>(s.k) * s.n, 0.25f),
+  Floats a(static_cast<size_t>(s.m) * s.k, 0.5f), b(static_cast<size_t>(s.k) * s.n, 0.25f),
       c(static_cast<size_t>(s.m) * s.n, 0.0f);
   using clock = std::chrono::steady_clock;
   gemm_nn(s.m, s.n, s.k, a.data(), b.data(), c.data(), 0.0f);  // warm-up: threads, page faults

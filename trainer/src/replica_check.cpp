@@ -22,7 +22,7 @@ int odd_replica(const std::vector<uint64_t>& hashes, const std::vector<int>& wor
   return index == kNoMajority ? kNoMajority : world_ranks[static_cast<size_t>(index)];
 }
 
-int first_mismatch(MPI_Comm replicas, int world_rank, const std::vector<float>& values) {
+int first_mismatch(MPI_Comm replicas, int world_rank, const Floats& values) {
   int size = 1;
   MPI_Comm_size(replicas, &size);
   uint64_t mine = XXH64(values.data(), values.size() * sizeof(float), 0);

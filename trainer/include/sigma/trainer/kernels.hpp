@@ -11,6 +11,8 @@
 #include <limits>
 #include <vector>
 
+#include "sigma/trainer/floats.hpp"
+
 namespace sigma::trainer {
 
 // C = alpha op(A) op(B) + beta C, row-major (lda, ldb, ldc: row strides).
@@ -68,10 +70,10 @@ void rope_apply(float* x, int N, int H, int head_dim, const RopeTable& table, bo
 // the causal part, in blocks of query rows; the T x T matrix is never stored. lse: [B, H, T] each query's
 // log-sum-exp of its scores, kept for the backward pass. scratch: resized to 64*T floats per thread.
 void attention_forward(const float* q, const float* k, const float* v, float* lse, float* out,
-                       std::vector<float>& scratch, int B, int T, int H, int hd);
+                       Floats& scratch, int B, int T, int H, int hd);
 // dq, dk, dv are overwritten. scratch: resized to 2*64*T floats per thread.
 void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* lse,
-                        float* dq, float* dk, float* dv, std::vector<float>& scratch, int B, int T, int H, int hd);
+                        float* dq, float* dk, float* dv, Floats& scratch, int B, int T, int H, int hd);
 
 // e^x without a libm call, so that loops over it vectorise (glibc's expf is one scalar call per element, and
 // SwiGLU and the attention softmax spent most of their time in it): Cephes' expf, x = n ln2 + r with |r| <=

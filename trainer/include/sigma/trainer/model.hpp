@@ -45,7 +45,7 @@ class Model {
 
  private:
   struct BlockActivations {
-    std::vector<float> h1, rstd1, q, k, v, lse, att, x2, h2, rstd2, moe_out;
+    Floats h1, rstd1, q, k, v, lse, att, x2, h2, rstd2, moe_out;
   };
   void block_forward(int l, const Arena& w, const float* x_in, float* x_out, LossParts& loss, double global_tokens);
   void block_backward(int l, const Arena& w, Arena& g, const float* x_in, float* dx);
@@ -57,9 +57,9 @@ class Model {
   RopeTable rope_;
   std::vector<std::unique_ptr<MoeLayer>> moe_;
   std::vector<BlockActivations> acts_;
-  std::vector<float> residual_;  // [(L+1), N, D]: input of block l; [L] = input of the final norm
-  std::vector<float> hf_, rstdf_, logits_, dlogits_;
-  std::vector<float> dx_, dtmp_, dq_, dk_, dv_, attn_scratch_;
+  Floats residual_;  // [(L+1), N, D]: input of block l; [L] = input of the final norm
+  Floats hf_, rstdf_, logits_, dlogits_;
+  Floats dx_, dtmp_, dq_, dk_, dv_, attn_scratch_;
 };
 
 }  // namespace sigma::trainer

@@ -11,6 +11,7 @@
 
 #include "sigma/trainer/comm.hpp"
 #include "sigma/trainer/config.hpp"
+#include "sigma/trainer/floats.hpp"
 
 namespace sigma::trainer {
 
@@ -59,9 +60,9 @@ class MoeLayer {
   // returns where the rows now are (the input itself when the EP group is one rank: no copy, no MPI).
   bool local_only() const;
   void start_to_experts(const float* send_order);
-  const float* finish_to_experts(const float* send_order, std::vector<float>& expert_order);
-  void start_from_experts(const float* expert_order, std::vector<float>& send_order);
-  const float* finish_from_experts(const float* expert_order, const std::vector<float>& send_order);
+  const float* finish_to_experts(const float* send_order, Floats& expert_order);
+  void start_from_experts(const float* expert_order, Floats& send_order);
+  const float* finish_from_experts(const float* expert_order, const Floats& send_order);
   Losses balancing_losses();  // waits for the reduced counts; fills stats_ and load_fraction_
   // segment(local expert, first row, rows) over the rows in expert order, split over the rank's threads.
   void for_expert_rows(const std::function<void(int, int, int)>& segment) const;
@@ -75,9 +76,9 @@ class MoeLayer {
   double global_tokens_ = 1;
 
   // Routing, per token t and slot j (index a = t*k + j).
-  std::vector<float> logits_, probs_, lse_;  // [N,E], [N,E], [N]
+  Floats logits_, probs_, lse_;  // [N,E], [N,E], [N]
   std::vector<int> choice_;                  // [N*k] global expert
-  std::vector<float> weight_, chosen_sum_;   // [N*k] renormalised weight, [N] sum of the chosen probs
+  Floats weight_, chosen_sum_;   // [N*k] renormalised weight, [N] sum of the chosen probs
   std::vector<int> send_pos_;                // [N*k] row in the send buffer, -1 when dropped
   std::vector<int64_t> counts_[2];           // local selected, kept (reduced in flight into stats_)
   std::vector<double> load_fraction_;        // [E] f_e over the global batch
@@ -93,14 +94,14 @@ class MoeLayer {
   std::vector<int> expert_row_begin_;     // [E_local + 1]
   int send_total_ = 0, recv_total_ = 0;
 
-  std::vector<float> send_, expert_in_, gate_, up_, act_, expert_out_, returned_;  // activations
+  Floats send_, expert_in_, gate_, up_, act_, expert_out_, returned_;  // activations
   const float* expert_rows_ = nullptr;    // expert input rows: expert_in_, or send_ itself (local_only)
   const float* returned_rows_ = nullptr;  // expert outputs in send order: returned_, or expert_out_ itself
   MPI_Request transfer_ = MPI_REQUEST_NULL;
   // Transfer and backward scratch, kept between steps: reallocating megabytes each step costs page faults.
-  std::vector<float> recv_order_, scratch_rows_, scratch_send_, scratch_dy_, scratch_dprobs_, scratch_back_,
+  Floats recv_order_, scratch_rows_, scratch_send_, scratch_dy_, scratch_dprobs_, scratch_back_,
       scratch_ff_[3];
-  std::vector<float> dweight_;  // [N*k]
+  Floats dweight_;  // [N*k]
 
   MoeStats stats_;
 };

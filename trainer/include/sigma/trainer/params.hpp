@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sigma/trainer/config.hpp"
+#include "sigma/trainer/floats.hpp"
 
 namespace sigma::trainer {
 
@@ -41,7 +42,7 @@ struct ParamLayout {
 
 // One float per parameter, laid out as in ParamLayout (values, gradients, Adam moments).
 struct Arena {
-  std::vector<float> dense, expert;
+  Floats dense, expert;
   explicit Arena(const ParamLayout& layout) : dense(layout.dense_size), expert(layout.expert_size) {}
   float* at(const ParamInfo& p) { return (p.expert ? expert.data() : dense.data()) + p.offset; }
   const float* at(const ParamInfo& p) const { return (p.expert ? expert.data() : dense.data()) + p.offset; }
