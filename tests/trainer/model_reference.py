@@ -512,7 +512,8 @@ class Model:
     def route(self, l, st, x, router):
         N, E, k = self.N, self.E, top_k_of(self.c, l)
         logits = np.zeros((N, E), dtype=F32)
-        self.gemm.nn(x, router, logits, 0.0)
+        for d in range(self.D):  # a sequential sum over d, each product rounded (not an sgemm)
+            logits = logits + x[:, d:d + 1] * router[d][None, :]
         probs = np.zeros_like(logits)
         lse = np.zeros(N, dtype=F32)
         choice = np.zeros((N, k), dtype=np.int64)

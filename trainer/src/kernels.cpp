@@ -126,6 +126,26 @@ void copy_floats(const float* src, float* dst, int64_t n) {
   parallel_elements(n, [&](int64_t b, int64_t e) { std::copy(src + b, src + e, dst + b); });
 }
 
+void router_logits(const float* x, const float* router, float* z, int N, int D, int E) {
+  constexpr int kTokens = 4;  // four tokens' independent sums in flight: one token's is a chain of D additions
+  parallel_for(N, 64, [&](int64_t t0, int64_t t1, int) {
+    std::vector<float> sums(static_cast<size_t>(kTokens) * E);
+    float* __restrict acc = sums.data();
+    for (int64_t t = t0; t < t1; t += kTokens) {
+      const int n = static_cast<int>(std::min<int64_t>(kTokens, t1 - t));
+      std::fill(acc, acc + static_cast<int64_t>(n) * E, 0.0f);
+      for (int d = 0; d < D; ++d) {
+        const float* __restrict r = router + static_cast<int64_t>(d) * E;
+        for (int u = 0; u < n; ++u) {
+          const float xv = x[(t + u) * D + d];
+          for (int e = 0; e < E; ++e) acc[u * E + e] += xv * r[e];
+        }
+      }
+      std::copy(acc, acc + static_cast<int64_t>(n) * E, z + t * E);
+    }
+  });
+}
+
 void zero_floats(float* dst, int64_t n) {
   parallel_elements(n, [&](int64_t b, int64_t e) { std::fill(dst + b, dst + e, 0.0f); });
 }

@@ -51,7 +51,7 @@ MoeLayer::MoeLayer(const ModelConfig& m, int layer, const Comm& comm, int tokens
 }
 
 void MoeLayer::route(const float* x, const float* router) {
-  gemm_nn(N_, E_, D_, x, router, logits_.data(), 0.0f);
+  router_logits(x, router, logits_.data(), N_, D_, E_);
   parallel_for(N_, 64, [&](int64_t t0, int64_t t1, int) {
     std::vector<int> order(static_cast<size_t>(E_));
     for (int64_t t = t0; t < t1; ++t) {

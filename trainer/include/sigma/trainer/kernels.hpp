@@ -122,6 +122,10 @@ inline float dot3_lanes(const float* a, const float* b, const float* c, int n) {
   return sum8(n, [a, b, c](int j) { return a[j] * b[j] * c[j]; });
 }
 
+// Router logits z[N, E] = x[N, D] · router[D, E], each z_te summed over d in order (MODEL.md, "Router"): with
+// E ~ 8 columns an sgemm spends most of its time on packing (47 GFLOP/s here).
+void router_logits(const float* x, const float* router, float* z, int N, int D, int E);
+
 // SwiGLU: act = silu(gate) * up.
 void swiglu_forward(const float* gate, const float* up, float* act, int64_t n);
 // dgate, dup overwritten.
