@@ -367,30 +367,21 @@ def exp_fast(x):
         return np.where(x < F32(-87.0), F32(0.0), np.where(x > F32(88.0), F32(np.inf), e)).astype(F32)
 
 
-def sum_lanes(a):
-    """Sum of a float32 vector in 8 lanes: element j of each full group of 8 into lane j, the tail into lane 0,
-    then ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))."""
-    n = len(a)
-    full = n - n % 8
-    lane = np.zeros(8, dtype=F32)
-    for j in range(0, full, 8):
-        lane = lane + a[j:j + 8]
-    for j in range(full, n):
-        lane[0] = F32(lane[0] + a[j])
-    return F32(F32(F32(lane[0] + lane[1]) + F32(lane[2] + lane[3])) +
-               F32(F32(lane[4] + lane[5]) + F32(lane[6] + lane[7])))
-
-
 def sum_lanes_rows(a):
-    """sum_lanes of every row of a float32 matrix."""
+    """The 8-lane sum of every row of a matrix, in its dtype (float32, or float64 for ssq): element j of each
+    full group of 8 into lane j, the tail into lane 0, then ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))."""
     n = a.shape[1]
     full = n - n % 8
-    lane = np.zeros((a.shape[0], 8), dtype=F32)
+    lane = np.zeros((a.shape[0], 8), dtype=a.dtype)
     for j in range(0, full, 8):
         lane = lane + a[:, j:j + 8]
     for j in range(full, n):
         lane[:, 0] = lane[:, 0] + a[:, j]
     return ((lane[:, 0] + lane[:, 1]) + (lane[:, 2] + lane[:, 3])) + ((lane[:, 4] + lane[:, 5]) + (lane[:, 6] + lane[:, 7]))
+
+
+def sum_lanes(a):
+    return a.dtype.type(sum_lanes_rows(a.reshape(1, -1))[0])
 
 
 def dot_lanes(a, b):
@@ -824,15 +815,8 @@ def sum_of_squares(x):
     """Blocks of 65536 floats in order, each an 8-lane sum of squares in double (MODEL.md, ssq)."""
     total = 0.0
     for b in range(0, len(x), 65536):
-        sq = x[b:b + 65536].astype(np.float64) ** 2
-        full = len(sq) // 8 * 8
-        lane = [0.0] * 8
-        for m in range(8):  # lane m: x[8g+m] for g = 0, 1, ... in order
-            for v in sq[m:full:8]:
-                lane[m] += v
-        for v in sq[full:]:
-            lane[0] += v
-        total += ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]))
+        block = x[b:b + 65536].astype(np.float64)
+        total += float(sum_lanes_rows((block * block).reshape(1, -1))[0])
     return total
 
 

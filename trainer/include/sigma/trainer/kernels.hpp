@@ -101,25 +101,25 @@ inline float exp_fast(float x) {
 // The 8-lane sums (MODEL.md, "Sums"): element j of each full group of eight into lane j, the rest into lane 0,
 // then ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)). Eight independent chains the compiler keeps in one
 // vector register, instead of one chain of dependent additions; the same result on every instruction set.
-// `term(j)` is the j-th summand, already rounded to float.
-template <class Term>
-inline float sum8(int n, Term term) {
-  float lane[8] = {};
-  int j = 0;
+// `term(j)` is the j-th summand, already rounded to T (float, or double for the gradient norm).
+template <class T = float, class Term>
+inline T sum8(int64_t n, Term term) {
+  T lane[8] = {};
+  int64_t j = 0;
   for (; j + 8 <= n; j += 8)
     for (int l = 0; l < 8; ++l) lane[l] += term(j + l);
   for (; j < n; ++j) lane[0] += term(j);
   return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
 inline float sum_lanes(const float* a, int n) {
-  return sum8(n, [a](int j) { return a[j]; });
+  return sum8(n, [a](int64_t j) { return a[j]; });
 }
 inline float dot_lanes(const float* a, const float* b, int n) {
-  return sum8(n, [a, b](int j) { return a[j] * b[j]; });
+  return sum8(n, [a, b](int64_t j) { return a[j] * b[j]; });
 }
 // Σ⁸ (a_j·b_j)·c_j
 inline float dot3_lanes(const float* a, const float* b, const float* c, int n) {
-  return sum8(n, [a, b, c](int j) { return a[j] * b[j] * c[j]; });
+  return sum8(n, [a, b, c](int64_t j) { return a[j] * b[j] * c[j]; });
 }
 
 // Router logits z[N, E] = x[N, D] · router[D, E], each z_te summed over d in order (MODEL.md, "Router"): with

@@ -76,9 +76,9 @@ class MoeLayer {
   double global_tokens_ = 1;
 
   // Routing, per token t and slot j (index a = t*k + j).
-  Floats logits_, probs_, lse_;  // [N,E], [N,E], [N]
+  Floats logits_, probs_, lse_;              // [N,E], [N,E], [N]
   std::vector<int> choice_;                  // [N*k] global expert
-  Floats weight_, chosen_sum_;   // [N*k] renormalised weight, [N] sum of the chosen probs
+  Floats weight_, chosen_sum_;               // [N*k] renormalised weight, [N] sum of the chosen probs
   std::vector<int> send_pos_;                // [N*k] row in the send buffer, -1 when dropped
   std::vector<int64_t> counts_[2];           // local selected, kept (reduced in flight into stats_)
   std::vector<double> load_fraction_;        // [E] f_e over the global batch
@@ -99,8 +99,7 @@ class MoeLayer {
   const float* returned_rows_ = nullptr;  // expert outputs in send order: returned_, or expert_out_ itself
   MPI_Request transfer_ = MPI_REQUEST_NULL;
   // Transfer and backward scratch, kept between steps: reallocating megabytes each step costs page faults.
-  Floats recv_order_, scratch_rows_, scratch_send_, scratch_dy_, scratch_dprobs_, scratch_back_,
-      scratch_ff_[3];
+  Floats recv_order_, scratch_rows_, scratch_send_, scratch_dy_, scratch_dprobs_, scratch_back_, scratch_ff_[3];
   Floats dweight_;  // [N*k]
 
   MoeStats stats_;
