@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <regex>
 
@@ -50,6 +51,23 @@ int signal_named(const std::string& text) {
     if (name != nullptr && text == name) return sig;
   }
   return 0;
+}
+
+// srun's "srun: error: NODE: task(s) N: WHAT" line of the task whose end decides the step's outcome: the first
+// one, unless it is a broken pipe and another task's line follows. A broken pipe is what a rank gets when its
+// partner has died (a kill -9, a crash), and srun may report it first: the partner's line names the cause.
+struct TaskLine {
+  std::string node, what;
+};
+std::optional<TaskLine> deciding_task_line(const std::string& log) {
+  static const std::regex task_line(R"(srun: error: ([A-Za-z0-9._-]+): tasks? [0-9,-]+: ([^\n]*))");
+  std::optional<TaskLine> first;
+  for (std::sregex_iterator it(log.begin(), log.end(), task_line), end; it != end; ++it) {
+    TaskLine line{(*it)[1].str(), (*it)[2].str()};
+    if (signal_named(line.what) != SIGPIPE) return line;
+    if (!first) first = line;
+  }
+  return first;
 }
 
 }  // namespace
@@ -109,16 +127,16 @@ Decision decide(const Taxonomy& taxonomy, const PolicyConfig& policy, const Step
 
 StepOutcome first_task_outcome(const StepOutcome& srun) {
   StepOutcome outcome = srun;
-  static const std::regex first_task(R"(srun: error: [A-Za-z0-9._-]+: tasks? [0-9,-]+: ([^\n]*))");
   static const std::regex exited(R"(Exited with exit code ([0-9]+))");
-  std::smatch line, code;
-  const std::string what = std::regex_search(srun.log, line, first_task) ? line[1].str() : "";
+  std::smatch code;
+  const auto line = deciding_task_line(srun.log);
+  const std::string what = line ? line->what : "";
   if (std::regex_search(what, code, exited)) {
     outcome.exit_code = std::stoi(code[1]);
     outcome.signal = 0;
   } else if (const int sig = signal_named(what); sig != 0) {
     // srun's own exit status is the last task's: after a kill -9 of one rank, its partner may end with a broken
-    // pipe, and srun then exits 141. The first task's line names the signal that ended it (strsignal's words).
+    // pipe, and srun then exits 141. The deciding task's line names the signal that ended it (strsignal's words).
     outcome.exit_code = 0;
     outcome.signal = sig;
   } else if (outcome.signal == 0 && outcome.exit_code > 128 && outcome.exit_code < 128 + 65) {
@@ -130,11 +148,10 @@ StepOutcome first_task_outcome(const StepOutcome& srun) {
 
 std::string node_named_by_srun(const std::string& log) {
   static const std::regex node_failure(R"(Node failure on ([A-Za-z0-9._-]+))");
-  static const std::regex task_error(R"(srun: error: ([A-Za-z0-9._-]+): tasks? [0-9-]+(,[0-9-]+)*: )");
   std::smatch match;
   if (std::regex_search(log, match, node_failure)) return match[1];
-  if (std::regex_search(log, match, task_error)) return match[1];
-  return "";
+  const auto line = deciding_task_line(log);
+  return line ? line->node : "";
 }
 
 std::string node_to_blame(const StepOutcome& first, const std::string& srun_log,

@@ -251,3 +251,17 @@ TEST(Blame, TheFirstFailedTaskDecidesTheOutcome) {
   EXPECT_EQ(partner.exit_code, 0);
   EXPECT_EQ(first_task_outcome({139, 0, "srun: error: n1: task 0: Segmentation fault\n"}).signal, SIGSEGV);
 }
+
+TEST(Blame, ABrokenPipeReportedFirstIsTheConsequenceNotTheCause) {
+  // srun may see the partner's broken pipe before the kill -9 that caused it (seen in the fault matrix).
+  const std::string log = "srun: error: n1: task 0: Broken pipe\nsrun: launch/slurm: _step_signal: Terminating "
+                          "StepId=8.0\nsrun: error: n2: task 1: Killed\nsrun: Force Terminated StepId=8.0\n";
+  const StepOutcome killed = first_task_outcome({137, 0, log});
+  EXPECT_EQ(killed.signal, SIGKILL);
+  EXPECT_EQ(killed.exit_code, 0);
+  EXPECT_EQ(node_named_by_srun(log), "n2");
+  // A broken pipe alone is still what ended the step, on the node that reported it.
+  const std::string alone = "srun: error: n1: task 0: Broken pipe\n";
+  EXPECT_EQ(first_task_outcome({141, 0, alone}).signal, SIGPIPE);
+  EXPECT_EQ(node_named_by_srun(alone), "n1");
+}

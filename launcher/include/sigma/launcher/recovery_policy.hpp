@@ -55,9 +55,12 @@ double backoff_seconds(const BackoffConfig& backoff, int restart_index);
 // What the first task to fail did, from srun's exit status and error lines: srun exits with the highest status
 // of its tasks, so when --kill-on-bad-exit has terminated the others (exit 143) the first line
 // "srun: error: n1: task 0: Exited with exit code 2" is the failure's own; 128+N otherwise means signal N.
+// A broken pipe is passed over when another task's line follows it: it is what a rank gets when its partner
+// died, and srun may report it before the partner's "Killed".
 StepOutcome first_task_outcome(const StepOutcome& srun);
 
-// The node a step's srun error lines name ("srun: error: n3: task 2: Killed", "Node failure on n3"), or "".
+// The node a step's srun error lines name ("Node failure on n3", else the node of the task line that
+// first_task_outcome decides by: "srun: error: n3: task 2: Killed"), or "".
 std::string node_named_by_srun(const std::string& log);
 
 // The node to blame for a failed step: the trainer's own blame (DIR/blame-<r>, core/heartbeat.hpp) when the
