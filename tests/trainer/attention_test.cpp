@@ -117,5 +117,18 @@ TEST(ExpFast, WithinTwoUlpOfLibmZeroOrInfinityOutsideTheNormalRange) {
   EXPECT_TRUE(std::isnan(exp_fast(std::nanf(""))));
 }
 
+TEST(MaxLanes, EqualsTheSequentialMaximumWhereverItIs) {
+  // Every length up to 100 (full groups of sixteen and every tail), the maximum in every position.
+  for (int n = 1; n <= 100; ++n)
+    for (int at = 0; at < n; ++at) {
+      std::vector<float> a(static_cast<size_t>(n));
+      for (int j = 0; j < n; ++j) a[static_cast<size_t>(j)] = -1.0f - 0.01f * static_cast<float>((j * 37) % 101);
+      a[static_cast<size_t>(at)] = 0.5f;
+      ASSERT_EQ(max_lanes(a.data(), n), 0.5f) << "n " << n << ", maximum at " << at;
+    }
+  const std::vector<float> negative = {-3.0f, -2.0f, -7.0f};
+  EXPECT_EQ(max_lanes(negative.data(), 3), -2.0f);
+}
+
 }  // namespace
 }  // namespace sigma::trainer

@@ -412,10 +412,7 @@ def attention_forward(gemm, q, k, v, Bl, T, H, hd):
                 for i in range(rows):
                     last = q0 + i
                     row = S[i, :last + 1]
-                    mx = row[0]
-                    for j in range(1, last + 1):  # the first maximum
-                        if mx < row[j]:
-                            mx = row[j]
+                    mx = row.max()  # any order: MODEL.md "Functions"
                     e = exp_fast(row - mx)
                     total = sum_lanes(e)
                     S[i, :last + 1] = e * (F32(1.0) / total)

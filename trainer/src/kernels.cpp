@@ -260,8 +260,7 @@ void attention_forward(const float* q, const float* k, const float* v, float* ls
         for (int i = 0; i < rows; ++i) {
           float* row = S + static_cast<int64_t>(i) * keys;
           const int last = q0 + i;  // causal: keys 0..last
-          float mx = row[0];
-          for (int j = 1; j <= last; ++j) mx = std::max(mx, row[j]);
+          const float mx = max_lanes(row, last + 1);
           for (int j = 0; j <= last; ++j) row[j] = exp_fast(row[j] - mx);
           const float sum = sum_lanes(row, last + 1);
           const float inv = 1.0f / sum;
@@ -347,7 +346,7 @@ double cross_entropy_forward_backward(const float* logits, const uint32_t* targe
   parallel_rows(N, [&, grad_scale](int64_t n) {
     const float* row = logits + n * V;
     float* drow = dlogits + n * V;
-    float mx = *std::max_element(row, row + V);
+    const float mx = max_lanes(row, V);
     double sum = 0;
     for (int j = 0; j < V; ++j) sum += std::exp(static_cast<double>(row[j] - mx));
     double lse = std::log(sum) + mx;

@@ -7,6 +7,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <vector>
@@ -120,6 +121,27 @@ inline float dot_lanes(const float* a, const float* b, int n) {
 // Σ⁸ (a_j·b_j)·c_j
 inline float dot3_lanes(const float* a, const float* b, const float* c, int n) {
   return sum8(n, [a, b, c](int64_t j) { return a[j] * b[j] * c[j]; });
+}
+
+// The largest of a[0..n), n >= 1: sixteen running maxima (one vector register), then combined. A maximum is
+// the same whatever order it is taken in (a zero's sign aside, which changes no result here), so this equals
+// a sequential loop's; that loop is one chain of dependent compares, four times slower in the attention
+// softmax. With a NaN in a[] the two may differ, but the softmax is NaN either way.
+inline float max_lanes(const float* a, int64_t n) {
+  using Lanes = float __attribute__((vector_size(64)));  // GCC's vector type: one zmm, or two ymm / four xmm
+  float m = a[0];
+  int64_t j = 0;
+  if (n >= 16) {
+    Lanes lane, x;
+    std::memcpy(&lane, a, sizeof lane);
+    for (j = 16; j + 16 <= n; j += 16) {
+      std::memcpy(&x, a + j, sizeof x);
+      lane = lane < x ? x : lane;
+    }
+    for (int l = 0; l < 16; ++l) m = m < lane[l] ? lane[l] : m;
+  }
+  for (; j < n; ++j) m = m < a[j] ? a[j] : m;
+  return m;
 }
 
 // Router logits z[N, E] = x[N, D] · router[D, E], each z_te summed over d in order (MODEL.md, "Router"): with
