@@ -2,10 +2,11 @@
 // (OpenBLAS's pthreads and ours) slow each other down, and splitting the work ourselves lets the element-wise
 // kernels and the matmuls share the same threads.
 //
-// Waiting threads spin briefly, then sleep: a step forks hundreds of times, so on an idle machine the next
-// fork comes before the spin ends, while on a busy one (more runnable threads than cores) a long spin would
-// burn the time slice the other threads of the rank need (OpenMP's default active wait made two threads 4x
-// slower than one there).
+// Waiting threads spin briefly, then yield their core for up to 2 ms, then sleep: a step forks hundreds of
+// times, and on an idle machine the next fork comes before the wait ends (waking a sleeping thread took 4% of
+// a step on a VM), while on a busy one (more runnable threads than cores) yielding hands the core to the
+// threads that need it (OpenMP's default active wait, which does not yield, made two threads 4x slower than one
+// there; this pool's two threads on a machine with another busy process run about as before).
 //
 // Work is split into contiguous chunks decided only by the range and the thread count, so a given thread count
 // always computes the same thing in the same order (bitwise determinism). Reductions that must not depend on
