@@ -28,7 +28,7 @@ struct PeakRate {
 // The distinct (m, n, k) of the step's forward matmuls for `tokens` local tokens, then 2048^3.
 std::vector<GemmShape> step_gemm_shapes(const ModelConfig& model, int tokens);
 // gemm_nn (split over the rank's threads) timed at each shape for ~seconds_each (the last, large one for
-// 3x as long); returns the best rate.
+// 3x as long), in batches of calls of at least 10 ms; returns the best batch's rate.
 PeakRate measure_peak(const std::vector<GemmShape>& shapes, double seconds_each);
 
 // Training flops (MODEL.md, "MFU convention"): per token through the dense parts, and per kept expert assignment.
