@@ -67,6 +67,8 @@ struct SigmaRun {
   double cpu_s_per_step = 0;  // this process's CPU time per timed step: the work, whatever else the host runs
   int64_t dropped = 0;
   std::string peak_source;
+  std::string rates_by_size;  // rank 0's sgemm rate at each size after the steps: how far the step's sizes are
+                              // from the peak size
 };
 
 // Trains `steps` timed steps after 3 warm-up steps; the peak is the best of the trainer's start-up
@@ -83,7 +85,9 @@ SigmaRun run_sigma(const Options& o, MPI_Comm world_comm) {
   const double cpu_s_per_step = (process_cpu_seconds() - cpu_before) / o.steps;
   MPI_Barrier(world_comm);
   const int tokens = config.global_batch / world * config.model.seq_len;
-  double after = measure_peak(step_gemm_shapes(config.model, tokens), 0.05).gflops, after_total = 0;
+  const std::vector<GemmShape> shapes = step_gemm_shapes(config.model, tokens);
+  const PeakRate after_rate = measure_peak(shapes, 0.05);
+  double after = after_rate.gflops, after_total = 0;
   MPI_Allreduce(&after, &after_total, 1, MPI_DOUBLE, MPI_SUM, world_comm);
 
   std::sort(reports.begin(), reports.end(), [](const auto& a, const auto& b) { return a.seconds < b.seconds; });
@@ -99,6 +103,9 @@ SigmaRun run_sigma(const Options& o, MPI_Comm world_comm) {
   r.peak_gflops = std::max(trainer.peak_gflops_all_ranks(), after_total);
   r.peak_source = fmt::format("{} (start {:.1f}, after the steps {:.1f})", trainer.peak_source(),
                               trainer.peak_gflops_all_ranks(), after_total);
+  for (size_t i = 0; i < shapes.size(); ++i)
+    r.rates_by_size += fmt::format("{}{}x{}x{} {:.0f}", i ? ", " : "", shapes[i].m, shapes[i].n, shapes[i].k,
+                                   after_rate.rates[i]);
   return r;
 }
 
@@ -133,6 +140,7 @@ void print_sigma(const char* label, const SigmaRun& r) {
              label, r.tokens_per_s, 1e3 * r.median_s, 1e3 * r.min_s, 1e3 * r.max_s, 1e3 * r.cpu_s_per_step, r.dropped);
   fmt::print("    MFU {:.1f}% = {:.1f} GFLOP/s done (expert work of kept assignments only) / {:.1f} GFLOP/s peak: {}\n",
              100 * r.flops_per_s / 1e9 / r.peak_gflops, r.flops_per_s / 1e9, r.peak_gflops, r.peak_source);
+  fmt::print("    sgemm GFLOP/s by size (rank 0, its threads, after the steps): {}\n", r.rates_by_size);
 }
 
 void run(int argc, char** argv) {
@@ -159,7 +167,7 @@ void run(int argc, char** argv) {
                            {"tokens_per_s", all.tokens_per_s}, {"model_gflops", all.flops_per_s / 1e9},
                            {"peak_gflops", all.peak_gflops}, {"peak_source", all.peak_source},
                            {"mfu", all.flops_per_s / 1e9 / all.peak_gflops}, {"median_step_s", all.median_s},
-                           {"cpu_s_per_step", all.cpu_s_per_step}};
+                           {"cpu_s_per_step", all.cpu_s_per_step}, {"sgemm_gflops_by_size", all.rates_by_size}};
   if (rank == 0) print_sigma(fmt::format("sigma {}x{}", world, o.threads).c_str(), all);
 
   if (world == 1 && o.threads > 1 && o.scaling) {  // scaling of one rank: the same run with one thread

@@ -64,6 +64,7 @@ PeakRate measure_peak(const std::vector<GemmShape>& shapes, double seconds_each)
   for (size_t i = 0; i < shapes.size(); ++i) {
     const double rate = gemm_gflops(shapes[i], i + 1 == shapes.size() ? 3 * seconds_each : seconds_each);
     ++best.shapes_tried;
+    best.rates.push_back(rate);
     if (rate > best.gflops) {
       best.gflops = rate;
       best.at = shapes[i];

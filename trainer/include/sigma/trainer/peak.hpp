@@ -22,6 +22,7 @@ struct PeakRate {
   GemmShape at;        // the size that gave it
   int threads = 1;     // threads of the rank, all busy
   int shapes_tried = 0;
+  std::vector<double> rates;   // GFLOP/s at each size, in the order measured
   std::string source() const;  // "sgemm 2048x2048x2048, best of 7 sizes, 2 threads"
 };
 
