@@ -7,6 +7,7 @@
 #include <cblas.h>
 
 #include "sigma/trainer/parallel.hpp"
+#include "lanes.hpp"
 
 namespace sigma::trainer {
 namespace {
@@ -164,9 +165,13 @@ double sum_of_squares(const float* x, size_t n) {
     for (int64_t b = b0; b < b1; ++b) {
       const size_t lo = static_cast<size_t>(b) * kBlock, hi = std::min(n, lo + kBlock);
       const float* block = x + lo;  // 8 double lanes: independent sums, not one chain over every parameter
-      partial[static_cast<size_t>(b)] = sum8<double>(static_cast<int64_t>(hi - lo), [block](int64_t j) {
-        return static_cast<double>(block[j]) * block[j];
-      });
+      partial[static_cast<size_t>(b)] = sum8<double>(
+          static_cast<int64_t>(hi - lo),
+          [block](int64_t j) {
+            const Lanes8<double> v = __builtin_convertvector(load8(block + j), Lanes8<double>);
+            return v * v;
+          },
+          [block](int64_t j) { return static_cast<double>(block[j]) * block[j]; });
     }
   });
   double total = 0;

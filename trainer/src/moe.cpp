@@ -6,6 +6,7 @@
 
 #include "sigma/trainer/kernels.hpp"
 #include "sigma/trainer/parallel.hpp"
+#include "lanes.hpp"
 
 namespace sigma::trainer {
 namespace {

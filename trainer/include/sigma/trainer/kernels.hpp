@@ -99,30 +99,6 @@ inline float exp_fast(float x) {
   return x < -87.0f ? 0.0f : (x > 88.0f ? std::numeric_limits<float>::infinity() : e);
 }
 
-// The 8-lane sums (MODEL.md, "Sums"): element j of each full group of eight into lane j, the rest into lane 0,
-// then ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)). Eight independent chains the compiler keeps in one
-// vector register, instead of one chain of dependent additions; the same result on every instruction set.
-// `term(j)` is the j-th summand, already rounded to T (float, or double for the gradient norm).
-template <class T = float, class Term>
-inline T sum8(int64_t n, Term term) {
-  T lane[8] = {};
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int l = 0; l < 8; ++l) lane[l] += term(j + l);
-  for (; j < n; ++j) lane[0] += term(j);
-  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-}
-inline float sum_lanes(const float* a, int n) {
-  return sum8(n, [a](int64_t j) { return a[j]; });
-}
-inline float dot_lanes(const float* a, const float* b, int n) {
-  return sum8(n, [a, b](int64_t j) { return a[j] * b[j]; });
-}
-// Σ⁸ (a_j·b_j)·c_j
-inline float dot3_lanes(const float* a, const float* b, const float* c, int n) {
-  return sum8(n, [a, b, c](int64_t j) { return a[j] * b[j] * c[j]; });
-}
-
 // The largest of a[0..n), n >= 1: sixteen running maxima (one vector register), then combined. A maximum is
 // the same whatever order it is taken in (a zero's sign aside, which changes no result here), so this equals
 // a sequential loop's; that loop is one chain of dependent compares, four times slower in the attention
