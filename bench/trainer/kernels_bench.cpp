@@ -42,8 +42,9 @@ double best_ms(int reps, const std::function<void()>& call) {
 
 void run(int threads, int reps) {
   set_compute_threads(threads);
-  const ModelConfig m = bench_model(0, threads, 1).model;
-  const int B = bench_model(0, threads, 1).global_batch, T = m.seq_len, D = m.d_model, H = m.n_heads,
+  const TrainConfig config = bench_model(0, threads, 1);
+  const ModelConfig& m = config.model;
+  const int B = config.global_batch, T = m.seq_len, D = m.d_model, H = m.n_heads,
             hd = D / H, E = m.n_experts, F = m.d_ff, V = m.vocab_size, N = B * T;
   const int rows = N * m.top_k_of(0) / E;  // one expert's rows with balanced routing
   const size_t ND = static_cast<size_t>(N) * D;

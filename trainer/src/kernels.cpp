@@ -120,7 +120,6 @@ void copy_floats(const float* src, float* dst, int64_t n) {
 void router_logits(const float* x, const float* router, float* z, int N, int D, int E) {
   // Four tokens at a time, eight experts per vector (one register each): 32 independent sums in registers,
   // where a loop over a runtime E kept them in memory. Each z_te is still summed over d in order.
-  using Lanes8 = float __attribute__((vector_size(32)));
   constexpr int kTokens = 4;
   parallel_for(N, 64, [&](int64_t t0, int64_t t1, int) {
     for (int64_t t = t0; t < t1; t += kTokens) {
@@ -128,10 +127,9 @@ void router_logits(const float* x, const float* router, float* z, int N, int D, 
       int vector_end = 0;  // experts [0, vector_end) done in vectors, the rest one sum at a time
       if (n == kTokens)
         for (; vector_end + 8 <= E; vector_end += 8) {
-          Lanes8 acc[kTokens] = {};
+          Lanes8<float> acc[kTokens] = {};
           for (int d = 0; d < D; ++d) {
-            Lanes8 r;
-            std::memcpy(&r, router + static_cast<int64_t>(d) * E + vector_end, sizeof r);
+            const Lanes8<float> r = load8(router + static_cast<int64_t>(d) * E + vector_end);
             for (int u = 0; u < kTokens; ++u) acc[u] += x[(t + u) * D + d] * r;
           }
           for (int u = 0; u < kTokens; ++u) std::memcpy(z + (t + u) * E + vector_end, &acc[u], sizeof acc[u]);

@@ -1,13 +1,3 @@
-// The 8-lane sums (MODEL.md, "Sums"). Private to the trainer library: its sources are all compiled for
-// SIGMA_TRAINER_ARCH (with -Wno-psabi: GCC's note that a vector return's calling convention depends on the
-// instruction set), and a file compiled without it (tests, tools) would call these another way.
-#pragma once
-
-#include <cstdint>
-#include <cstring>
-
-namespace sigma::trainer {
-
 // The 8-lane sums (MODEL.md, "Sums"): element j of each full group of eight into lane j, the rest into lane 0,
 // then ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)). Eight independent chains the compiler keeps in one
 // vector register, instead of one chain of dependent additions; the same result on every instruction set.
@@ -15,6 +5,16 @@ namespace sigma::trainer {
 // j … j+7 from whole-vector loads, `term(j)` the j-th alone (for the n mod 8 at the end), each already
 // rounded to T (float, or double for the gradient norm). Left to the vectoriser, the lanes ran 1.5x slower:
 // tuned for 512-bit vectors, it packs two groups into one register and shuffles them apart again.
+// Private to the trainer library: its sources are all compiled for SIGMA_TRAINER_ARCH (with -Wno-psabi: GCC's
+// note that a vector return's calling convention depends on the instruction set), and a file compiled without
+// it (tests, tools) would call these another way.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace sigma::trainer {
+
 template <class T>
 struct EightLanes;
 template <>

@@ -101,8 +101,9 @@ inline float exp_fast(float x) {
 
 // The largest of a[0..n), n >= 1: sixteen running maxima (one vector register), then combined. A maximum is
 // the same whatever order it is taken in (a zero's sign aside, which changes no result here), so this equals
-// a sequential loop's; that loop is one chain of dependent compares, four times slower in the attention
-// softmax. With a NaN in a[] the two may differ, but the softmax is NaN either way.
+// a sequential loop's, which is one chain of dependent compares (with it, attention forward took 7.0 ms a
+// layer on the bench model, with this 5.2-5.6). With a NaN in a[] the two may differ, but the softmax is NaN
+// either way.
 inline float max_lanes(const float* a, int64_t n) {
   using Lanes = float __attribute__((vector_size(64)));  // GCC's vector type: one zmm, or two ymm / four xmm
   float m = a[0];
