@@ -19,6 +19,8 @@
 
 #include "sigma/ckpt/async_saver.hpp"
 #include "sigma/ckpt/checkpoint.hpp"
+#include "sigma/core/mpi_process.hpp"
+#include "sigma/core/mpi_start.hpp"
 
 namespace {
 
@@ -159,7 +161,7 @@ double async_stall(sigma::ckpt::AsyncSaver& saver, int64_t step, sigma::Training
 }  // namespace
 
 int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
+  sigma::core::start_mpi(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &g_world);
   const std::string dir = argc > 1 ? argv[1] : "/tmp/sigma_ckpt_bench";

@@ -17,6 +17,8 @@
 #include <mpi.h>
 
 #include "bench_model.hpp"
+#include "sigma/core/mpi_process.hpp"
+#include "sigma/core/mpi_start.hpp"
 #include "sigma/trainer/guardrails/spike_detector.hpp"
 #include "sigma/trainer/trainer.hpp"
 
@@ -156,7 +158,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "sigma_guardrails_bench: {}\n{}", e.what(), fmt::streamed(options));
     return 2;
   }
-  MPI_Init(&argc, &argv);
+  sigma::core::start_mpi(&argc, &argv);
   run(std::max(1, rounds), std::max(1, steps));  // the trainers free their communicators before MPI_Finalize
   MPI_Finalize();
   return 0;

@@ -20,6 +20,8 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_model.hpp"
+#include "sigma/core/mpi_process.hpp"
+#include "sigma/core/mpi_start.hpp"
 #include "sigma/trainer/parallel.hpp"
 #include "sigma/trainer/peak.hpp"
 #include "sigma/trainer/trainer.hpp"
@@ -211,7 +213,7 @@ void run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
+  sigma::core::start_mpi(&argc, &argv);
   run(argc, argv);  // the trainer (and its communicators) must be gone before MPI_Finalize
   MPI_Finalize();
   return 0;

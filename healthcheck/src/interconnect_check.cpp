@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "sigma/core/mpi_start.hpp"
 #include "sigma/healthcheck/check.hpp"
 #include "sigma/healthcheck/fault_injector.hpp"
 
@@ -26,7 +27,7 @@ constexpr int kAllPairsUpTo = 16;  // beyond this many nodes only ring neighbour
 struct Mpi {
   int rank = 0, size = 1;
   Mpi() {
-    MPI_Init(nullptr, nullptr);
+    core::start_mpi(nullptr, nullptr);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
   }

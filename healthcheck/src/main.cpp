@@ -169,6 +169,5 @@ ExitCode run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  sigma::core::prepare_mpi_process();  // the interconnect check initialises MPI
   return sigma::run_main("sigma-healthcheck", [&] { return run(argc, argv); });
 }

@@ -12,6 +12,7 @@
 #include "sigma/ckpt/checkpoint.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/core/mpi_process.hpp"
+#include "sigma/core/mpi_start.hpp"
 #include "synthetic_state.hpp"
 
 using namespace sigma::ckpt;
@@ -59,8 +60,7 @@ int run(int argc, char** argv, int rank, int world) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  sigma::core::prepare_mpi_process();
-  MPI_Init(&argc, &argv);
+  sigma::core::start_mpi(&argc, &argv);
   int rank = 0, world = 1, rc = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &world);

@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "sigma/core/mpi_process.hpp"
+#include "sigma/core/mpi_start.hpp"
 
 int main(int argc, char** argv) {
-  sigma::core::prepare_mpi_process();
-  MPI_Init(&argc, &argv);
+  sigma::core::start_mpi(&argc, &argv);
   int rank = 0;
   int size = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);

@@ -3,13 +3,13 @@
 #include <mpi.h>
 
 #include "sigma/core/mpi_process.hpp"
+#include "sigma/core/mpi_start.hpp"
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   // ctest lists the tests before running them; listing needs no MPI runtime (slow to start under sanitizers).
   if (::testing::GTEST_FLAG(list_tests)) return RUN_ALL_TESTS();
-  sigma::core::prepare_mpi_process();
-  MPI_Init(&argc, &argv);
+  sigma::core::start_mpi(&argc, &argv);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (rank != 0) {  // one rank reports; every rank still asserts

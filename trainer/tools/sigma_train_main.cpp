@@ -10,6 +10,7 @@
 #include <mpi.h>
 
 #include "sigma/core/mpi_process.hpp"
+#include "sigma/core/mpi_start.hpp"
 
 #include "sigma/ckpt/checkpoint_lifecycle.hpp"
 #include "sigma/core/cli.hpp"
@@ -256,8 +257,7 @@ int main(int argc, char** argv) {
   // First of all: a stop signal during start-up (MPI, data, init, resume) is then kept and honoured after the
   // first step (a checkpoint and requeue), instead of killing the process with nothing saved.
   install_stop_signal_handlers();
-  sigma::core::prepare_mpi_process();
-  MPI_Init(&argc, &argv);
+  sigma::core::start_mpi(&argc, &argv);
   g_mpi_ready_at = now_seconds();
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);

@@ -1,19 +1,12 @@
-// Include once, in the file that defines main(), of every sigma program that calls MPI_Init.
+// Include once, in the file that defines main(), of every sigma program that uses MPI (which starts MPI with
+// start_mpi(), sigma/core/mpi_start.hpp, never with MPI_Init alone).
 //
 // Open MPI allocates per-process state in its dlopen()ed components and never frees it; it also unloads the
 // components at MPI_Finalize, after which LeakSanitizer cannot even name the library. Keeping the components
 // loaded and suppressing leaks from the MPI runtime keeps sanitizer builds quiet about memory sigma does not
-// own, while leaks in sigma's own code are still reported.
+// own, while leaks in sigma's own code are still reported. start_mpi() keeps them loaded; this header names the
+// runtime's leaks for LeakSanitizer.
 #pragma once
-
-#include <cstdlib>
-
-namespace sigma::core {
-
-// Call before MPI_Init.
-inline void prepare_mpi_process() { setenv("OMPI_MCA_mca_base_component_disable_dlclose", "1", 0); }
-
-}  // namespace sigma::core
 
 #if defined(__SANITIZE_ADDRESS__)
 // The MPI runtime and its components have no frame pointers: only the slow unwinder gets a stack deep enough
