@@ -24,6 +24,7 @@
 #include "sigma/core/mpi_start.hpp"
 #include "sigma/trainer/parallel.hpp"
 #include "sigma/trainer/peak.hpp"
+#include "sigma/trainer/sgemm.hpp"
 #include "sigma/trainer/trainer.hpp"
 
 using namespace sigma::trainer;
@@ -105,9 +106,11 @@ SigmaRun run_sigma(const Options& o, MPI_Comm world_comm) {
   r.peak_gflops = std::max(trainer.peak_gflops_all_ranks(), after_total);
   r.peak_source = fmt::format("{} (start {:.1f}, after the steps {:.1f})", trainer.peak_source(),
                               trainer.peak_gflops_all_ranks(), after_total);
-  for (size_t i = 0; i < shapes.size(); ++i)
-    r.rates_by_size += fmt::format("{}{}x{}x{} {:.0f}", i ? ", " : "", shapes[i].m, shapes[i].n, shapes[i].k,
-                                   after_rate.rates[i]);
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    r.rates_by_size += fmt::format("{}{}x{}x{} ", i ? ", " : "", shapes[i].m, shapes[i].n, shapes[i].k);
+    if (!after_rate.sigma_rates.empty()) r.rates_by_size += fmt::format("{:.0f}/", after_rate.sigma_rates[i]);
+    r.rates_by_size += fmt::format("{:.0f}", after_rate.openblas_rates[i]);
+  }
   return r;
 }
 
@@ -142,7 +145,8 @@ void print_sigma(const char* label, const SigmaRun& r) {
              label, r.tokens_per_s, 1e3 * r.median_s, 1e3 * r.min_s, 1e3 * r.max_s, 1e3 * r.cpu_s_per_step, r.dropped);
   fmt::print("    MFU {:.1f}% = {:.1f} GFLOP/s done (expert work of kept assignments only) / {:.1f} GFLOP/s peak: {}\n",
              100 * r.flops_per_s / 1e9 / r.peak_gflops, r.flops_per_s / 1e9, r.peak_gflops, r.peak_source);
-  fmt::print("    sgemm GFLOP/s by size (rank 0, its threads, after the steps): {}\n", r.rates_by_size);
+  fmt::print("    sgemm GFLOP/s by size (rank 0, its threads, after the steps; {}): {}\n",
+             own_sgemm_available() ? "sigma's/OpenBLAS's" : "OpenBLAS's", r.rates_by_size);
 }
 
 void run(int argc, char** argv) {

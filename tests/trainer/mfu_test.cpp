@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "sigma/trainer/peak.hpp"
+#include "sigma/trainer/sgemm.hpp"
 #include "sigma/trainer/trainer.hpp"
 #include "tiny_model.hpp"
 
@@ -31,7 +32,15 @@ TEST(Mfu, PeakIsTheBestSizeAndNamesIt) {
   EXPECT_GT(peak.gflops, 0);
   EXPECT_EQ(peak.shapes_tried, 2);
   EXPECT_EQ(peak.at.m, 256) << "an 8x8x8 sgemm is call overhead, far below a 256^3 one";
-  EXPECT_NE(peak.source().find("sgemm 256x256x256, best of 2 sizes"), std::string::npos) << peak.source();
+  EXPECT_NE(peak.source().find("sgemm 256x256x256, best of 2 sizes x"), std::string::npos) << peak.source();
+  EXPECT_EQ(peak.openblas_rates.size(), 2u) << "OpenBLAS is measured at every size";
+  EXPECT_EQ(peak.sigma_rates.size(), own_sgemm_available() ? 2u : 0u);
+  for (size_t i = 0; i < peak.openblas_rates.size(); ++i) {
+    EXPECT_LE(peak.openblas_rates[i], peak.gflops);
+    if (!peak.sigma_rates.empty()) {
+      EXPECT_LE(peak.sigma_rates[i], peak.gflops);
+    }
+  }
   auto step = step_gemm_shapes(testing::tiny_config().model, 24);
   EXPECT_EQ(step.back().m, 2048) << "one large size after the step's own";
 }

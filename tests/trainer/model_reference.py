@@ -3,13 +3,14 @@ out operation by operation), checked against what sigma-train wrote: the initial
 gradient norm and the learning rate of every step, and the weights and AdamW moments after the last step.
 
   model_reference.py --config run.yaml --data t.tok --init-ckpt DIR0 --final-ckpt DIR --log log.jsonl
-                     [--world W --ep P] --sgemm blas:/path/libopenblas.so.0 | --sgemm float64
+                     [--world W --ep P] --sgemm sigma:/path/libsigma_trainer_sgemm.so | --sgemm float64
 
---sgemm blas:LIB makes every matmul the same single-threaded cblas_sgemm call MODEL.md names ("Matmuls"), so
-everything must agree bit for bit. --sgemm float64 sums each matmul's products in double and rounds once:
-another summation order than sgemm's, so the losses, gradient norms and weights are checked to the tolerances
-MODEL.md states ("What is reproduced"). Exits 0 with one summary line when everything agrees, 1 naming the
-differences otherwise.
+--sgemm sigma:LIB makes every matmul the same single-threaded call MODEL.md names ("Matmuls"): the batches'
+products through LIB's sigma_trainer_sgemm (sigma's own sgemm, built alone for this test), attention's through
+cblas_sgemm (OpenBLAS, which LIB links), so everything must agree bit for bit. --sgemm float64 sums each
+matmul's products in double and rounds once: another summation order than either sgemm's, so the losses,
+gradient norms and weights are checked to the tolerances MODEL.md states ("What is reproduced"). Exits 0 with
+one summary line when everything agrees, 1 naming the differences otherwise.
 """
 import argparse
 import ctypes
@@ -59,23 +60,26 @@ def exp_d(x):
 class Sgemm:
     def __init__(self, spec, threads):
         self.threads = threads
-        self.blas = None
-        assert spec == "float64" or spec.startswith("blas:"), f"--sgemm {spec}: expected blas:LIBRARY or float64"
-        if spec.startswith("blas:"):
-            self.blas = ctypes.CDLL(spec[5:])
-            self.blas.cblas_sgemm.restype = None
+        self.lib = None
+        assert spec == "float64" or spec.startswith("sigma:"), f"--sgemm {spec}: expected sigma:LIBRARY or float64"
+        if spec.startswith("sigma:"):
+            self.lib = ctypes.CDLL(spec[6:])
             p = ctypes.POINTER(ctypes.c_float)
             i, f = ctypes.c_int, ctypes.c_float
-            self.blas.cblas_sgemm.argtypes = [i, i, i, i, i, i, f, p, i, p, i, f, p, i]
-            self.blas.openblas_set_num_threads(1)
+            self.lib.cblas_sgemm.restype = None
+            self.lib.cblas_sgemm.argtypes = [i, i, i, i, i, i, f, p, i, p, i, f, p, i]
+            self.lib.sigma_trainer_sgemm.restype = None
+            self.lib.sigma_trainer_sgemm.argtypes = [i, i, i, i, i, f, p, i, p, i, f, p, i]
+            self.lib.openblas_set_num_threads(1)
 
-    def call(self, ta, tb, A, B, C, alpha=1.0, beta=0.0):
-        """One sgemm call on whole matrices; C (float32, C-contiguous) is updated in place."""
+    def call(self, ta, tb, A, B, C, alpha=1.0, beta=0.0, blas=True):
+        """One sgemm call on whole matrices, cblas_sgemm's (blas) or sigma's; C (float32, C-contiguous) is updated
+        in place."""
         M, N = C.shape
         K = A.shape[0] if ta else A.shape[1]
         if M == 0 or N == 0:
             return
-        if self.blas is None:  # products summed in double, then rounded: a different order than any sgemm
+        if self.lib is None:  # products summed in double, then rounded: a different order than any sgemm
             a = (A.T if ta else A).astype(np.float64)
             b = (B.T if tb else B).astype(np.float64)
             prod = np.matmul(a, b).astype(F32)
@@ -85,10 +89,13 @@ class Sgemm:
         B = np.ascontiguousarray(B, dtype=F32)
         assert C.flags["C_CONTIGUOUS"] and C.dtype == F32
         p = ctypes.POINTER(ctypes.c_float)
-        self.blas.cblas_sgemm(101, 112 if ta else 111, 112 if tb else 111, M, N, K, alpha,
-                              A.ctypes.data_as(p), A.shape[1] if A.size else 1,
-                              B.ctypes.data_as(p), B.shape[1] if B.size else 1, beta,
-                              C.ctypes.data_as(p), N)
+        lda, ldb = (A.shape[1] if A.size else 1), (B.shape[1] if B.size else 1)
+        if blas:
+            self.lib.cblas_sgemm(101, 112 if ta else 111, 112 if tb else 111, M, N, K, alpha,
+                                 A.ctypes.data_as(p), lda, B.ctypes.data_as(p), ldb, beta, C.ctypes.data_as(p), N)
+        else:
+            self.lib.sigma_trainer_sgemm(int(ta), int(tb), M, N, K, alpha, A.ctypes.data_as(p), lda,
+                                         B.ctypes.data_as(p), ldb, beta, C.ctypes.data_as(p), N)
 
     def batch(self, products):
         """The trainer's gemm_batch: independent products (ta, tb, A, B, C, beta), alpha 1, each cut into 16-row
@@ -129,9 +136,9 @@ class Sgemm:
             return
         part = np.ascontiguousarray(view)
         if rows:
-            self.call(ta, tb, A[:, lo:hi] if ta else A[lo:hi], B, part, 1.0, beta)
+            self.call(ta, tb, A[:, lo:hi] if ta else A[lo:hi], B, part, 1.0, beta, blas=False)
         else:
-            self.call(ta, tb, A, B[lo:hi] if tb else B[:, lo:hi], part, 1.0, beta)
+            self.call(ta, tb, A, B[lo:hi] if tb else B[:, lo:hi], part, 1.0, beta, blas=False)
         view[...] = part
 
     # The three shapes the trainer uses, as products for batch and alone (a batch of one).
@@ -918,7 +925,7 @@ def main():
 
     c = read_config(args.config)
     gemm = Sgemm(args.sgemm, c["threads"])
-    bitwise = gemm.blas is not None
+    bitwise = gemm.lib is not None
     check = Checker(bitwise)
     specs = param_specs(c)
     w = init_weights(c)

@@ -3,14 +3,16 @@
 # sigma-train's initial weights, data order, losses, gradient norms, learning rates, weights and AdamW moments
 # bit for bit when its matmuls are the same sgemm calls, and within MODEL.md's tolerances when its matmuls sum
 # in double instead.
-# usage: model_reference_test.sh SIGMA_TRAIN RANKS [MPIRUN]
+# usage: model_reference_test.sh SIGMA_TRAIN SGEMM_LIBRARY RANKS [MPIRUN]
+#   SGEMM_LIBRARY: libsigma_trainer_sgemm.so, the trainer's sgemm built alone for the reference
 #   RANKS 1: one process, 2 threads (matmuls cut into calls per thread), ep 1, bitwise and float64-matmul runs
 #   RANKS 2: mpirun -n 2 with 2 threads each (the experts' rows cut into per-thread segments), experts split
 #            (ep 2) and replicated (ep 1), bitwise
 set -u
 bin=$1
-ranks=$2
-mpirun=${3:-}
+sgemm=$2
+ranks=$3
+mpirun=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader
 work=$(mktemp -d)
@@ -18,9 +20,7 @@ trap 'rm -rf "$work"' EXIT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
-# The sgemm sigma-train runs: the BLAS library its binary loads.
-blas=$(ldd "$bin" | awk '/libopenblas|libblas|libcblas/ {print $3; exit}')
-[[ -n $blas && -f $blas ]] || { echo "FAIL: no BLAS library found in 'ldd $bin'"; exit 1; }
+[[ -f $sgemm ]] || { echo "FAIL: no sgemm library at $sgemm"; exit 1; }
 
 "$bin" prepare --output "$work/t.tok" "$here/data/GPL-3.txt" >/dev/null || { echo "FAIL: prepare"; exit 1; }
 
@@ -86,7 +86,7 @@ if [[ $ranks == 1 ]]; then
   # d_model 64, seq_len 96: a full and a partial attention query block; the q/k/v batch, the head and the
   # experts' rows are split over the 2 threads.
   write_config "$work/threads2/run.yaml" 2 64 96
-  check threads2 env -- --sgemm "blas:$blas"
+  check threads2 env -- --sgemm "sigma:$sgemm"
   write_config "$work/float64/run.yaml" 1 16 16
   check float64 env -- --sgemm float64
 else
@@ -95,7 +95,7 @@ else
     mkdir -p "$work/ep$ep"
     write_config "$work/ep$ep/run.yaml" 2 64 96
     echo "ep_size: $ep" >>"$work/ep$ep/run.yaml"
-    check "ep$ep" "${mpi[@]}" -- --world 2 --ep "$ep" --sgemm "blas:$blas"
+    check "ep$ep" "${mpi[@]}" -- --world 2 --ep "$ep" --sgemm "sigma:$sgemm"
   done
 fi
 
@@ -106,7 +106,7 @@ if [[ $ranks == 1 ]]; then
     fail "could not make the off-by-epsilon reference"
   elif /usr/bin/python3 "$work/off.py" --config "$work/threads2/run.yaml" --data "$work/t.tok" \
        --init-ckpt "$work/threads2/init" --final-ckpt "$work/threads2/final" --log "$work/threads2/log.jsonl" \
-       --sgemm "blas:$blas" >"$work/off.out" 2>&1; then
+       --sgemm "sigma:$sgemm" >"$work/off.out" 2>&1; then
     fail "a reference with a different RMSNorm epsilon still agreed"
   else
     echo "ok: a reference with a different RMSNorm epsilon disagrees: $(tail -1 "$work/off.out")"

@@ -7,6 +7,7 @@
 #include <cblas.h>
 
 #include "sigma/trainer/parallel.hpp"
+#include "sigma/trainer/sgemm.hpp"
 #include "lanes.hpp"
 
 namespace sigma::trainer {
@@ -36,8 +37,7 @@ void run_block(const Gemm& g, bool split_rows, int lo, int hi) {
   }
   const float* a = g.trans_a ? g.A + m0 : g.A + static_cast<int64_t>(m0) * g.lda;
   const float* b = g.trans_b ? g.B + static_cast<int64_t>(n0) * g.ldb : g.B + n0;
-  cblas_sgemm(CblasRowMajor, g.trans_a ? CblasTrans : CblasNoTrans, g.trans_b ? CblasTrans : CblasNoTrans, m, n,
-              g.K, g.alpha, a, g.lda, b, g.ldb, g.beta, c, g.ldc);
+  sgemm(g.trans_a, g.trans_b, m, n, g.K, g.alpha, a, g.lda, b, g.ldb, g.beta, c, g.ldc);
 }
 
 }  // namespace

@@ -14,8 +14,9 @@ namespace {
 
 constexpr uint64_t kFloat = sizeof(float);
 
-// Address space a rank reserves after the check without using it (OpenBLAS's buffers on the first sgemm, thread
-// stacks, malloc arenas): 110-160 MiB measured on a 1-4 thread rank. RLIMIT_AS and RLIMIT_DATA count it;
+// Address space a rank reserves after the check without using it (OpenBLAS's buffers on the first sgemm, sigma's
+// sgemm's packing buffers of 1.5 MiB a thread, thread stacks, malloc arenas): 110-160 MiB measured on a 1-4
+// thread rank. RLIMIT_AS and RLIMIT_DATA count it;
 // MemAvailable and the cgroup, which count pages in use, do not.
 constexpr uint64_t kReservedAddressSpace = 256ull << 20;
 

@@ -8,6 +8,7 @@
 
 #include "sigma/trainer/kernels.hpp"
 #include "sigma/trainer/parallel.hpp"
+#include "sigma/trainer/sgemm.hpp"
 
 namespace sigma::trainer {
 namespace {
@@ -17,11 +18,32 @@ namespace {
 // where 158 is the most a 2048^3 sgemm reaches), which would understate every MFU after it.
 constexpr double kBatchSeconds = 0.01;
 
-double gemm_gflops(const GemmShape& s, double seconds) {
+enum class Sgemm { sigma, openblas };
+
+// C = A·B over the rank's threads: sigma's through gemm_batch; OpenBLAS's cut the same way (blocks of rows, or of
+// columns where there are more columns), one single-threaded call per thread.
+void product(Sgemm sgemm, const GemmShape& s, const float* a, const float* b, float* c) {
+  if (sgemm == Sgemm::sigma) {
+    gemm_nn(s.m, s.n, s.k, a, b, c, 0.0f);
+    return;
+  }
+  const bool rows = s.m >= s.n;
+  const int64_t along = rows ? s.m : s.n;
+  const int64_t per_thread = (along + compute_threads() - 1) / compute_threads();
+  parallel_for(along, per_thread, [&](int64_t lo, int64_t hi, int) {
+    const int part = static_cast<int>(hi - lo);
+    if (rows)
+      openblas_sgemm(false, false, part, s.n, s.k, 1.0f, a + lo * s.k, s.k, b, s.n, 0.0f, c + lo * s.n, s.n);
+    else
+      openblas_sgemm(false, false, s.m, part, s.k, 1.0f, a, s.k, b + lo, s.n, 0.0f, c + lo, s.n);
+  });
+}
+
+double gemm_gflops(Sgemm sgemm, const GemmShape& s, double seconds) {
   Floats a(static_cast<size_t>(s.m) * s.k, 0.5f), b(static_cast<size_t>(s.k) * s.n, 0.25f),
       c(static_cast<size_t>(s.m) * s.n, 0.0f);
   using clock = std::chrono::steady_clock;
-  gemm_nn(s.m, s.n, s.k, a.data(), b.data(), c.data(), 0.0f);  // warm-up: threads, page faults
+  product(sgemm, s, a.data(), b.data(), c.data());  // warm-up: threads, page faults
   const double flops = 2.0 * s.m * static_cast<double>(s.n) * s.k;
   double best = 0;
   auto deadline = clock::now() + std::chrono::duration<double>(seconds);
@@ -30,7 +52,7 @@ double gemm_gflops(const GemmShape& s, double seconds) {
     int calls = 0;
     double elapsed = 0;
     do {
-      gemm_nn(s.m, s.n, s.k, a.data(), b.data(), c.data(), 0.0f);
+      product(sgemm, s, a.data(), b.data(), c.data());
       ++calls;
       elapsed = std::chrono::duration<double>(clock::now() - start).count();
     } while (elapsed < kBatchSeconds);
@@ -42,8 +64,8 @@ double gemm_gflops(const GemmShape& s, double seconds) {
 }  // namespace
 
 std::string PeakRate::source() const {
-  return fmt::format("sgemm {}x{}x{}, best of {} sizes, {} thread{}", at.m, at.n, at.k, shapes_tried, threads,
-                     threads == 1 ? "" : "s");
+  return fmt::format("{} sgemm {}x{}x{}, best of {} sizes x {} sgemm{}, {} thread{}", sgemm, at.m, at.n, at.k,
+                     shapes_tried, sgemms_tried, sgemms_tried == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
 }
 
 std::vector<GemmShape> step_gemm_shapes(const ModelConfig& m, int tokens) {
@@ -61,14 +83,22 @@ std::vector<GemmShape> step_gemm_shapes(const ModelConfig& m, int tokens) {
 PeakRate measure_peak(const std::vector<GemmShape>& shapes, double seconds_each) {
   PeakRate best;
   best.threads = compute_threads();
+  best.sgemms_tried = own_sgemm_available() ? 2 : 1;
   for (size_t i = 0; i < shapes.size(); ++i) {
-    const double rate = gemm_gflops(shapes[i], i + 1 == shapes.size() ? 3 * seconds_each : seconds_each);
+    const double seconds = i + 1 == shapes.size() ? 3 * seconds_each : seconds_each;
     ++best.shapes_tried;
-    best.rates.push_back(rate);
-    if (rate > best.gflops) {
+    auto consider = [&](double rate, const char* sgemm) {
+      if (rate <= best.gflops) return;
       best.gflops = rate;
       best.at = shapes[i];
+      best.sgemm = sgemm;
+    };
+    if (own_sgemm_available()) {
+      best.sigma_rates.push_back(gemm_gflops(Sgemm::sigma, shapes[i], seconds));
+      consider(best.sigma_rates.back(), "sigma");
     }
+    best.openblas_rates.push_back(gemm_gflops(Sgemm::openblas, shapes[i], seconds));
+    consider(best.openblas_rates.back(), "OpenBLAS");
   }
   return best;
 }

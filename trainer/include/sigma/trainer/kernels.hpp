@@ -1,7 +1,8 @@
-// The per-layer forward and backward kernels (llm.c style: explicit loops, matmuls through OpenBLAS sgemm).
+// The per-layer forward and backward kernels (llm.c style: explicit loops, matmuls through sgemm.hpp).
 // Row-major everywhere. Backward kernels ACCUMULATE into their gradient outputs (+=) unless noted.
 // Every kernel uses all the rank's threads (parallel.hpp); each output element is computed by one thread in the
-// same order whatever the thread count, except inside an sgemm split into row or column blocks.
+// same order whatever the thread count (inside an sgemm split into row or column blocks too, where sigma's own
+// sgemm runs; OpenBLAS's may sum a block's elements differently).
 #pragma once
 
 #include <bit>
