@@ -5,9 +5,8 @@ gradient norm and the learning rate of every step, and the weights and AdamW mom
   model_reference.py --config run.yaml --data t.tok --init-ckpt DIR0 --final-ckpt DIR --log log.jsonl
                      [--world W --ep P] --sgemm sigma:/path/libsigma_trainer_sgemm.so | --sgemm float64
 
---sgemm sigma:LIB makes every matmul the same single-threaded call MODEL.md names ("Matmuls"): the batches'
-products through LIB's sigma_trainer_sgemm (sigma's own sgemm, built alone for this test), attention's through
-cblas_sgemm (OpenBLAS, which LIB links), so everything must agree bit for bit. --sgemm float64 sums each
+--sgemm sigma:LIB makes every matmul the same single-threaded call MODEL.md names ("Matmuls") to LIB's
+sigma_trainer_sgemm (sigma's own sgemm, built alone for this test), so everything must agree bit for bit. --sgemm float64 sums each
 matmul's products in double and rounds once: another summation order than either sgemm's, so the losses,
 gradient norms and weights are checked to the tolerances MODEL.md states ("What is reproduced"). Exits 0 with
 one summary line when everything agrees, 1 naming the differences otherwise.
@@ -66,15 +65,12 @@ class Sgemm:
             self.lib = ctypes.CDLL(spec[6:])
             p = ctypes.POINTER(ctypes.c_float)
             i, f = ctypes.c_int, ctypes.c_float
-            self.lib.cblas_sgemm.restype = None
-            self.lib.cblas_sgemm.argtypes = [i, i, i, i, i, i, f, p, i, p, i, f, p, i]
             self.lib.sigma_trainer_sgemm.restype = None
             self.lib.sigma_trainer_sgemm.argtypes = [i, i, i, i, i, f, p, i, p, i, f, p, i]
             self.lib.openblas_set_num_threads(1)
 
-    def call(self, ta, tb, A, B, C, alpha=1.0, beta=0.0, blas=True):
-        """One sgemm call on whole matrices, cblas_sgemm's (blas) or sigma's; C (float32, C-contiguous) is updated
-        in place."""
+    def call(self, ta, tb, A, B, C, alpha=1.0, beta=0.0):
+        """One call of sigma's sgemm on whole matrices; C (float32, C-contiguous) is updated in place."""
         M, N = C.shape
         K = A.shape[0] if ta else A.shape[1]
         if M == 0 or N == 0:
@@ -89,13 +85,8 @@ class Sgemm:
         B = np.ascontiguousarray(B, dtype=F32)
         assert C.flags["C_CONTIGUOUS"] and C.dtype == F32
         p = ctypes.POINTER(ctypes.c_float)
-        lda, ldb = (A.shape[1] if A.size else 1), (B.shape[1] if B.size else 1)
-        if blas:
-            self.lib.cblas_sgemm(101, 112 if ta else 111, 112 if tb else 111, M, N, K, alpha,
-                                 A.ctypes.data_as(p), lda, B.ctypes.data_as(p), ldb, beta, C.ctypes.data_as(p), N)
-        else:
-            self.lib.sigma_trainer_sgemm(int(ta), int(tb), M, N, K, alpha, A.ctypes.data_as(p), lda,
-                                         B.ctypes.data_as(p), ldb, beta, C.ctypes.data_as(p), N)
+        self.lib.sigma_trainer_sgemm(int(ta), int(tb), M, N, K, alpha, A.ctypes.data_as(p), A.shape[1] if A.size else 1,
+                                     B.ctypes.data_as(p), B.shape[1] if B.size else 1, beta, C.ctypes.data_as(p), N)
 
     def batch(self, products):
         """The trainer's gemm_batch: independent products (ta, tb, A, B, C, beta), alpha 1, each cut into 16-row
@@ -136,9 +127,9 @@ class Sgemm:
             return
         part = np.ascontiguousarray(view)
         if rows:
-            self.call(ta, tb, A[:, lo:hi] if ta else A[lo:hi], B, part, 1.0, beta, blas=False)
+            self.call(ta, tb, A[:, lo:hi] if ta else A[lo:hi], B, part, 1.0, beta)
         else:
-            self.call(ta, tb, A, B[lo:hi] if tb else B[:, lo:hi], part, 1.0, beta, blas=False)
+            self.call(ta, tb, A, B[lo:hi] if tb else B[:, lo:hi], part, 1.0, beta)
         view[...] = part
 
     # The three shapes the trainer uses, as products for batch and alone (a batch of one).
@@ -415,9 +406,10 @@ def attention_forward(gemm, q, k, v, Bl, T, H, hd):
                 rows = min(Q_BLOCK, T - q0)
                 keys = q0 + rows
                 S = np.zeros((rows, keys), dtype=F32)
-                gemm.call(False, True, Q[q0:keys], K_[:keys], S, float(scale), 0.0)
+                gemm.call(False, True, Q[q0:keys], K_[:keys], S)
                 for i in range(rows):
                     last = q0 + i
+                    S[i, :last + 1] = S[i, :last + 1] * scale
                     row = S[i, :last + 1]
                     mx = row.max()  # any order: MODEL.md "Functions"
                     e = exp_fast(row - mx)
@@ -446,24 +438,24 @@ def attention_backward(gemm, dout, q, k, v, lses, Bl, T, H, hd):
                 rows = min(Q_BLOCK, T - q0)
                 keys = q0 + rows
                 P = np.zeros((rows, keys), dtype=F32)
-                gemm.call(False, True, Q[q0:keys], K_[:keys], P, float(scale), 0.0)
+                gemm.call(False, True, Q[q0:keys], K_[:keys], P)
                 dS = np.zeros((rows, keys), dtype=F32)
                 gemm.call(False, True, dO[q0:keys], V_[:keys], dS)
                 for i in range(rows):
                     last = q0 + i
-                    P[i, :last + 1] = exp_fast(P[i, :last + 1] - lse[last])
+                    P[i, :last + 1] = exp_fast(P[i, :last + 1] * scale - lse[last])
                     dot = dot_lanes(P[i, :last + 1], dS[i, :last + 1])
-                    dS[i, :last + 1] = P[i, :last + 1] * (dS[i, :last + 1] - dot)
+                    dS[i, :last + 1] = P[i, :last + 1] * (dS[i, :last + 1] - dot) * scale
                     P[i, last + 1:] = 0
                     dS[i, last + 1:] = 0
                 part = np.ascontiguousarray(dV[:keys])
                 gemm.call(True, False, P, dO[q0:keys], part, 1.0, 1.0)
                 dV[:keys] = part
                 o = np.zeros((rows, hd), dtype=F32)
-                gemm.call(False, False, dS, K_[:keys], o, float(scale), 0.0)
+                gemm.call(False, False, dS, K_[:keys], o)
                 dq[b * T + q0:b * T + keys, cols] = o
                 part = np.ascontiguousarray(dK[:keys])
-                gemm.call(True, False, dS, Q[q0:keys], part, float(scale), 1.0)
+                gemm.call(True, False, dS, Q[q0:keys], part, 1.0, 1.0)
                 dK[:keys] = part
             dk[b * T:(b + 1) * T, cols] = dK
             dv[b * T:(b + 1) * T, cols] = dV

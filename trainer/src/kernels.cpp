@@ -4,8 +4,6 @@
 #include <cmath>
 #include <cstring>
 
-#include <cblas.h>
-
 #include "sigma/trainer/parallel.hpp"
 #include "sigma/trainer/sgemm.hpp"
 #include "lanes.hpp"
@@ -268,11 +266,11 @@ void attention_forward(const float* q, const float* k, const float* v, float* ls
       for (int q0 = 0; q0 < T; q0 += kQueryBlock) {
         const int rows = std::min(kQueryBlock, T - q0), keys = q0 + rows;
         const int64_t qrow = base + static_cast<int64_t>(q0) * D;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, keys, hd, scale, q + qrow, D, k + base, D, 0.0f, S,
-                    keys);
+        sgemm(false, true, rows, keys, hd, 1.0f, q + qrow, D, k + base, D, 0.0f, S, keys);
         for (int i = 0; i < rows; ++i) {
           float* row = S + static_cast<int64_t>(i) * keys;
           const int last = q0 + i;  // causal: keys 0..last
+          for (int j = 0; j <= last; ++j) row[j] *= scale;
           const float mx = max_lanes(row, last + 1);
           for (int j = 0; j <= last; ++j) row[j] = exp_fast(row[j] - mx);
           const float sum = sum_lanes(row, last + 1);
@@ -281,8 +279,7 @@ void attention_forward(const float* q, const float* k, const float* v, float* ls
           for (int j = last + 1; j < keys; ++j) row[j] = 0.0f;
           lse[pair * T + last] = mx + std::log(sum);
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, keys, 1.0f, S, keys, v + base, D, 0.0f,
-                    out + qrow, D);
+        sgemm(false, false, rows, hd, keys, 1.0f, S, keys, v + base, D, 0.0f, out + qrow, D);
       }
     }
   });
@@ -306,28 +303,23 @@ void attention_backward(const float* dout, const float* q, const float* k, const
         const int rows = std::min(kQueryBlock, T - q0), keys = q0 + rows;
         const int64_t qrow = base + static_cast<int64_t>(q0) * D;
         // P = exp(scale Q K^T - lse), recomputed; dP = dO V^T
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, keys, hd, scale, q + qrow, D, k + base, D, 0.0f, P,
-                    keys);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, keys, hd, 1.0f, dout + qrow, D, v + base, D, 0.0f,
-                    dS, keys);
-        // softmax backward: dS = P * (dP - sum_j P dP)
+        sgemm(false, true, rows, keys, hd, 1.0f, q + qrow, D, k + base, D, 0.0f, P, keys);
+        sgemm(false, true, rows, keys, hd, 1.0f, dout + qrow, D, v + base, D, 0.0f, dS, keys);
+        // softmax backward: dS = P * (dP - sum_j P dP), times the scale the scores were multiplied by
         for (int i = 0; i < rows; ++i) {
           float* prow = P + static_cast<int64_t>(i) * keys;
           float* row = dS + static_cast<int64_t>(i) * keys;
           const int last = q0 + i;
           const float l = lse[pair * T + last];
-          for (int j = 0; j <= last; ++j) prow[j] = exp_fast(prow[j] - l);
+          for (int j = 0; j <= last; ++j) prow[j] = exp_fast(prow[j] * scale - l);
           const float dot = dot_lanes(prow, row, last + 1);
-          for (int j = 0; j <= last; ++j) row[j] = prow[j] * (row[j] - dot);
+          for (int j = 0; j <= last; ++j) row[j] = prow[j] * (row[j] - dot) * scale;
           for (int j = last + 1; j < keys; ++j) prow[j] = row[j] = 0.0f;
         }
-        // dV += P^T dO ; dQ = scale dS K ; dK += scale dS^T Q
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, keys, hd, rows, 1.0f, P, keys, dout + qrow, D, 1.0f,
-                    dv + base, D);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, keys, scale, dS, keys, k + base, D, 0.0f,
-                    dq + qrow, D);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, keys, hd, rows, scale, dS, keys, q + qrow, D, 1.0f,
-                    dk + base, D);
+        // dV += P^T dO ; dQ = dS K ; dK += dS^T Q
+        sgemm(true, false, keys, hd, rows, 1.0f, P, keys, dout + qrow, D, 1.0f, dv + base, D);
+        sgemm(false, false, rows, hd, keys, 1.0f, dS, keys, k + base, D, 0.0f, dq + qrow, D);
+        sgemm(true, false, keys, hd, rows, 1.0f, dS, keys, q + qrow, D, 1.0f, dk + base, D);
       }
     }
   });

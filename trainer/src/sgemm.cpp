@@ -50,23 +50,17 @@ struct Operand {
   _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T1);
 }
 
-// C[0..ROWS, 0..cols) (= or +=) an A tile times one B panel over `depth` k (cols <= 32). next_panel (or null):
-// fetched into L2 alongside, as is the C tile at next_c (or null).
-template <int ROWS, int A_ROW_STRIDE, int A_K_STRIDE>
-[[gnu::target("avx512f")]] void tile(int depth, const float* a, const float* panel, float* c, ptrdiff_t ldc, int cols,
-                                     bool accumulate, const float* next_panel, const float* next_c) {
-  const __mmask16 left = lane_mask(cols), right = lane_mask(cols - 16);
-  __m512 sum_left[ROWS], sum_right[ROWS];
-  for (int r = 0; r < ROWS; ++r) {
-    sum_left[r] = accumulate ? _mm512_maskz_loadu_ps(left, c + r * ldc) : _mm512_setzero_ps();
-    sum_right[r] = accumulate ? _mm512_maskz_loadu_ps(right, c + r * ldc + 16) : _mm512_setzero_ps();
-  }
+// sum += A tile · B panel over k in [0, depth), one chain per element; with PREFETCH, the panel at `next_panel`
+// is fetched into L2 alongside.
+template <int ROWS, int A_ROW_STRIDE, int A_K_STRIDE, bool PREFETCH>
+[[gnu::target("avx512f")]] inline void multiply_add(int depth, const float* a, const float* panel,
+                                                    const float* next_panel, __m512 (&sum_left)[ROWS],
+                                                    __m512 (&sum_right)[ROWS]) {
   for (int k = 0; k < depth; ++k) {
-    if (next_panel != nullptr) {
+    if constexpr (PREFETCH) {
       prefetch_l2(next_panel + k * kPanel);
       prefetch_l2(next_panel + k * kPanel + 16);
     }
-    if (next_c != nullptr && k < 2 * ROWS) prefetch_l2(next_c + (k / 2) * ldc + (k % 2) * 16);
     const __m512 b_left = _mm512_loadu_ps(panel + k * kPanel);
     const __m512 b_right = _mm512_loadu_ps(panel + k * kPanel + 16);
     const float* a_k = a + k * A_K_STRIDE;
@@ -76,6 +70,28 @@ template <int ROWS, int A_ROW_STRIDE, int A_K_STRIDE>
       sum_right[r] = _mm512_fmadd_ps(a_rk, b_right, sum_right[r]);
     }
   }
+}
+
+// C[0..ROWS, 0..cols) (= or +=) an A tile times one B panel over `depth` k (cols <= 32). The next tile's B panel
+// (next_panel, or null where it is in L2 already) and C (next_c, or null) are fetched into L2 alongside.
+template <int ROWS, int A_ROW_STRIDE, int A_K_STRIDE>
+[[gnu::target("avx512f")]] void tile(int depth, const float* a, const float* panel, float* c, ptrdiff_t ldc, int cols,
+                                     bool accumulate, const float* next_panel, const float* next_c) {
+  const __mmask16 left = lane_mask(cols), right = lane_mask(cols - 16);
+  __m512 sum_left[ROWS], sum_right[ROWS];
+  for (int r = 0; r < ROWS; ++r) {
+    sum_left[r] = accumulate ? _mm512_maskz_loadu_ps(left, c + r * ldc) : _mm512_setzero_ps();
+    sum_right[r] = accumulate ? _mm512_maskz_loadu_ps(right, c + r * ldc + 16) : _mm512_setzero_ps();
+  }
+  if (next_c != nullptr)
+    for (int r = 0; r < ROWS; ++r) {
+      prefetch_l2(next_c + r * ldc);
+      prefetch_l2(next_c + r * ldc + 16);
+    }
+  if (next_panel != nullptr)
+    multiply_add<ROWS, A_ROW_STRIDE, A_K_STRIDE, true>(depth, a, panel, next_panel, sum_left, sum_right);
+  else
+    multiply_add<ROWS, A_ROW_STRIDE, A_K_STRIDE, false>(depth, a, panel, nullptr, sum_left, sum_right);
   for (int r = 0; r < ROWS; ++r) {
     _mm512_mask_storeu_ps(c + r * ldc, left, sum_left[r]);
     _mm512_mask_storeu_ps(c + r * ldc + 16, right, sum_right[r]);
