@@ -653,7 +653,7 @@ class Model:
                 zscale = F32(2.0 * float(c["z_loss_coef"]) * float(st["lse"][t]) / self.Ng)
                 dprobs[t] = p * (dp - dot) + zscale * p
             dx = np.zeros((self.N, D), dtype=F32)
-            self.gemm.batch([self.gemm.tn_of(xs[r], dprobs, g[r][name + "router"], 1.0),
+            self.gemm.batch([self.gemm.tn_of(xs[r], dprobs, g[r][name + "router"], 0.0),
                              self.gemm.nt_of(dprobs, w[name + "router"], dx, 1.0)])
             dxs.append(dx)
         back = [dict() for _ in sts]
@@ -682,9 +682,9 @@ class Model:
                 self.gemm.nt(dup, w3[le], dxr, 1.0)
             weight_grads = []  # every expert's three weight gradients in one batch
             for le, sv in enumerate(experts):
-                weight_grads += [self.gemm.tn_of(sv["act"], sv["dy"], gw2[le], 1.0),
-                                 self.gemm.tn_of(sv["X"], sv["dgate"], gw1[le], 1.0),
-                                 self.gemm.tn_of(sv["X"], sv["dup"], gw3[le], 1.0)]
+                weight_grads += [self.gemm.tn_of(sv["act"], sv["dy"], gw2[le], 0.0),
+                                 self.gemm.tn_of(sv["X"], sv["dgate"], gw1[le], 0.0),
+                                 self.gemm.tn_of(sv["X"], sv["dup"], gw3[le], 0.0)]
             self.gemm.batch(weight_grads)
             for sv in experts:
                 for i, (s, t, j) in enumerate(sv["parts"]):
@@ -752,7 +752,7 @@ class Model:
             ce.append(total / self.Ng)
             g = grads[r]
             dtmp = np.zeros((N, D), dtype=F32)
-            self.gemm.batch([self.gemm.tn_of(hf, dlogits, g["lm_head"], 1.0),
+            self.gemm.batch([self.gemm.tn_of(hf, dlogits, g["lm_head"], 0.0),
                              self.gemm.nt_of(dlogits, w["lm_head"], dtmp, 0.0)])
             dx = np.zeros((N, D), dtype=F32)
             rmsnorm_backward(dtmp, resid[r][L], w["final_norm.weight"], rf, dx, g["final_norm.weight"])
@@ -765,13 +765,13 @@ class Model:
                 a, g, dx = acts[r][l], grads[r], dxs[r]
                 rmsnorm_backward(dmoe[r], a["x2"], w[p + "moe_norm.weight"], a["r2"], dx, g[p + "moe_norm.weight"])
                 datt = np.zeros((N, D), dtype=F32)
-                self.gemm.batch([self.gemm.tn_of(a["att"], dx, g[p + "attn.wo"], 1.0),
+                self.gemm.batch([self.gemm.tn_of(a["att"], dx, g[p + "attn.wo"], 0.0),
                                  self.gemm.nt_of(dx, w[p + "attn.wo"], datt, 0.0)])
                 dq, dk, dv = attention_backward(self.gemm, datt, a["q"], a["k"], a["v"], a["attn_lse"], self.Bl, T, H, hd)
                 rope(dq, H, hd, self.rope, True)
                 rope(dk, H, hd, self.rope, True)
                 dh = np.zeros((N, D), dtype=F32)
-                self.gemm.batch([self.gemm.tn_of(a["h1"], d, g[p + "attn.w" + n], 1.0)
+                self.gemm.batch([self.gemm.tn_of(a["h1"], d, g[p + "attn.w" + n], 0.0)
                                  for n, d in (("q", dq), ("k", dk), ("v", dv))] +
                                 [self.gemm.nt_of(dq, w[p + "attn.wq"], dh, 0.0)])
                 self.gemm.nt(dk, w[p + "attn.wk"], dh, 1.0)

@@ -27,10 +27,13 @@ void run_block(const Gemm& g, bool split_rows, int lo, int hi) {
   const int m0 = split_rows ? lo : 0, m = split_rows ? hi - lo : g.M;
   const int n0 = split_rows ? 0 : lo, n = split_rows ? g.N : hi - lo;
   float* c = g.C + static_cast<int64_t>(m0) * g.ldc + n0;
-  if (g.K == 0) {  // BLAS may skip the beta scaling when K == 0: make "C = beta C" explicit
+  if (g.K == 0) {  // BLAS may skip the beta scaling when K == 0: make "C = beta C" explicit (beta 0: C unread)
     if (g.beta == 1.0f) return;
     for (int i = 0; i < m; ++i)
-      for (int j = 0; j < n; ++j) c[static_cast<int64_t>(i) * g.ldc + j] *= g.beta;
+      for (int j = 0; j < n; ++j) {
+        float& x = c[static_cast<int64_t>(i) * g.ldc + j];
+        x = g.beta == 0.0f ? 0.0f : x * g.beta;
+      }
     return;
   }
   const float* a = g.trans_a ? g.A + m0 : g.A + static_cast<int64_t>(m0) * g.lda;

@@ -74,15 +74,15 @@ void Model::block_backward(int l, const Arena& w, Arena& g, const float* x_in, f
   rmsnorm_backward(dtmp_.data(), a.x2.data(), w.at(P[ids.moe_norm]), a.rstd2.data(), dx, g.at(P[ids.moe_norm]), N_, D_);
 
   // Attention branch: x2 = x + att(norm(x)) Wo
-  gemm_batch({gemm_tn_of(D_, D_, N_, a.att.data(), dx, g.at(P[ids.wo]), 1.0f),
+  gemm_batch({gemm_tn_of(D_, D_, N_, a.att.data(), dx, g.at(P[ids.wo]), 0.0f),
               gemm_nt_of(N_, D_, D_, dx, w.at(P[ids.wo]), dtmp_.data(), 0.0f)});  // d att
   attention_backward(dtmp_.data(), a.q.data(), a.k.data(), a.v.data(), a.lse.data(), dq_.data(), dk_.data(),
                      dv_.data(), attn_scratch_, B_, T_, H_, hd_);
   rope_apply(dq_.data(), N_, H_, hd_, rope_, true);
   rope_apply(dk_.data(), N_, H_, hd_, rope_, true);
-  gemm_batch({gemm_tn_of(D_, D_, N_, a.h1.data(), dq_.data(), g.at(P[ids.wq]), 1.0f),
-              gemm_tn_of(D_, D_, N_, a.h1.data(), dk_.data(), g.at(P[ids.wk]), 1.0f),
-              gemm_tn_of(D_, D_, N_, a.h1.data(), dv_.data(), g.at(P[ids.wv]), 1.0f),
+  gemm_batch({gemm_tn_of(D_, D_, N_, a.h1.data(), dq_.data(), g.at(P[ids.wq]), 0.0f),
+              gemm_tn_of(D_, D_, N_, a.h1.data(), dk_.data(), g.at(P[ids.wk]), 0.0f),
+              gemm_tn_of(D_, D_, N_, a.h1.data(), dv_.data(), g.at(P[ids.wv]), 0.0f),
               gemm_nt_of(N_, D_, D_, dq_.data(), w.at(P[ids.wq]), dtmp_.data(), 0.0f)});  // d h1
   gemm_nt(N_, D_, D_, dk_.data(), w.at(P[ids.wk]), dtmp_.data(), 1.0f);
   gemm_nt(N_, D_, D_, dv_.data(), w.at(P[ids.wv]), dtmp_.data(), 1.0f);
@@ -109,11 +109,11 @@ LossParts Model::forward(const Arena& w, const Batch& batch, double global_token
 LossParts Model::forward_backward(const Arena& w, Arena& g, const Batch& batch, double global_tokens,
                                   const std::function<void(int)>& gradients_ready) {
   LossParts loss = forward(w, batch, global_tokens);
-  g.zero();
+  g.zero_accumulated(layout_);
   const auto& P = layout_.params;
   const int L = m_.n_layers;
   // Head: logits = norm(x) Wout
-  gemm_batch({gemm_tn_of(D_, V_, N_, hf_.data(), dlogits_.data(), g.at(P[layout_.lm_head]), 1.0f),
+  gemm_batch({gemm_tn_of(D_, V_, N_, hf_.data(), dlogits_.data(), g.at(P[layout_.lm_head]), 0.0f),
               gemm_nt_of(N_, D_, V_, dlogits_.data(), w.at(P[layout_.lm_head]), dtmp_.data(), 0.0f)});
   parallel_elements(static_cast<int64_t>(dx_.size()), [&](int64_t b, int64_t e) {
     std::fill(dx_.begin() + b, dx_.begin() + e, 0.0f);

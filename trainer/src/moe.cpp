@@ -284,9 +284,9 @@ void MoeLayer::experts_backward(const MoeWeights& w, const MoeGrads& g, const fl
     const int begin = expert_row_begin_[static_cast<size_t>(le)];
     const int rows = expert_row_begin_[static_cast<size_t>(le) + 1] - begin;
     const size_t rD = static_cast<size_t>(begin) * D_, rF = static_cast<size_t>(begin) * F_;
-    weight_grads.push_back(gemm_tn_of(F_, D_, rows, act_.data() + rF, dy + rD, g.w2 + le * DF, 1.0f));
-    weight_grads.push_back(gemm_tn_of(D_, F_, rows, expert_rows_ + rD, dgate + rF, g.w1 + le * DF, 1.0f));
-    weight_grads.push_back(gemm_tn_of(D_, F_, rows, expert_rows_ + rD, dup + rF, g.w3 + le * DF, 1.0f));
+    weight_grads.push_back(gemm_tn_of(F_, D_, rows, act_.data() + rF, dy + rD, g.w2 + le * DF, 0.0f));
+    weight_grads.push_back(gemm_tn_of(D_, F_, rows, expert_rows_ + rD, dgate + rF, g.w1 + le * DF, 0.0f));
+    weight_grads.push_back(gemm_tn_of(D_, F_, rows, expert_rows_ + rD, dup + rF, g.w3 + le * DF, 0.0f));
   }
   gemm_batch(weight_grads);
 }
@@ -310,7 +310,7 @@ void MoeLayer::router_backward(const float* x, const MoeWeights& w, float* dx, c
     const float zscale = static_cast<float>(2.0 * z_coef_ * lse_[static_cast<size_t>(t)] / global_tokens_);
     for (int e = 0; e < E_; ++e) dp[e] = p[e] * (dp[e] - dot) + zscale * p[e];  // now dlogits
   });
-  gemm_batch({gemm_tn_of(D_, E_, N_, x, dprobs.data(), g.router, 1.0f),
+  gemm_batch({gemm_tn_of(D_, E_, N_, x, dprobs.data(), g.router, 0.0f),
               gemm_nt_of(N_, D_, E_, dprobs.data(), w.router, dx, 1.0f)});
 }
 

@@ -113,9 +113,14 @@ ParamLayout::ParamLayout(const ModelConfig& m, int experts_local, int first_expe
   lm_head = b.dense("lm_head", {D, V});
 }
 
-void Arena::zero() {  // every step, on all the rank's threads: the gradients are ~4 bytes a parameter
-  zero_floats(dense.data(), static_cast<int64_t>(dense.size()));
-  zero_floats(expert.data(), static_cast<int64_t>(expert.size()));
+void Arena::zero_accumulated(const ParamLayout& layout) {
+  auto zero = [&](size_t id) { zero_floats(at(layout.params[id]), static_cast<int64_t>(layout.params[id].count)); };
+  zero(layout.embed);
+  zero(layout.final_norm);
+  for (const LayerParamIds& ids : layout.layers) {
+    zero(ids.attn_norm);
+    zero(ids.moe_norm);
+  }
 }
 
 void init_params(const ParamLayout& layout, const ModelConfig& model, uint64_t seed, Arena& weights) {

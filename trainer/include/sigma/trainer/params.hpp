@@ -46,7 +46,9 @@ struct Arena {
   explicit Arena(const ParamLayout& layout) : dense(layout.dense_size), expert(layout.expert_size) {}
   float* at(const ParamInfo& p) { return (p.expert ? expert.data() : dense.data()) + p.offset; }
   const float* at(const ParamInfo& p) const { return (p.expert ? expert.data() : dense.data()) + p.offset; }
-  void zero();
+  // Zeroes the gradients that kernels add into (the embedding's and the norm gains'); every other gradient is
+  // written once per step by a matmul with beta = 0 and needs no zeroing (model.cpp, moe.cpp).
+  void zero_accumulated(const ParamLayout& layout);
 };
 
 // Deterministic init that does not depend on the expert-parallel layout: every tensor (and every expert of an
