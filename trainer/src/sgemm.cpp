@@ -26,7 +26,7 @@
 namespace sigma::trainer {
 namespace {
 
-constexpr int kTileRows = 12;
+constexpr int kTileRows = 14;
 constexpr int kPanel = 32;  // columns per packed B panel: one tile's
 constexpr int kDepthBlock = 512;
 constexpr int kColumnBlock = 512;
@@ -109,6 +109,32 @@ constexpr std::array<TileFunction, sizeof...(R)> tiles_by_rows(std::index_sequen
 constexpr auto kRowMajorTile = tiles_by_rows<kPackedRow, 1>(std::make_index_sequence<kTileRows>{});
 constexpr auto kKMajorTile = tiles_by_rows<1, kTileRows>(std::make_index_sequence<kTileRows>{});
 
+// rows[i][j] becomes rows[j][i].
+[[gnu::target("avx512f")]] inline void transpose16(__m512 (&rows)[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {  // pairs of rows, 32-bit elements
+    t[i] = _mm512_unpacklo_ps(rows[i], rows[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(rows[i], rows[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {  // 64-bit pairs
+    const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]), c = _mm512_castps_pd(t[i + 2]),
+                  d = _mm512_castps_pd(t[i + 3]);
+    rows[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+    rows[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    rows[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+    rows[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  for (int i = 0; i < 16; i += 8)  // 128-bit lanes
+    for (int j = 0; j < 4; ++j) {
+      t[i + j] = _mm512_shuffle_f32x4(rows[i + j], rows[i + j + 4], 0x88);
+      t[i + j + 4] = _mm512_shuffle_f32x4(rows[i + j], rows[i + j + 4], 0xdd);
+    }
+  for (int j = 0; j < 8; ++j) {  // 256-bit halves
+    rows[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
+    rows[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
+  }
+}
+
 // op(B)[0..depth, 0..cols) into panels (panel p at out + p·depth·32), zero past cols.
 [[gnu::target("avx512f")]] void pack_b_block(bool transposed, Operand b, int depth, int cols, float* out) {
   for (int j0 = 0; j0 < cols; j0 += kPanel) {
@@ -123,21 +149,20 @@ constexpr auto kKMajorTile = tiles_by_rows<1, kTileRows>(std::make_index_sequenc
       }
       continue;
     }
-    // Each column is contiguous in k: gather each k's 16 columns at a time (masked-off columns read nothing).
-    const __m512i offsets = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                               _mm512_set1_epi32(static_cast<int>(b.row_stride)));
-    for (int half = 0; half < 2; ++half) {
-      const int first = j0 + 16 * half;
-      if (first >= cols) {
-        for (int k = 0; k < depth; ++k) _mm512_storeu_ps(panel + k * kPanel + 16, _mm512_setzero_ps());
-        continue;
+    // Each column is contiguous in k: 16 columns by 16 k at a time, transposed in registers.
+    for (int half = 0; half < 2; ++half)
+      for (int k0 = 0; k0 < depth; k0 += 16) {
+        const __mmask16 ks = lane_mask(depth - k0);
+        __m512 block[16];
+        for (int j = 0; j < 16; ++j) {
+          const int column = j0 + 16 * half + j;
+          block[j] = column < cols ? _mm512_maskz_loadu_ps(ks, b.data + column * b.row_stride + k0)
+                                   : _mm512_setzero_ps();
+        }
+        transpose16(block);
+        for (int k = 0; k < std::min(16, depth - k0); ++k)
+          _mm512_storeu_ps(panel + (k0 + k) * kPanel + 16 * half, block[k]);
       }
-      const __mmask16 mask = half == 0 ? left : right;
-      const float* column = b.data + first * b.row_stride;
-      for (int k = 0; k < depth; ++k)
-        _mm512_storeu_ps(panel + k * kPanel + 16 * half,
-                         _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, offsets, column + k, 4));
-    }
   }
 }
 
