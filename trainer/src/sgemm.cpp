@@ -1,21 +1,22 @@
 // sigma's matmul kernel (sgemm.hpp says what it computes). Its shape:
 //
-// - A tile is 12 rows by 32 columns of C: 24 of the 32 vector registers hold it while k runs; per k, two
-//   vectors of B and twelve broadcasts of A feed 24 fused multiply-adds (the FMA units, not the loads, limit).
+// - A tile is 14 rows by 32 columns of C: 28 of the 32 vector registers hold it while k runs; per k, two
+//   vectors of B and fourteen broadcasts of A feed 28 fused multiply-adds (the FMA units, not the loads, limit).
 // - Both operands are read packed, a block at a time: B in panels of 32 columns, k-major (each k's 32 floats
-//   contiguous), zero past N; A in tiles of 12 rows that the tile reads through one pointer at fixed offsets
-//   (read in place, twelve row pointers and the loop's own exceed the general registers and spill). Blocks of
-//   512 k, 512 columns and 240 rows keep both packed blocks in L2 while every tile runs over them.
+//   contiguous), zero past N; A in tiles of 14 rows that the tile reads through one pointer at fixed offsets
+//   (read in place, fourteen row pointers and the loop's own exceed the general registers and spill). Blocks of
+//   512 k, 512 columns and 280 rows keep both packed blocks in L2 while every tile runs over them. A transposed
+//   B is packed 16 columns by 16 k at a time through a transpose in registers.
 // - While a tile computes, it asks for what the next one reads first (the next B panel on a block's first row
 //   of tiles, the next C tile) to be fetched into L2: in the trainer, operands arrive from L3 or memory.
 // - A k block after the first continues each element's chain from the value stored in C, which is the same
 //   float the register held: the blocking does not change a bit. C is never zero-filled for beta = 0.
+// Measured against OpenBLAS in bench/README.md ("sigma-train speed").
 #include "sigma/trainer/sgemm.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cstddef>
-#include <cstdlib>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -27,6 +28,7 @@ namespace sigma::trainer {
 namespace {
 
 constexpr int kTileRows = 14;
+static_assert(kTileRows <= 16, "a transposed A tile's rows are packed as one 16-float vector");
 constexpr int kPanel = 32;  // columns per packed B panel: one tile's
 constexpr int kDepthBlock = 512;
 constexpr int kColumnBlock = 512;
@@ -166,8 +168,8 @@ constexpr auto kKMajorTile = tiles_by_rows<1, kTileRows>(std::make_index_sequenc
   }
 }
 
-// op(A)[0..rows, 0..depth) into tiles of 12 rows (tile t at out + t·kPackedTile): untransposed, each row copied
-// kPackedRow apart; transposed, each k's row of stored A read once, its tiles' 12 floats copied together.
+// op(A)[0..rows, 0..depth) into tiles of kTileRows rows (tile t at out + t·kPackedTile): untransposed, each row
+// copied kPackedRow apart; transposed, each k's row of stored A read once, each tile's floats copied together.
 [[gnu::target("avx512f")]] void pack_a_block(bool transposed, Operand a, int rows, int depth, float* out) {
   if (!transposed) {
     for (int r = 0; r < rows; ++r)
