@@ -1,5 +1,6 @@
 // Threads within a rank: a model large enough that every kernel and sgemm is split over 2 threads gives
-// bitwise the same weights run after run, and the same weights as 1 thread to float rounding.
+// bitwise the same weights run after run, and the same weights as 1 thread: bit for bit where sigma's own
+// sgemm runs, to float rounding with OpenBLAS's.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <cstring>
 
 #include "sigma/trainer/parallel.hpp"
+#include "sigma/trainer/sgemm.hpp"
 #include "sigma/trainer/trainer.hpp"
 #include "tiny_model.hpp"
 
@@ -45,6 +47,9 @@ TEST(Threads, TwoThreadsAreBitwiseDeterministicAndMatchOneThread) {
   float worst = 0;
   for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - one[i]));
   EXPECT_LT(worst, 1e-4f) << "2 threads vs 1 thread";
+  if (own_sgemm_available()) {  // every matmul element one chain, every other sum in a fixed order
+    EXPECT_EQ(std::memcmp(a.data(), one.data(), a.size() * sizeof(float)), 0) << "2 threads vs 1, sigma's sgemm";
+  }
   EXPECT_GT(dropped, 0) << "capacity drops take part";
 }
 
