@@ -1,7 +1,9 @@
-// sigma-train's own kernels (and one expert's FFN through OpenBLAS) timed alone at the bench model's sizes
+// sigma-train's own kernels (and one expert's FFN through its sgemm) timed alone at the bench model's sizes
 // (bench_model.hpp: D=256, H=4, T=256, 8 sequences = 2048 tokens, E=8, F=512, top-2 so ~512 rows an expert,
 // vocabulary 256): the best of --reps calls each, one layer's worth, on --threads threads. Where the
-// trainer bench's step time goes, part by part, without a profiler. Not a test.
+// trainer bench's step time goes, part by part, without a profiler. Then the single-threaded sgemm at the
+// shapes a thread runs in a 2-thread step, sigma's against OpenBLAS's, with cold operands as in a step. Not a
+// test.
 //   sigma_kernels_bench --threads 1 --reps 30
 #include <algorithm>
 #include <chrono>
@@ -17,6 +19,7 @@
 #include "bench_model.hpp"
 #include "sigma/trainer/kernels.hpp"
 #include "sigma/trainer/parallel.hpp"
+#include "sigma/trainer/sgemm.hpp"
 
 using namespace sigma::trainer;
 
@@ -87,12 +90,67 @@ void run(int threads, int reps) {
   show("cross-entropy (once a step)", [&] {
     cross_entropy_forward_backward(head.data(), targets.data(), dhead.data(), N, V, 1.0f / static_cast<float>(N));
   });
-  show(fmt::format("one expert's FFN forward, {} rows (3 sgemm)", rows).c_str(), [&] {
+  show(fmt::format("one expert's FFN forward, {} rows (3 sgemm)", rows).c_str(), [&] {  // sigma's sgemm
     gemm_nn(rows, F, D, q.data(), w1.data(), gate.data(), 0.0f);
     gemm_nn(rows, F, D, q.data(), w3.data(), up.data(), 0.0f);
     swiglu_forward(gate.data(), up.data(), act.data(), static_cast<int64_t>(rows) * F);
     gemm_nn(rows, D, F, act.data(), w2.data(), out.data(), 0.0f);
   });
+}
+
+// GFLOP/s of `sgemm` over 16 operand sets in turn (~28 MiB in all, so each call finds its operands in L3 or
+// memory, as in a step), best of `rounds` rounds of 4 passes.
+double cold_gflops(bool trans_a, bool trans_b, int M, int N, int K, int rounds,
+                   void (*sgemm)(bool, bool, int, int, int, float, const float*, int, const float*, int, float,
+                                 float*, int)) {
+  constexpr int kSets = 16, kPasses = 4;
+  std::mt19937 rng(3);
+  std::vector<Floats> a, b, c;
+  for (int i = 0; i < kSets; ++i) {
+    a.push_back(random_floats(static_cast<size_t>(M) * K, rng));
+    b.push_back(random_floats(static_cast<size_t>(K) * N, rng));
+    c.emplace_back(static_cast<size_t>(M) * N);
+  }
+  const int lda = trans_a ? M : K, ldb = trans_b ? K : N;
+  double best = 0;
+  for (int round = 0; round < rounds; ++round) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int pass = 0; pass < kPasses; ++pass)
+      for (int i = 0; i < kSets; ++i)
+        sgemm(trans_a, trans_b, M, N, K, 1.0f, a[i].data(), lda, b[i].data(), ldb, 0.0f, c[i].data(), N);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    best = std::max(best, 2.0 * M * N * K * kSets * kPasses / seconds / 1e9);
+  }
+  return best;
+}
+
+void compare_sgemm(int rounds) {
+  if (!own_sgemm_available()) {
+    fmt::print("sgemm: this CPU has no AVX-512F, so sigma-train's matmuls are OpenBLAS's; nothing to compare\n");
+    return;
+  }
+  struct Shape {
+    const char* what;
+    bool trans_a, trans_b;
+    int M, N, K;
+  };
+  // One thread's share of the bench model's products with 2 threads (rows of each split in two).
+  const Shape shapes[] = {{"expert gate/up, x w1", false, false, 256, 512, 256},
+                          {"expert down, act w2", false, false, 256, 256, 512},
+                          {"expert input grad, dy w2^T", false, true, 256, 512, 256},
+                          {"expert input grad, dgate w1^T", false, true, 256, 256, 512},
+                          {"expert weight grad, x^T dgate", true, false, 256, 512, 512},
+                          {"expert weight grad, act^T dy", true, false, 512, 256, 512},
+                          {"q/k/v projection, h wq", false, false, 1024, 256, 256},
+                          {"projection weight grad, h^T dq", true, false, 256, 256, 2048}};
+  fmt::print("single-threaded sgemm, cold operands (16 sets in turn), best of {} rounds, GFLOP/s:\n", rounds);
+  fmt::print("  {:<32} {:>16} {:>8} {:>8} {:>7}\n", "product", "M x N x K", "sigma", "OpenBLAS", "ratio");
+  for (const Shape& s : shapes) {
+    const double own = cold_gflops(s.trans_a, s.trans_b, s.M, s.N, s.K, rounds, &sgemm);
+    const double blas = cold_gflops(s.trans_a, s.trans_b, s.M, s.N, s.K, rounds, &openblas_sgemm);
+    fmt::print("  {:<32} {:>16} {:8.1f} {:8.1f} {:6.2f}x\n", s.what, fmt::format("{}x{}x{} {}{}", s.M, s.N, s.K,
+               s.trans_a ? 't' : 'n', s.trans_b ? 't' : 'n'), own, blas, own / blas);
+  }
 }
 
 }  // namespace
@@ -116,5 +174,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   run(threads, reps);
+  compare_sgemm(3);
   return 0;
 }
