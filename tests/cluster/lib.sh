@@ -19,6 +19,16 @@ fail() {
 }
 pass() { echo "PASS: $*"; }
 
+# expect_line LINE FAILURE COMMAND...: runs COMMAND on the cluster and shows its output; fails with FAILURE
+# unless one line of it is exactly LINE.
+expect_line() {
+  local line=$1 failure=$2 out
+  shift 2
+  out=$(on_cluster "$@")
+  echo "$out"
+  echo "$out" | grep -qx "$line" || fail "$failure"
+}
+
 # A scratch directory that every node can see (the nodes share this machine's filesystem).
 scratch() {
   local dir

@@ -5,7 +5,5 @@ source "$(dirname "$0")/lib.sh"
 trap restore_cluster EXIT
 program=$1
 
-out=$(on_cluster srun -N4 -n8 --mpi=pmix "$program")
-echo "$out"
-echo "$out" | grep -qx "ranks=8 nodes=4 allreduce=ok" || fail "unexpected MPI result"
+expect_line "ranks=8 nodes=4 allreduce=ok" "unexpected MPI result" srun -N4 -n8 --mpi=pmix "$program"
 pass "MPI_Allreduce over 8 ranks on 4 nodes with srun --mpi=pmix"
