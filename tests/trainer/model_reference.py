@@ -6,10 +6,10 @@ gradient norm and the learning rate of every step, and the weights and AdamW mom
                      [--world W --ep P] --sgemm sigma:/path/libsigma_trainer_sgemm.so | --sgemm float64
 
 --sgemm sigma:LIB makes every matmul the same single-threaded call MODEL.md names ("Matmuls") to LIB's
-sigma_trainer_sgemm (sigma's own sgemm, built alone for this test), so everything must agree bit for bit. --sgemm float64 sums each
-matmul's products in double and rounds once: another summation order than either sgemm's, so the losses,
-gradient norms and weights are checked to the tolerances MODEL.md states ("What is reproduced"). Exits 0 with
-one summary line when everything agrees, 1 naming the differences otherwise.
+sigma_trainer_sgemm (sigma's own sgemm, built alone for this test), so everything must agree bit for bit.
+--sgemm float64 sums each matmul's products in double and rounds once: another summation order than the
+sgemm's, so the losses, gradient norms and weights are checked to the tolerances MODEL.md states ("What is
+reproduced"). Exits 0 with one summary line when everything agrees, 1 naming the differences otherwise.
 """
 import argparse
 import ctypes
@@ -85,8 +85,10 @@ class Sgemm:
         B = np.ascontiguousarray(B, dtype=F32)
         assert C.flags["C_CONTIGUOUS"] and C.dtype == F32
         p = ctypes.POINTER(ctypes.c_float)
-        self.lib.sigma_trainer_sgemm(int(ta), int(tb), M, N, K, alpha, A.ctypes.data_as(p), A.shape[1] if A.size else 1,
-                                     B.ctypes.data_as(p), B.shape[1] if B.size else 1, beta, C.ctypes.data_as(p), N)
+        self.lib.sigma_trainer_sgemm(int(ta), int(tb), M, N, K, alpha,
+                                     A.ctypes.data_as(p), A.shape[1] if A.size else 1,
+                                     B.ctypes.data_as(p), B.shape[1] if B.size else 1, beta,
+                                     C.ctypes.data_as(p), N)
 
     def batch(self, products):
         """The trainer's gemm_batch: independent products (ta, tb, A, B, C, beta), alpha 1, each cut into 16-row
