@@ -98,28 +98,35 @@ void run(int threads, int reps) {
   });
 }
 
-// GFLOP/s of `sgemm` over 16 operand sets in turn (~28 MiB in all, so each call finds its operands in L3 or
-// memory, as in a step), best of `rounds` rounds of 4 passes.
-double cold_gflops(bool trans_a, bool trans_b, int M, int N, int K, int rounds,
+// 16 operand sets of one product (~28 MiB in all at the shapes below, so that a call finds its operands in L3
+// or memory, as in a step, not in the cache the previous call left).
+struct ColdOperands {
+  static constexpr int kSets = 16;
+  std::vector<Floats> a, b, c;
+  ColdOperands(int M, int N, int K) {
+    std::mt19937 rng(3);
+    for (int i = 0; i < kSets; ++i) {
+      a.push_back(random_floats(static_cast<size_t>(M) * K, rng));
+      b.push_back(random_floats(static_cast<size_t>(K) * N, rng));
+      c.emplace_back(static_cast<size_t>(M) * N);
+    }
+  }
+};
+
+// GFLOP/s of `sgemm` over the operand sets in turn, best of `rounds` rounds of 4 passes.
+double cold_gflops(bool trans_a, bool trans_b, int M, int N, int K, ColdOperands& o, int rounds,
                    void (*sgemm)(bool, bool, int, int, int, float, const float*, int, const float*, int, float,
                                  float*, int)) {
-  constexpr int kSets = 16, kPasses = 4;
-  std::mt19937 rng(3);
-  std::vector<Floats> a, b, c;
-  for (int i = 0; i < kSets; ++i) {
-    a.push_back(random_floats(static_cast<size_t>(M) * K, rng));
-    b.push_back(random_floats(static_cast<size_t>(K) * N, rng));
-    c.emplace_back(static_cast<size_t>(M) * N);
-  }
+  constexpr int kPasses = 4;
   const int lda = trans_a ? M : K, ldb = trans_b ? K : N;
   double best = 0;
   for (int round = 0; round < rounds; ++round) {
     const auto start = std::chrono::steady_clock::now();
     for (int pass = 0; pass < kPasses; ++pass)
-      for (int i = 0; i < kSets; ++i)
-        sgemm(trans_a, trans_b, M, N, K, 1.0f, a[i].data(), lda, b[i].data(), ldb, 0.0f, c[i].data(), N);
+      for (int i = 0; i < ColdOperands::kSets; ++i)
+        sgemm(trans_a, trans_b, M, N, K, 1.0f, o.a[i].data(), lda, o.b[i].data(), ldb, 0.0f, o.c[i].data(), N);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    best = std::max(best, 2.0 * M * N * K * kSets * kPasses / seconds / 1e9);
+    best = std::max(best, 2.0 * M * N * K * ColdOperands::kSets * kPasses / seconds / 1e9);
   }
   return best;
 }
@@ -146,8 +153,9 @@ void compare_sgemm(int rounds) {
   fmt::print("single-threaded sgemm, cold operands (16 sets in turn), best of {} rounds, GFLOP/s:\n", rounds);
   fmt::print("  {:<32} {:>16} {:>8} {:>8} {:>7}\n", "product", "M x N x K", "sigma", "OpenBLAS", "ratio");
   for (const Shape& s : shapes) {
-    const double own = cold_gflops(s.trans_a, s.trans_b, s.M, s.N, s.K, rounds, &sgemm);
-    const double blas = cold_gflops(s.trans_a, s.trans_b, s.M, s.N, s.K, rounds, &openblas_sgemm);
+    ColdOperands operands(s.M, s.N, s.K);
+    const double own = cold_gflops(s.trans_a, s.trans_b, s.M, s.N, s.K, operands, rounds, &sgemm);
+    const double blas = cold_gflops(s.trans_a, s.trans_b, s.M, s.N, s.K, operands, rounds, &openblas_sgemm);
     fmt::print("  {:<32} {:>16} {:8.1f} {:8.1f} {:6.2f}x\n", s.what, fmt::format("{}x{}x{} {}{}", s.M, s.N, s.K,
                s.trans_a ? 't' : 'n', s.trans_b ? 't' : 'n'), own, blas, own / blas);
   }
