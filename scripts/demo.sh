@@ -24,9 +24,11 @@ die() { printf '\ndemo: %s\n' "$*" >&2; exit 1; }
 bash scripts/install-deps.sh
 BUILD=$ROOT/build/release
 say "Building sigma (release, $(nproc) cores)"
-cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD" -j "$(nproc)" --target sigma-healthcheck sigma-train sigma-ckpt sigma-config sigma-ledger \
-  sigma-launch spank_sigma
+# The same settings as `scripts/test.sh release`, which shares build/release: run one after the other, the second
+# rebuilds nothing.
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIGMA_WERROR=ON >/dev/null
+# Everything: `cmake --install` below installs every target, so a build of only some of them cannot install.
+cmake --build "$BUILD" -j "$(nproc)"
 
 WORK=$ROOT/build/demo
 PREFIX=$WORK/prefix
