@@ -4,6 +4,8 @@
 #   /etc/sigma/site.yaml                                    site-configs/local.yaml, a conffile (kept on upgrade)
 #   /usr/share/sigma/site-configs/, /usr/share/sigma/sbatch-templates/
 #   /var/lib/sigma                                          the state directory (root, 0755)
+# Modes: directories 0755, files 0644 or 0755 whatever the builder's umask (packaging/normalize-modes.cmake).
+# prerm (packaging/prerm): `remove` is refused while a plugstack.conf still loads spank_sigma.so.
 # Depends: the shared libraries the binaries link (dpkg-shlibdeps) plus the Slurm and Open MPI programs sigma
 # runs (srun, sbatch, the PMIx MPI plugin, orted).
 
@@ -24,6 +26,9 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
     "slurm-client (>= 22.05), slurm-wlm-basic-plugins (>= 22.05), openmpi-bin (>= 4.1)")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "slurmd (>= 22.05), hdf5-tools")
-set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/packaging/conffiles)
-set(CPACK_PRE_BUILD_SCRIPTS ${PROJECT_SOURCE_DIR}/packaging/etc-to-root.cmake)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/packaging/conffiles ${PROJECT_SOURCE_DIR}/packaging/prerm)
+# Control files with Debian's modes (scripts 0755, the rest 0644), not those of the source tree.
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
+set(CPACK_PRE_BUILD_SCRIPTS ${PROJECT_SOURCE_DIR}/packaging/etc-to-root.cmake
+    ${PROJECT_SOURCE_DIR}/packaging/normalize-modes.cmake)
 include(CPack)
