@@ -36,6 +36,8 @@ show "$killed"
 [ "$(job_field "$killed" Restarts)" = 1 ] || fail "job $killed was requeued $(job_field "$killed" Restarts) times, expected 1"
 grep -q "moe-train: sigma-launch supervise died of SIGKILL: stopping the job's training steps, exit 42" \
   "$out/moe-train-$killed.out" || fail "no line about the supervisor's death"
+grep -qx "moe-train: training steps cancelled: $killed.0" "$out/moe-train-$killed.out" ||
+  fail "the killed supervisor's training step $killed.0 was not cancelled"
 grep -q "moe-train: job $killed, run 2," "$out/moe-train-$killed.out" || fail "no second run of job $killed"
 grep -q "sigma-train: resumed from $runs/$killed/ckpt/step_" "$out/moe-train-$killed.out" || fail "the requeued run did not resume"
 for rank in $ranks; do ! kill -0 "$rank" 2>/dev/null || fail "rank pid $rank of the killed supervisor's step still runs"; done
