@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# SIGUSR1 before the time limit (what `--signal=B:USR1@300` makes Slurm send to the batch shell, sigma-launch):
-# sent after step 230 with `scancel --batch --signal=USR1`. The supervisor forwards it, sigma-train saves the step
-# it ends and exits 42, Slurm requeues the job (RequeueExit), the next run resumes from that very step (nothing
-# redone) and trains to the fault-free weights.
+# SIGUSR1 before the time limit (what `--signal=B:USR1@300` makes Slurm send to the batch shell, which passes it to
+# sigma-launch): sent after step 230 with `scancel --batch --signal=USR1`. The supervisor forwards it, sigma-train
+# saves the step it ends and exits 42, Slurm requeues the job (RequeueExit), the next run resumes from that very
+# step (nothing redone) and trains to the fault-free weights.
 source "$(dirname "$0")/../lib.sh"
 
 matrix_site

@@ -32,6 +32,10 @@ StepProcess::StepProcess(const std::vector<std::string>& argv,
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
+    // A batch script that runs the supervisor in the background hands it SIGINT and SIGQUIT ignored (bash does
+    // so for asynchronous commands); srun must get SIGINT back, as abort() stops a step with it.
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGQUIT, SIG_DFL);
     dup2(fds[1], 2);
     execvp(args[0], args.data());
     fmt::print(stderr, "sigma-launch: cannot run {}: {}\n", argv[0], std::strerror(errno));

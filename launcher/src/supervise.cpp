@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <set>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "sigma/launcher/hang_clock.hpp"
 #include "sigma/launcher/recovery_policy.hpp"
 #include "sigma/launcher/step_process.hpp"
+#include "sigma/launcher/stop_ending.hpp"
 
 namespace sigma::launch {
 namespace {
@@ -83,24 +85,28 @@ class Supervisor {
       const auto healthy = healthy_nodes();
       const std::vector<std::string> active(healthy.begin(), healthy.begin() + std::min<std::size_t>(width_, healthy.size()));
       Attempt attempt{active, now_seconds(), 0, 0, 0, 0, 0, 0, 0};
-      const auto [failure, forwarded] = run_step(attempt);
+      const auto [failure, forwarded_in_step] = run_step(attempt);
+      const bool forwarded = forwarded_in_step || stop_pending();  // or it came as the step ended (scancel: at once)
       if (!leaving_.empty() && failure.outcome.exit_code == to_int(ExitCode::requeue)) {
         leave_straggler(attempt);
         continue;
       }
       leaving_.clear();
-      if (forwarded && failure.outcome.exit_code == to_int(ExitCode::requeue)) return finish(ExitCode::requeue, "stop signal: state saved, requeue");
+      if (forwarded && failure.outcome.exit_code == to_int(ExitCode::requeue)) return end_on_stop("stop signal: state saved");
       const Decision decision = decide(taxonomy_, config_.policy, failure,
                                        {summary_.restarts, static_cast<int>(healthy.size()) - width_});
       if (decision.next == Next::done) return finish(ExitCode::ok, "the step completed");
       const double detected = now_seconds();
       act_on(decision, attempt, detected);
       if (decision.next == Next::stop) return finish(decision.exit_code, decision.reason);
-      if (!wait_backoff(decision.backoff_s)) return finish(ExitCode::requeue, "stop signal during the backoff");
+      if (!wait_backoff(decision.backoff_s)) return end_on_stop("stop signal during the backoff");
       ++summary_.restarts;
       pending_fault_ = {detected, attempt.last_step, decision.verdict.fault_code, decision.drain_node};
     }
   }
+
+  // After run(): the job was stopped by SIGTERM alone (stop_ending.hpp); the caller ends the process by it.
+  bool terminated() const { return terminated_; }
 
  private:
   struct PendingFault {
@@ -185,6 +191,7 @@ class Supervisor {
       }
       if (const int sig = stop_signal_number(); sig != 0) {
         clear_stop_request();
+        note_stop(sig);
         say(fmt::format("forwarding signal {} to the step", sig));
         step.signal(sig);
         forwarded = true;
@@ -283,16 +290,41 @@ class Supervisor {
     const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     if (seconds > 0) say(fmt::format("restarting in {:.1f}s", seconds));
     while (std::chrono::steady_clock::now() < until) {
-      if (stop_requested()) return false;
+      if (stop_requested()) {
+        note_stop(stop_signal_number());
+        return false;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return true;
   }
 
+  // A stop signal not forwarded yet (kept: a restart's backoff still ends on it).
+  bool stop_pending() {
+    if (!stop_requested()) return false;
+    note_stop(stop_signal_number());
+    return true;
+  }
+
+  void note_stop(int sig) {
+    usr1_seen_ = usr1_seen_ || sig == SIGUSR1;
+    term_seen_ = term_seen_ || sig == SIGTERM;
+  }
+
+  // A stop signal ended the job's training: a requeue (exit 42) or, for SIGTERM alone, the end Slurm asked for.
+  ExitCode end_on_stop(const std::string& why) {
+    if (stop_ending(usr1_seen_, term_seen_) == StopEnding::requeue) return finish(ExitCode::requeue, why + ", requeue");
+    terminated_ = true;
+    return finish(ExitCode::ok, why + "; SIGTERM without SIGUSR1 (scancel, the time limit, a preemption): ending by "
+                                      "SIGTERM, not asking for a requeue");
+  }
+
+  // The ledger and the summary give the status the batch script sees: 128 + 15 when ending by SIGTERM.
   ExitCode finish(ExitCode code, const std::string& why) {
-    record(config_, "supervise_ended", {{"exit_code", to_int(code)}, {"restarts", summary_.restarts},
+    const int status = terminated_ ? 128 + SIGTERM : to_int(code);
+    record(config_, "supervise_ended", {{"exit_code", status}, {"restarts", summary_.restarts},
                                         {"excluded", summary_.excluded}, {"reason", why}});
-    fmt::print(stderr, "sigma-launch: summary: {} (exit {}); {} restart(s); excluded: {}\n", why, to_int(code),
+    fmt::print(stderr, "sigma-launch: summary: {} (exit {}); {} restart(s); excluded: {}\n", why, status,
                summary_.restarts, summary_.excluded.empty() ? "none" : fmt::format("{}", fmt::join(summary_.excluded, ",")));
     for (const auto& fault : summary_.faults) fmt::print(stderr, "sigma-launch:   {}\n", fault);
     return code;
@@ -306,15 +338,31 @@ class Supervisor {
   std::set<std::string> stragglers_seen_;
   std::string leaving_;  // the straggler's node this attempt was stopped to leave
   int spares_ = 0, width_ = 0;
+  bool usr1_seen_ = false, term_seen_ = false, terminated_ = false;  // stop signals this job got; its end
   Summary summary_;
   PendingFault pending_fault_;
 };
+
+// Dies by SIGTERM (its default action), as a process Slurm terminated does: the batch script's status is then
+// 0:15, a cancelled job's.
+void end_by_sigterm() {
+  std::fflush(nullptr);
+  ::signal(SIGTERM, SIG_DFL);
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  sigprocmask(SIG_UNBLOCK, &term, nullptr);
+  raise(SIGTERM);
+}
 
 }  // namespace
 
 ExitCode supervise(const SuperviseOptions& options, const SiteConfig& config) {
   if (options.command.empty()) throw Error(ExitCode::usage, "supervise: expected -- COMMAND [ARGS...]");
-  return Supervisor(options, config).run();
+  Supervisor supervisor(options, config);
+  const ExitCode code = supervisor.run();
+  if (supervisor.terminated()) end_by_sigterm();
+  return code;
 }
 
 }  // namespace sigma::launch

@@ -26,9 +26,11 @@ constexpr const char* kUsage = R"(usage:
         did, exchange the verdicts over PMIx, then exec COMMAND; any failed node: every task exits 10
   sigma-launch supervise [--nodes N] [--spares S] [--ntasks-per-node K] [--heartbeat-dir DIR] [--config FILE]
                          -- COMMAND [ARGS...]
-        in a batch job (sbatch --no-kill; exec it from the script): run COMMAND as `srun --mpi=pmix` on N nodes of
-        the allocation, keep S spares, restart it without a failed node, or stop with an exit code from the contract
-exit codes: those of sigma-config exit-codes; the step's own code for a user error; 42 after a stop signal)";
+        in a batch job (sbatch --no-kill; exec it from the script, or run it as a child the script forwards SIGUSR1
+        and SIGTERM to): run COMMAND as `srun --mpi=pmix` on N nodes of the allocation, keep S spares, restart it
+        without a failed node, or stop with an exit code from the contract
+exit codes: those of sigma-config exit-codes; the step's own code for a user error; 42 after SIGUSR1 (the state
+saved); after SIGTERM alone (scancel, the time limit) it saves, then ends by SIGTERM: not a requeue request)";
 
 // Everything after "--" is the training command, never parsed here.
 std::pair<std::vector<std::string>, std::vector<std::string>> split_at_dashes(int argc, char** argv) {

@@ -7,6 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../spank/lib.sh"
 
 # The templates call sigma's binaries by name, as an installed system has them on PATH.
 PATH=$(dirname "$SIGMA_LAUNCH"):$(dirname "$SIGMA_TRAIN"):$(dirname "$SIGMA_CKPT"):$(dirname "$SIGMA_HEALTHCHECK"):$PATH
+PATH=$(cd "$(dirname "$SIGMA_HEALTHCHECK")/../core" && pwd):$PATH  # sigma-config, sigma-ledger
 export PATH SIGMA_SITE_CONFIG=$SITE
 
 out=$(scratch)
@@ -30,4 +31,18 @@ job_ended() { job_field "$1" JobState | grep -qxE 'COMPLETED|FAILED|CANCELLED|TI
 wait_job_ends() {
   wait_until "$2" "job $1 to end" job_ended "$1"
   job_field "$1" JobState
+}
+
+# supervisor_pid JOB: the pid of the job's sigma-launch supervise (in its batch step; submitted from $out, which
+# tells it from a job with the same id on another test cluster of this host).
+supervisor_pid() {
+  local pid env
+  for pid in $(pgrep -f "sigma-launch supervise"); do
+    env=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null) || continue
+    if grep -qx "SLURM_JOB_ID=$1" <<<"$env" && grep -qx "SLURM_SUBMIT_DIR=$out" <<<"$env"; then
+      echo "$pid"
+      return 0
+    fi
+  done
+  return 1
 }

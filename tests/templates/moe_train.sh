@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # moe-train.sbatch, unchanged: 3 nodes (2 training + 1 spare), every node burned in by the plugin's prolog, the
 # supervisor running sigma-train with checkpoints in the job's own run directory, to the end; then the
-# template's own refusals of a missing trainer config and a spare count the job cannot hold.
+# template's own refusals of a missing trainer config, a spare count the job cannot hold and quotes in
+# SIGMA_TRAIN_ARGS (which it does not parse).
 source "$(dirname "$0")/lib.sh"
 trap restore_spank_cluster EXIT
 
@@ -35,4 +36,12 @@ state=$(wait_job_ends "$job" 120)
 [ "$state" = FAILED ] || fail "job with 3 spares out of 3 nodes ended $state"
 grep -q "moe-train: SIGMA_SPARES: expected a whole number below the job's 3 nodes, got \"3\"" "$out/moe-train-$job.out" ||
   fail "no message for SIGMA_SPARES=3: $(cat "$out/moe-train-$job.out")"
-pass "moe-train.sbatch refuses a missing trainer config and too many spares with one line and exit 2"
+export SIGMA_SPARES=1 SIGMA_TRAIN_ARGS='--ep-size 2 --data "my corpus.tok"'
+job=$(submit_template moe-train.sbatch)
+state=$(wait_job_ends "$job" 120)
+[ "$state" = FAILED ] || fail "job with quotes in SIGMA_TRAIN_ARGS ended $state"
+grep -qx "moe-train: SIGMA_TRAIN_ARGS: quotes and backslashes are not parsed; expected options split at spaces, or one argument a line for a value with spaces" \
+  "$out/moe-train-$job.out" || fail "no message for quotes in SIGMA_TRAIN_ARGS: $(cat "$out/moe-train-$job.out")"
+[ "$(job_field "$job" ExitCode)" = "2:0" ] || fail "exit code $(job_field "$job" ExitCode), expected usage (2)"
+[ ! -e "$out/sigma-runs/$job" ] || fail "the refused job left a run directory"
+pass "moe-train.sbatch refuses a missing trainer config, too many spares and quoted SIGMA_TRAIN_ARGS with one line and exit 2"

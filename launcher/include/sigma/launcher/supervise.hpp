@@ -2,7 +2,8 @@
 // `srun --mpi=pmix` on N healthy nodes of the allocation and keeps S aside as spares, watches the step (exit,
 // signals, stderr, per-rank heartbeats), and acts on every failure by recovery_policy.hpp: restart inside the
 // allocation without the blamed node, let Slurm requeue, or stop once. SIGTERM and SIGUSR1 are forwarded to the
-// step (the trainer saves and exits 42, which is passed on). Every decision is a ledger event ("launcher").
+// step (the trainer saves and exits 42): after a SIGUSR1 the 42 is passed on (a requeue); after SIGTERM alone the
+// process ends by SIGTERM once the state is saved (stop_ending.hpp). Every decision is a ledger event ("launcher").
 // Needs `sbatch --no-kill`: without it Slurm ends the whole job when one of its nodes fails.
 #pragma once
 
