@@ -50,7 +50,7 @@ sed -e "s|/var/lib/sigma|$RUN/state|g" -e "s|/usr/bin/sigma-healthcheck|$PREFIX/
   -e "s|fault_injection: {enabled: false}|fault_injection: {enabled: true, gemm_bitflip_rate: 0.001, nodes: n1}|" \
   "$PREFIX/etc/sigma/site.yaml" >"$RUN/site.yaml"
 chmod 644 "$RUN/site.yaml"
-"$PREFIX/bin/sigma-config" check "$RUN/site.yaml"
+"$PREFIX/bin/sigma-config" check --allow-fault-injection "$RUN/site.yaml"
 grep -n "fault_injection:\|state_dir:\|healthcheck_bin:" "$RUN/site.yaml"
 effective=$("$PREFIX/bin/sigma-config" show "$RUN/site.yaml")
 grep -qx "    nodes: n1" <<<"$effective" || die "the fault injection for n1 did not take"

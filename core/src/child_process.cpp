@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
+#include <thread>
 
 #include "sigma/core/error.hpp"
 
@@ -79,12 +81,23 @@ bool drain_pipes(int out_fd, int err_fd, Clock::time_point deadline, ChildResult
   return true;
 }
 
-int wait_for(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
+// How long a child killed with SIGKILL may take to die before the caller stops waiting for it. SIGKILL ends a
+// process at once unless it is in uninterruptible sleep (a hung GPU driver or NFS server); such a child is left
+// unreaped rather than let it hang the caller.
+constexpr auto kReapGrace = std::chrono::seconds(2);
+constexpr auto kReapPoll = std::chrono::milliseconds(10);
+
+// The child's wait status once it has ended, or nullopt when it is still running at `deadline`. A child that can
+// no longer be waited for (reaped by someone else, SIGCHLD ignored) counts as ended, status unknown (-1).
+std::optional<int> wait_until(pid_t pid, Clock::time_point deadline) {
+  for (;;) {
+    int status = 0;
+    const pid_t got = waitpid(pid, &status, WNOHANG);
+    if (got == pid) return status;
+    if (got < 0 && errno != EINTR) return -1;
+    if (Clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(kReapPoll);
   }
-  return status;
 }
 
 }  // namespace
@@ -113,18 +126,25 @@ ChildResult run_child(const std::vector<std::string>& argv, const std::vector<st
     throw Error(ExitCode::internal, fmt::format("run_child: fork failed: {}", std::strerror(errno)));
   }
   setpgid(pid, pid);  // also here, so the group exists before any kill below
+  // The deadline covers the child's whole life: its output closing early (exec >&-) does not end it.
   const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
-  if (!drain_pipes(out_pipe[0], err_pipe[0], deadline, result)) {
-    result.timed_out = true;
-    kill(-pid, SIGKILL);
-  }
+  const bool drained = drain_pipes(out_pipe[0], err_pipe[0], deadline, result);
   close(out_pipe[0]);
   close(err_pipe[0]);
-  const int status = wait_for(pid);
-  if (!result.timed_out) kill(-pid, SIGKILL);  // grandchildren left behind by the child
+  std::optional<int> status = drained ? wait_until(pid, deadline) : std::nullopt;
+  result.timed_out = !status;
+  // The group: at the deadline the child and all it started; after a clean exit, grandchildren left behind. The
+  // child itself too, in case it left its group.
+  kill(-pid, SIGKILL);
+  if (!status) {
+    kill(pid, SIGKILL);
+    status = wait_until(pid, Clock::now() + kReapGrace);
+    result.unreaped = !status;
+  }
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+  if (status && *status != -1 && WIFEXITED(*status)) result.exit_code = WEXITSTATUS(*status);
+  if (status && *status != -1 && WIFSIGNALED(*status)) result.signal = WTERMSIG(*status);
+  if (result.unreaped) result.signal = SIGKILL;  // sent; it takes effect when the child leaves the kernel
   return result;
 }
 

@@ -177,7 +177,7 @@ void read_paths(yaml::Section s, PathsConfig& out) {
 std::vector<TaxonomyRule> read_taxonomy(yaml::Section s) {
   bool include_defaults = true;
   s.read("include_defaults", include_defaults);
-  std::vector<TaxonomyRule> rules = read_taxonomy_rules(s, "rules");
+  std::vector<TaxonomyRule> rules = read_taxonomy_rules(s, "rules", kMaxTaxonomyRules);
   s.finish();
   if (include_defaults) {
     auto defaults = default_taxonomy_rules();
@@ -198,7 +198,16 @@ SiteConfig default_site_config() {
 }
 
 SiteConfig parse_site_config(const std::string& yaml_text, const std::string& name) {
+  if (yaml_text.size() > kMaxSiteConfigBytes) {
+    throw Error(ExitCode::config, fmt::format("{}: site config of {} bytes, more than the limit of {}", name,
+                                              yaml_text.size(), kMaxSiteConfigBytes));
+  }
   YAML::Node root = yaml::parse(yaml_text, name);
+  if (!yaml::expanded_size_at_most(root, kMaxSiteConfigNodes)) {
+    throw Error(ExitCode::config, fmt::format("{}: site config of more than {} YAML nodes, the limit (each use "
+                                              "of an alias counts its anchor's nodes again)",
+                                              name, kMaxSiteConfigNodes));
+  }
   if (!root.IsDefined() || root.IsNull()) {
     yaml::fail(name, YAML::Mark(), "", "the file is empty (expected a mapping with at least cluster.name)");
   }
@@ -240,7 +249,7 @@ std::vector<TaxonomyRule> default_taxonomy_rules() {
     const std::string name = "site-configs/taxonomy.yaml";
     YAML::Node root = yaml::parse(kDefaultTaxonomyYaml, name);
     yaml::Section top(root, "", name, root.Mark());
-    auto parsed = read_taxonomy_rules(top, "rules");
+    auto parsed = read_taxonomy_rules(top, "rules", kMaxTaxonomyRules);
     top.finish();
     return parsed;
   }();

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "sigma/core/durable_file.hpp"
@@ -16,7 +17,13 @@
 namespace sigma {
 namespace {
 
-constexpr std::size_t kMaxNameLength = 64;
+// A node name or job id: NAME_MAX, beyond any hostname (64) or Slurm node name in use.
+constexpr std::size_t kMaxNameLength = 255;
+// A record's name joins such names ("<job>.<node>").
+constexpr std::size_t kMaxRecordNameLength = 2 * kMaxNameLength + 1;
+// The longest record name used as its file name as it is: replace_file_at's temp file ".<name>.<pid>.tmp" must
+// fit NAME_MAX (255) too. Longer names are cut and suffixed with a hash of the whole name (file_name_of).
+constexpr std::size_t kMaxFileNameLength = 200;
 constexpr std::size_t kMaxRecordBytes = 64 * 1024;
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
@@ -35,16 +42,8 @@ void require_admin_dir(int fd, const std::string& path) {
   }
 }
 
-void require_plain(const std::string& name) {
-  if (!is_plain_name(name)) {
-    throw Error(ExitCode::usage, fmt::format("\"{}\": expected a plain name (letters, digits, '.', '_', '-')", name));
-  }
-}
-
-}  // namespace
-
-bool is_plain_name(const std::string& name) {
-  if (name.empty() || name.size() > kMaxNameLength || name.front() == '.') return false;
+bool plain_characters(const std::string& name) {
+  if (name.empty() || name.front() == '.') return false;
   for (char c : name) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
                     c == '_' || c == '-';
@@ -52,6 +51,34 @@ bool is_plain_name(const std::string& name) {
   }
   return true;
 }
+
+void require_plain(const std::string& name) {
+  if (name.size() > kMaxRecordNameLength || !plain_characters(name)) {
+    throw Error(ExitCode::usage, fmt::format("\"{}\": expected a plain name (1-{} of letters, digits, '.', '_', '-')",
+                                             name, kMaxRecordNameLength));
+  }
+}
+
+// FNV-1a, 64 bits: stable across builds and hosts (the file names must be the same for every reader).
+std::uint64_t name_hash(const std::string& name) {
+  std::uint64_t hash = 14695981039346656037ULL;
+  for (const unsigned char c : name) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
+
+// The file a record lives in: its name, or for a long one its start and a hash of the whole.
+std::string file_name_of(const std::string& name) {
+  if (name.size() <= kMaxFileNameLength) return name;
+  const std::string suffix = fmt::format("-{:016x}", name_hash(name));
+  return name.substr(0, kMaxFileNameLength - suffix.size()) + suffix;
+}
+
+}  // namespace
+
+bool is_plain_name(const std::string& name) { return name.size() <= kMaxNameLength && plain_characters(name); }
 
 StateDir::StateDir(const std::string& path) : path_(path) {
   if (geteuid() == 0 && mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
@@ -87,7 +114,7 @@ void StateDir::write(const std::string& area, const std::string& name, const nlo
   require_plain(name);
   const int dir = open_area(area, true);
   try {
-    replace_file_at(dir, path_ + "/" + area, name, record.dump() + "\n");
+    replace_file_at(dir, path_ + "/" + area, file_name_of(name), record.dump() + "\n");
   } catch (...) {
     close(dir);
     throw;
@@ -99,7 +126,7 @@ std::optional<nlohmann::json> StateDir::read(const std::string& area, const std:
   require_plain(name);
   const int dir = open_area(area, false);
   if (dir < 0) return std::nullopt;
-  const int fd = openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  const int fd = openat(dir, file_name_of(name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   close(dir);
   if (fd < 0) return std::nullopt;
   std::string text;
@@ -119,7 +146,7 @@ void StateDir::remove(const std::string& area, const std::string& name) {
   require_plain(name);
   const int dir = open_area(area, false);
   if (dir < 0) return;
-  const bool ok = unlinkat(dir, name.c_str(), 0) == 0 || errno == ENOENT;
+  const bool ok = unlinkat(dir, file_name_of(name).c_str(), 0) == 0 || errno == ENOENT;
   const std::string why = errno_text();
   close(dir);
   if (!ok) throw Error(ExitCode::internal, fmt::format("{}/{}/{}: cannot remove: {}", path_, area, name, why));

@@ -98,11 +98,15 @@ TaxonomyRule read_rule(yaml::Section rule) {
 
 }  // namespace
 
-std::vector<TaxonomyRule> read_taxonomy_rules(yaml::Section& section, const std::string& key) {
+std::vector<TaxonomyRule> read_taxonomy_rules(yaml::Section& section, const std::string& key,
+                                              std::size_t max_rules) {
   YAML::Node list = section.raw(key);
   std::vector<TaxonomyRule> rules;
   if (!list.IsDefined() || list.IsNull()) return rules;
   if (!list.IsSequence()) section.fail_at(key, "expected a list of rules, got " + yaml::describe(list));
+  if (list.size() > max_rules) {
+    section.fail_at(key, fmt::format("{} rules, more than the limit of {}", list.size(), max_rules));
+  }
   size_t index = 0;
   for (const auto& item : list) {
     std::string path = fmt::format("{}[{}]", section.path_of(key), index++);

@@ -9,7 +9,9 @@
 
 namespace sigma {
 
-// Reads a YAML list of rules found at `section`.`key` (each checked strictly; bad regexes rejected here).
-std::vector<TaxonomyRule> read_taxonomy_rules(yaml::Section& section, const std::string& key);
+// Reads a YAML list of at most `max_rules` rules found at `section`.`key` (each checked strictly; bad regexes
+// rejected here; a longer list is refused before any rule is read).
+std::vector<TaxonomyRule> read_taxonomy_rules(yaml::Section& section, const std::string& key,
+                                              std::size_t max_rules);
 
 }  // namespace sigma

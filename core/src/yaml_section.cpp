@@ -95,6 +95,31 @@ YAML::Node parse(const std::string& text, const std::string& name) {
   }
 }
 
+namespace {
+
+// Counts down `budget` once per node; false once it would go below zero.
+bool spend(const YAML::Node& node, std::size_t& budget) {
+  if (budget == 0) return false;
+  --budget;
+  if (node.IsSequence()) {
+    for (const auto& item : node) {
+      if (!spend(item, budget)) return false;
+    }
+  } else if (node.IsMap()) {
+    for (const auto& entry : node) {
+      if (!spend(entry.first, budget) || !spend(entry.second, budget)) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool expanded_size_at_most(const YAML::Node& node, std::size_t limit) {
+  std::size_t budget = limit;
+  return spend(node, budget);
+}
+
 std::string describe(const YAML::Node& node) {
   if (!node.IsDefined() || node.IsNull()) return "nothing";
   if (node.IsMap()) return "a mapping";

@@ -19,7 +19,10 @@ namespace {
 constexpr std::size_t kMaxLogBytes = 256 * 1024 * 1024;
 
 constexpr const char* kUsage = R"(usage:
-  sigma-config check FILE...        validate site configs; one line per file
+  sigma-config check [--allow-fault-injection] FILE...
+                                    validate site configs; one line per file. A config that turns on
+                                    preflight.fault_injection (healthy nodes made to fail their burn-in) is
+                                    refused unless --allow-fault-injection says it is meant (a test cluster)
   sigma-config show FILE            print the effective config, defaults filled in
   sigma-config defaults             print every default
   sigma-config exit-codes           print the exit-code contract
@@ -28,20 +31,37 @@ constexpr const char* kUsage = R"(usage:
                                     classify a failed step with FILE's taxonomy (JSON verdict)
 exit codes: 0 ok, 2 usage, 3 config invalid, 5 file not found)";
 
+// Why a config that is valid must still not go into production unasked: fault injection makes healthy nodes fail
+// their burn-in and be drained. "" when it is off.
+std::string fault_injection_problem(const SiteConfig& config) {
+  const FaultInjectionConfig& faults = config.preflight.fault_injection;
+  if (!faults.enabled) return "";
+  return fmt::format("preflight.fault_injection is enabled {}: their burn-ins fail on purpose and drain them",
+                     faults.nodes.empty() ? "on every node" : "on nodes " + faults.nodes);
+}
+
 // Every file is checked (one line each); the exit code is the first failure's. Ownership is only a warning here:
 // the programs that run as root refuse such a file themselves.
-ExitCode check(const std::vector<std::string>& files) {
+ExitCode check(const std::vector<std::string>& files, bool allow_fault_injection) {
   if (files.empty()) usage_error("check: expected at least one FILE");
   ExitCode result = ExitCode::ok;
   for (const auto& file : files) {
+    std::string faults;
     try {
-      load_site_config(file);
+      faults = fault_injection_problem(load_site_config(file));
     } catch (const Error& e) {
       fmt::print(stderr, "sigma-config: {}\n", printable(e.what()));
       if (result == ExitCode::ok) result = e.code();
       continue;
     }
+    if (!faults.empty() && !allow_fault_injection) {
+      fmt::print(stderr, "sigma-config: {}: {}; refused without --allow-fault-injection (for test clusters)\n",
+                 printable(file), printable(faults));
+      if (result == ExitCode::ok) result = ExitCode::config;
+      continue;
+    }
     fmt::print("{}: ok\n", file);
+    if (!faults.empty()) fmt::print(stderr, "sigma-config: warning: {}: {}\n", printable(file), printable(faults));
     if (const auto problem = admin_trust_problem(file); !problem.empty()) {
       fmt::print(stderr, "sigma-config: warning: {}: {}; sigma's root-run programs (the prolog, the healthcheck) "
                  "will refuse it\n", file, problem);
@@ -82,7 +102,8 @@ ExitCode run(int argc, char** argv) {
   po::options_description options("options");
   options.add_options()("help,h", "show usage")("exit-code", po::value<int>(), "exit code of the failed step")(
       "signal", po::value<int>()->default_value(0), "signal that killed the step (0 = none)")(
-      "log", po::value<std::string>()->default_value(""), "log file of the failed step");
+      "log", po::value<std::string>()->default_value(""), "log file of the failed step")(
+      "allow-fault-injection", po::bool_switch(), "check: accept a config that turns on fault injection");
   CommandLine line = parse_command_line(argc, argv, options);
   const po::variables_map& vm = line.options;
 
@@ -94,7 +115,7 @@ ExitCode run(int argc, char** argv) {
   if (args.empty()) usage_error("expected a command: check, show, defaults, exit-codes, requeue-exit, classify");
   const std::string command = args.front();
   args.erase(args.begin());
-  if (command == "check") return check(args);
+  if (command == "check") return check(args, vm["allow-fault-injection"].as<bool>());
   if (command == "show" && args.size() == 1) {
     fmt::print("{}", to_yaml(load_site_config(args[0])));
     return ExitCode::ok;

@@ -1,4 +1,5 @@
-// run_child: output, exit codes, a failed exec, a deadline that kills the whole process group.
+// run_child: output, exit codes, a failed exec, a deadline that kills the whole process group, also after the
+// child closed its output.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -58,6 +59,27 @@ TEST(ChildProcess, TheDeadlineKillsTheChildAndItsChildren) {
   // SIGKILL is immediate, but the state the kernel shows may lag a moment on a busy machine.
   for (int i = 0; i < 100 && running(grandchild); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_FALSE(running(grandchild)) << "grandchild " << grandchild << " survived";
+}
+
+TEST(ChildProcess, TheDeadlineHoldsAfterTheChildClosesItsOutput) {
+  // Closing stdout and stderr ends what the caller reads, not the child: it must still die at the deadline.
+  const auto start = std::chrono::steady_clock::now();
+  const ChildResult r =
+      run_child({"/bin/sh", "-c", "echo started; exec >&- 2>&-; sleep 30"}, {"PATH=/bin:/usr/bin"}, 1.5);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_EQ(r.signal, SIGKILL);
+  EXPECT_FALSE(r.unreaped);
+  EXPECT_EQ(r.out, "started\n");
+  EXPECT_GE(seconds, 1.5);
+  EXPECT_LT(seconds, 10);  // far below the child's 30 s
+}
+
+TEST(ChildProcess, AChildThatExitsInTimeIsNotTimedOut) {
+  const ChildResult r = run_child({"/bin/sh", "-c", "exec >&- 2>&-; sleep 0.2; exit 3"}, {"PATH=/bin:/usr/bin"}, 10);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.signal, 0);
 }
 
 TEST(ChildProcess, StdinIsEmpty) {

@@ -1,6 +1,10 @@
-// Site config validation: the shipped examples load, and each bad file gets exactly its one-line message.
+// Site config validation: the shipped examples load, each bad file gets exactly its one-line message, and the
+// limits on size, YAML nodes (aliases counted at each use) and taxonomy rules refuse a config quickly.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -159,4 +163,74 @@ TEST(SiteConfig, EachBadFileGetsItsOneLineMessage) {
       EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << bad.file << ": message must be one line";
     }
   }
+}
+
+namespace {
+
+// The error a config text gets, and how long parsing took to say so.
+std::string refusal_of(const std::string& text, double& seconds) {
+  const auto start = std::chrono::steady_clock::now();
+  std::string message = "accepted";
+  try {
+    parse_site_config(text, "site.yaml");
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::config) << e.what();
+    message = e.what();
+  }
+  seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return message;
+}
+
+std::string with_rules(const std::string& rules) { return "cluster: {name: c}\ntaxonomy:\n  rules:\n" + rules; }
+
+std::string numbered_rules(std::size_t count) {
+  std::string rules;
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string n = std::to_string(i);
+    rules += "    - {name: r" + n + ", pattern: 'x" + n + "', class: user, action: fail}\n";
+  }
+  return rules;
+}
+
+}  // namespace
+
+TEST(SiteConfig, TaxonomyRulesAreLimited) {
+  double seconds = 0;
+  EXPECT_EQ(refusal_of(with_rules(numbered_rules(kMaxTaxonomyRules)), seconds), "accepted");
+  EXPECT_EQ(refusal_of(with_rules(numbered_rules(kMaxTaxonomyRules + 1)), seconds),
+            "site.yaml:4:5: taxonomy.rules: 1001 rules, more than the limit of 1000");
+  EXPECT_LT(seconds, 2);
+}
+
+TEST(SiteConfig, AliasesCannotBlowUpTheDocument) {
+  // 1000 rules (the limit), each the same anchored rule whose exit_codes list is itself an alias of 256 codes:
+  // a 10 KB file that a reader would see as over 250,000 nodes.
+  std::string codes;
+  for (int i = 0; i < 256; ++i) codes += std::to_string(i) + ",";
+  codes.pop_back();
+  std::string rules = "    - &r {name: r, exit_codes: &c [" + codes + "], class: user, action: fail}\n";
+  for (std::size_t i = 1; i < kMaxTaxonomyRules; ++i) rules += "    - *r\n";
+  double seconds = 0;
+  EXPECT_EQ(refusal_of(with_rules(rules), seconds),
+            "site.yaml: site config of more than 100000 YAML nodes, the limit (each use of an alias counts its "
+            "anchor's nodes again)");
+  EXPECT_LT(seconds, 2);
+  // A few aliases that stay small are still fine.
+  EXPECT_EQ(refusal_of(with_rules("    - &r {name: r, exit_codes: [1], class: user, action: fail}\n    - *r\n"),
+                       seconds),
+            "accepted");
+}
+
+TEST(SiteConfig, TheFileSizeIsLimited) {
+  // 200,000 aliased rules: each "- *r" line is 9 bytes, the whole over the 1 MiB limit.
+  std::string rules = "    - &r {name: r, pattern: 'x', class: user, action: fail}\n";
+  for (int i = 0; i < 200'000; ++i) rules += "    - *r\n";
+  double seconds = 0;
+  const std::string text = with_rules(rules);
+  EXPECT_EQ(refusal_of(text, seconds),
+            fmt::format("site.yaml: site config of {} bytes, more than the limit of 1048576", text.size()));
+  EXPECT_LT(seconds, 2);
+  const std::string padded = "cluster: {name: c}\n" + std::string(kMaxSiteConfigBytes - 20, '#') + "\n";
+  ASSERT_EQ(padded.size(), kMaxSiteConfigBytes);
+  EXPECT_EQ(refusal_of(padded, seconds), "accepted");  // a comment-heavy file right at the limit
 }

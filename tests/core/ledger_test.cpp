@@ -1,8 +1,14 @@
-// The event ledger: many processes appending at once lose and tear nothing; a torn tail is skipped on read.
+// The event ledger: many processes appending at once lose and tear nothing; a torn tail is skipped on read; a
+// lock someone else holds never stalls a writer; the file is private to its owner.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -31,7 +37,85 @@ Event make_event(int writer, int sequence) {
   return e;
 }
 
+mode_t mode_of(const fs::path& path) {
+  struct stat st {};
+  EXPECT_EQ(stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+// A process that opens `path` read-only, as any user who can open it may, and holds `operation` (LOCK_EX or
+// LOCK_SH) on it for `seconds`; returns once the lock is held.
+pid_t hold_lock(const fs::path& path, int operation, int seconds) {
+  int ready[2];
+  EXPECT_EQ(pipe(ready), 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int fd = open(path.c_str(), O_RDONLY);
+    if (fd < 0 || flock(fd, operation) != 0 || write(ready[1], "x", 1) != 1) _exit(1);
+    sleep(static_cast<unsigned>(seconds));
+    _exit(0);
+  }
+  close(ready[1]);
+  char byte = 0;
+  EXPECT_EQ(read(ready[0], &byte, 1), 1) << "the lock holder did not start";
+  close(ready[0]);
+  return pid;
+}
+
 }  // namespace
+
+TEST(Ledger, AHeldLockDoesNotStallAWriter) {
+  for (const int operation : {LOCK_EX, LOCK_SH}) {
+    const fs::path path = fresh_dir("held-lock") / "events.jsonl";
+    append_event(path, make_event(0, 0));
+    const pid_t holder = hold_lock(path, operation, 10);
+    const auto start = std::chrono::steady_clock::now();
+    const std::string error = record_event(path, make_event(0, 1));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    kill(holder, SIGKILL);
+    waitpid(holder, nullptr, 0);
+    EXPECT_EQ(error, "") << operation;
+    EXPECT_LT(seconds, 3) << "a lock held by another process stalled the writer (operation " << operation << ")";
+    const LedgerContents contents = read_ledger(path);
+    ASSERT_EQ(contents.events.size(), 2u) << operation;  // written without the lock, whole
+    EXPECT_EQ(contents.events[1]["details"]["seq"], 1);
+    EXPECT_FALSE(contents.torn_tail);
+  }
+}
+
+TEST(Ledger, ANewLedgerIsPrivate) {
+  const fs::path path = fresh_dir("private") / "events.jsonl";
+  const mode_t old_mask = umask(022);
+  append_event(path, make_event(0, 0));
+  umask(old_mask);
+  EXPECT_EQ(mode_of(path), 0600u);
+}
+
+TEST(Ledger, AnOpenLedgerOfTheWritersOwnIsMadePrivate) {
+  const fs::path path = fresh_dir("tighten") / "events.jsonl";
+  { std::ofstream(path) << ""; }
+  ASSERT_EQ(chmod(path.c_str(), 0666), 0);
+  append_event(path, make_event(0, 0));
+  EXPECT_EQ(mode_of(path), 0600u);
+  EXPECT_EQ(read_ledger(path).events.size(), 1u);
+}
+
+TEST(Ledger, RootRefusesALedgerAnotherUserOwns) {
+  if (geteuid() != 0) GTEST_SKIP() << "the ownership rule applies to root";
+  const fs::path dir = fresh_dir("foreign");
+  ASSERT_EQ(chmod(dir.c_str(), 0755), 0);
+  const fs::path path = dir / "events.jsonl";
+  { std::ofstream(path) << ""; }
+  ASSERT_EQ(chown(path.c_str(), 65534, 65534), 0);
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0);
+  const std::string error = record_event(path, make_event(0, 0));
+  EXPECT_NE(error.find(path.string() + ": cannot append to the event ledger: " + path.string() +
+                       ": owned by uid 65534, not root"),
+            std::string::npos)
+      << error;
+  EXPECT_EQ(fs::file_size(path), 0u);
+  EXPECT_EQ(mode_of(path), 0644u);  // not root's file: left alone
+}
 
 TEST(Ledger, AppendFillsTimeHostAndJob) {
   fs::path path = fresh_dir("fill") / "events.jsonl";

@@ -56,6 +56,22 @@ printf 'cluster: {name: c}\ntaxonomy:\n  rules:\n    - {name: r, pattern: "(x)\\
   > "$tmp/backref.yaml"
 expect 3 "expected an RE2 regular expression" -- "$config" check "$tmp/backref.yaml"
 
+# Fault injection (healthy nodes made to fail their burn-in) is refused unless asked for, on every node or on some.
+printf 'cluster: {name: c}\npreflight:\n  fault_injection: {enabled: true, gemm_bitflip_rate: 0.01}\n' > "$tmp/faults-all.yaml"
+printf 'cluster: {name: c}\npreflight:\n  fault_injection: {enabled: true, crash_check: gemm, nodes: "n[1-2]"}\n' \
+  > "$tmp/faults-some.yaml"
+chmod 644 "$tmp/faults-all.yaml" "$tmp/faults-some.yaml"
+expect 3 "faults-all.yaml: preflight.fault_injection is enabled on every node" -- "$config" check "$tmp/faults-all.yaml"
+expect 3 "enabled on nodes n[1-2]: their burn-ins fail on purpose and drain them; refused without --allow-fault-injection" \
+  -- "$config" check "$tmp/faults-some.yaml"
+expect 0 "faults-all.yaml: ok" -- "$config" check --allow-fault-injection "$tmp/faults-all.yaml"
+if ! grep -qF "warning: $tmp/faults-all.yaml: preflight.fault_injection is enabled on every node" "$tmp/err"; then
+  echo "FAIL: an allowed fault injection is not warned about: $(cat "$tmp/err")"; failures=$((failures + 1))
+fi
+expect 0 "faults-some.yaml: ok" -- "$config" check "$tmp/faults-some.yaml" --allow-fault-injection
+printf 'cluster: {name: c}\npreflight:\n  fault_injection: {enabled: false, gemm_bitflip_rate: 0.01}\n' > "$tmp/faults-off.yaml"
+expect 0 "faults-off.yaml: ok" -- "$config" check "$tmp/faults-off.yaml"
+
 # The printed defaults are a valid config, and show prints what check accepts.
 "$config" defaults > "$tmp/defaults.yaml"
 expect 0 "ok" -- "$config" check "$tmp/defaults.yaml"

@@ -48,7 +48,35 @@ TEST_F(StateDirTest, NamesThatCouldBePathsAreRefused) {
     EXPECT_THROW(state.write(bad, "n1", {}), Error) << bad;
   }
   EXPECT_TRUE(is_plain_name("n001.cluster-a_1"));
-  EXPECT_FALSE(is_plain_name(std::string(65, 'a')));
+  EXPECT_TRUE(is_plain_name(std::string(255, 'a')));
+  EXPECT_FALSE(is_plain_name(std::string(256, 'a')));
+  EXPECT_THROW(state.write("jobs", std::string(512, 'a'), {}), Error);
+}
+
+TEST_F(StateDirTest, LongNodeNamesWithAJobIdMakeRecords) {
+  StateDir state(root_);
+  // A job's verdict is "<job>.<node>": a 60-character node name and a ten-digit job id, and the longest names.
+  const std::string node60 = "gpu-node-" + std::string(51, 'x');
+  ASSERT_EQ(node60.size(), 60u);
+  ASSERT_TRUE(is_plain_name(node60));
+  const std::string longest = std::string(255, 'n');
+  for (const std::string& name : {"4294967294." + node60, "4294967294." + longest, longest + "." + longest}) {
+    state.write("jobs", name, {{"verdict", "over_cap"}, {"name", name}});
+    const auto record = state.read("jobs", name);
+    ASSERT_TRUE(record.has_value()) << name.size();
+    EXPECT_EQ(record->at("name"), name);
+    state.remove("jobs", name);
+    EXPECT_FALSE(state.read("jobs", name).has_value()) << name.size();
+  }
+  // Names alike but for their ends are different records, though each file name is cut short.
+  const std::string a = "1." + longest + "a", b = "1." + longest + "b";
+  state.write("jobs", a, {{"name", a}});
+  state.write("jobs", b, {{"name", b}});
+  EXPECT_EQ(state.read("jobs", a)->at("name"), a);
+  EXPECT_EQ(state.read("jobs", b)->at("name"), b);
+  for (const auto& entry : std::filesystem::directory_iterator(root_ + "/jobs")) {
+    EXPECT_LE(entry.path().filename().string().size(), 200u);
+  }
 }
 
 TEST_F(StateDirTest, SymlinksAreNeverFollowed) {

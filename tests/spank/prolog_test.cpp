@@ -147,6 +147,25 @@ TEST_F(Prolog, OverTheRequeueCapTheBatchStepRefusesAndTheNodeStays) {
   EXPECT_EQ(verdict_of(site, "51").verdict, "pass");
 }
 
+TEST_F(Prolog, ALongNodeNameStillGetsAVerdictAndTheCap) {
+  // 60 characters: with the job id, longer than a 64-character record name.
+  const std::string node = "compute-rack-17-chassis-04-blade-09-socket-1-gpu-node-123456";
+  ASSERT_EQ(node.size(), 60u);
+  const auto config = site.write_config();
+  PrologContext context = prolog_for(config, "4294967294", {std::string("quick"), std::string("1"), false});
+  context.node = node;
+  context.restart_count = 2;
+  const PrologOutcome outcome = run_job_prolog(context);
+  EXPECT_TRUE(outcome.allow);
+  EXPECT_NE(outcome.message.find("was requeued 2 times"), std::string::npos) << outcome.message;
+  StateDir state(site.state_dir());
+  EXPECT_EQ(read_job_verdict(state, "4294967294", node).value().verdict, "over_cap");
+  StepContext step = step_for(config, "4294967294", {std::string("quick"), std::string("1"), false});
+  step.node = node;
+  const StepSetup batch = prepare_step(step);
+  EXPECT_NE(batch.refusal.find("requeued 2 times, more than its cap of 1"), std::string::npos) << batch.refusal;
+}
+
 TEST_F(Prolog, MissingSiteConfigFailsClosedOnlyForJobsThatAskedForPreflight) {
   const std::string missing = site.dir() + "/absent.yaml";
   EXPECT_TRUE(run_job_prolog(prolog_for(missing, "60", preflight("quick"))).allow);  // no drain for an admin error

@@ -2,8 +2,11 @@
 // link: the one way every sigma part that writes a whole file (checkpoint manifests, the Prometheus textfile,
 // the healthcheck baseline, state records) or appends to one (the event ledger) does it.
 // Whole files: an O_CREAT|O_EXCL|O_NOFOLLOW temp file beside the target, write, fsync, renameat, fsync of the
-// directory. Appends: O_APPEND|O_NOFOLLOW, one write under flock, fsync. The directory is opened with
-// open_trusted_dir (trusted_path.hpp), so under root it must be one that no other user can write.
+// directory. Appends: O_APPEND|O_NOFOLLOW, one write under flock, fsync; the lock is waited for at most a second
+// (anyone who can open a file can flock it), then the line is written without it. An appended file is created
+// 0600; one of the writer's own that others may read or write is made 0600, and root refuses one it does not own.
+// The directory is opened with open_trusted_dir (trusted_path.hpp), so under root it must be one that no other
+// user can write.
 #pragma once
 
 #include <string>
@@ -24,6 +27,7 @@ enum class Durability { fsync, atomic_only };
 // Throws sigma::Error(internal) naming the file and the failed step.
 void replace_file_at(int dir_fd, const std::string& dir_path, const std::string& name, const std::string& contents,
                      Durability durability = Durability::fsync);
+// Appends never block on another process's lock (see above); a file root does not own is config.
 void append_file_at(int dir_fd, const std::string& dir_path, const std::string& name, const std::string& text);
 
 // The contract's code for a failed file operation: config for a path that cannot be written (read-only,

@@ -1,6 +1,11 @@
 // The event ledger: append-only JSON lines (one event per line) recording every decision sigma makes about a
 // node or job. Many processes on many nodes may append at once: each event is one write(2) of a whole line to a
 // file opened O_APPEND, under flock, then fsync'd, so lines are never torn or interleaved by live writers.
+// No writer waits more than a second for the lock: a lock held longer (by a stuck writer, or by anyone who can
+// open the file) is passed by, the line written as that one write(2), whole on a local filesystem
+// (durable_file.hpp). The file is created 0600 (it names every user's jobs); root makes its own ledger 0600 again
+// when it finds it readable by others, and refuses one owned by another user. Parts that run as the job's user
+// (the supervisor, the trainer) cannot write root's ledger: they warn and go on (record_event).
 // A crash can still leave a torn final line; read_ledger() skips it and says so.
 #pragma once
 

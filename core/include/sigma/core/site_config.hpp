@@ -110,6 +110,13 @@ struct SiteConfig {
   std::vector<TaxonomyRule> taxonomy;    // site rules first, then the shipped defaults
 };
 
+// Bounds on what every prolog parses: the file's size, its YAML nodes as read (an alias counted at every use, so
+// anchors and aliases cannot make a small file stand for a huge one) and the site's own taxonomy rules (each is a
+// regular expression compiled by every reader). A config over one is refused with one line naming the limit.
+inline constexpr std::size_t kMaxSiteConfigBytes = 1024 * 1024;
+inline constexpr std::size_t kMaxSiteConfigNodes = 100'000;
+inline constexpr std::size_t kMaxTaxonomyRules = 1000;
+
 // Loads and validates; throws sigma::Error(ExitCode::config) or (ExitCode::not_found) with one line.
 SiteConfig load_site_config(const std::string& path);
 // The same for a program running as root: the file is opened once, without following a link, below directories

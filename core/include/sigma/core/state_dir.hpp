@@ -21,8 +21,10 @@ class StateDir {
   StateDir(const StateDir&) = delete;
   StateDir& operator=(const StateDir&) = delete;
 
-  // `area` is a subdirectory (created on first write); `name` a file name. Both must be plain names
-  // (letters, digits, '.', '_', '-'; no leading dot), else sigma::Error(usage).
+  // `area` is a subdirectory (created on first write); `name` the record's name. Both must be plain names
+  // (letters, digits, '.', '_', '-'; no leading dot) of up to 511 characters (two names joined, such as
+  // "<job>.<node>"), else sigma::Error(usage). A name over 200 characters is stored under its first 183 and a
+  // hash of the whole, so that the file and its temp file fit the filesystem's 255-byte limit.
   void write(const std::string& area, const std::string& name, const nlohmann::json& record);
   std::optional<nlohmann::json> read(const std::string& area, const std::string& name) const;  // nullopt: none
   void remove(const std::string& area, const std::string& name);
@@ -36,7 +38,7 @@ class StateDir {
   int fd_ = -1;
 };
 
-// A plain file name or node name: 1-64 of [A-Za-z0-9._-], not starting with '.'.
+// A plain node name or job id: 1-255 of [A-Za-z0-9._-], not starting with '.'.
 bool is_plain_name(const std::string& name);
 
 }  // namespace sigma

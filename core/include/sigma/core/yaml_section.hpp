@@ -31,6 +31,10 @@ YAML::Node parse(const std::string& text, const std::string& name);
 // Throws YAML::ParserException on a syntax error.
 std::optional<YAML::Mark> second_document(const std::string& text);
 
+// Whether `node` has at most `limit` nodes as a reader walks it: an alias's target counted at every use, so a few
+// lines of anchors and aliases that stand for millions of nodes are caught. Stops counting past the limit.
+bool expanded_size_at_most(const YAML::Node& node, std::size_t limit);
+
 // The closest of `candidates` to `word`, or "" when none is close enough to suggest.
 std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);
 
