@@ -30,10 +30,11 @@ struct NodeControl {
   std::function<void(const std::string& node)> resume = resume_node;
 };
 
-// `throughput`: shared_node when other jobs may run on the node during the burn-in (its throughput failures
-// then neither drain the node nor leave a cached pass).
+// `throughput` is handed to run_level: shared_node when other jobs may run on the node during the burn-in. Either
+// way, a report whose only failures are unjudged throughput neither drains the node nor leaves a cached pass.
 ExitCode preflight_node(const SiteConfig& config, const std::string& node, const std::string& level,
-                        const RunLevel& run_level, Throughput throughput, const NodeControl& control = {});
+                        const RunLevel& run_level, Throughput throughput = Throughput::judged,
+                        const NodeControl& control = {});
 
 ExitCode nhc_node(const SiteConfig& config, const std::string& node, const std::string& level,
                   const RunLevel& run_level, const NodeControl& control = {});
