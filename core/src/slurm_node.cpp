@@ -31,7 +31,7 @@ std::string slurm_node_name() {
 namespace {
 
 constexpr int kSlurmCallTimeoutSeconds = 60;  // slurmctld may be slow to answer; a prolog must not wait forever
-constexpr int kJobQueryTimeoutSeconds = 5;    // asked before a burn-in, inside its budget: not knowing is safe
+constexpr int kJobQueryTimeoutSeconds = 5;    // asked inside a burn-in's budget; not knowing counts as shared
 
 // What a child reports: ok plus a text (the answer, or Slurm's error).
 struct ChildAnswer {
