@@ -112,6 +112,8 @@ void read_recycle(yaml::Section s, RecycleConfig& out) {
   if (preflight_level_rank(out.level) < 1) {
     s.fail_at("level", fmt::format("expected one of {}, got \"{}\"", fmt::join(kLevelNames, ", "), out.level));
   }
+  s.read("flap_drains", out.flap_drains, 0, 1000);
+  s.read("flap_window_s", out.flap_window_s, 1, kMaxSeconds);
   s.finish();
 }
 

@@ -44,7 +44,8 @@ void emit_preflight(YAML::Emitter& out, const PreflightConfig& p) {
       << f.nodes << YAML::EndMap;
   out << YAML::Key << "recycle" << YAML::Value << YAML::BeginMap << YAML::Key << "enabled" << YAML::Value
       << p.recycle.enabled << YAML::Key << "hold_off_s" << YAML::Value << p.recycle.hold_off_s << YAML::Key
-      << "level" << YAML::Value << p.recycle.level << YAML::EndMap;
+      << "level" << YAML::Value << p.recycle.level << YAML::Key << "flap_drains" << YAML::Value
+      << p.recycle.flap_drains << YAML::Key << "flap_window_s" << YAML::Value << p.recycle.flap_window_s << YAML::EndMap;
   out << YAML::EndMap;
 }
 

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <charconv>
+#include <cstdint>
 #include <cstdlib>
 #include <functional>
 #include <string>
@@ -29,6 +31,7 @@ std::string slurm_node_name() {
 namespace {
 
 constexpr int kSlurmCallTimeoutSeconds = 60;  // slurmctld may be slow to answer; a prolog must not wait forever
+constexpr int kJobQueryTimeoutSeconds = 5;    // asked inside a burn-in's budget; not knowing counts as shared
 
 // What a child reports: ok plus a text (the answer, or Slurm's error).
 struct ChildAnswer {
@@ -52,14 +55,15 @@ std::string read_all(int fd) {
 }
 
 // Runs `call` (which uses libslurm) in a child and returns its answer text; throws on failure.
-std::string in_child(const std::string& what, const std::function<ChildAnswer()>& call) {
+std::string in_child(const std::string& what, const std::function<ChildAnswer()>& call,
+                     int timeout_s = kSlurmCallTimeoutSeconds) {
   int fds[2];
   if (pipe(fds) != 0) throw Error(ExitCode::internal, what + ": pipe failed");
   const pid_t pid = fork();
   if (pid < 0) throw Error(ExitCode::internal, what + ": fork failed");
   if (pid == 0) {
     close(fds[0]);
-    alarm(kSlurmCallTimeoutSeconds);  // SIGALRM ends a child stuck on an unresponsive controller
+    alarm(static_cast<unsigned>(timeout_s));  // SIGALRM ends a child stuck on an unresponsive controller
     // libslurm's fatal() calls exit(); the exit handlers of libraries set up in the parent (OpenBLAS joins worker
     // threads that a forked child does not have) would then hang, so the first handler to run leaves at once.
     std::atexit([] { _exit(1); });
@@ -114,7 +118,44 @@ ChildAnswer load_node(const std::string& node) {
   return {true, out.dump()};
 }
 
+// The CPUs the job holds on the node and the node's CPUs: equal when no other job can run there.
+ChildAnswer load_job_share(std::uint32_t job_id, const std::string& node) {
+  job_info_msg_t* jobs = nullptr;
+  if (slurm_load_job(&jobs, job_id, SHOW_DETAIL) != SLURM_SUCCESS) return {false, slurm_error_text()};
+  if (jobs == nullptr || jobs->record_count < 1) {
+    slurm_free_job_info_msg(jobs);
+    return {false, "no such job"};
+  }
+  const int job_cpus = slurm_job_cpus_allocated_on_node(jobs->job_array[0].job_resrcs, node.c_str());
+  slurm_free_job_info_msg(jobs);
+  node_info_msg_t* info = nullptr;
+  std::vector<char> name(node.begin(), node.end());
+  name.push_back('\0');
+  if (slurm_load_node_single(&info, name.data(), SHOW_ALL) != SLURM_SUCCESS) return {false, slurm_error_text()};
+  if (info == nullptr || info->record_count < 1) {
+    slurm_free_node_info_msg(info);
+    return {false, "no such node"};
+  }
+  const int node_cpus = info->node_array[0].cpus;
+  slurm_free_node_info_msg(info);
+  return {true, nlohmann::json{{"job_cpus", job_cpus}, {"node_cpus", node_cpus}}.dump()};
+}
+
 }  // namespace
+
+bool job_has_whole_node(const std::string& job_id, const std::string& node) {
+  std::uint32_t id = 0;
+  const auto [end, error] = std::from_chars(job_id.data(), job_id.data() + job_id.size(), id);
+  if (job_id.empty() || error != std::errc() || end != job_id.data() + job_id.size() || id == 0) {
+    throw Error(ExitCode::usage, fmt::format("job id \"{}\": expected a Slurm job id", job_id));
+  }
+  const auto text = in_child(fmt::format("job {} on {}: slurm_load_job failed", job_id, node),
+                             [&] { return load_job_share(id, node); }, kJobQueryTimeoutSeconds);
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) throw Error(ExitCode::internal, fmt::format("job {}: unreadable answer", job_id));
+  const int job_cpus = j.value("job_cpus", -1), node_cpus = j.value("node_cpus", 0);
+  return job_cpus > 0 && job_cpus >= node_cpus;
+}
 
 NodeStatus query_node(const std::string& node) {
   const auto text = in_child(fmt::format("query {}: slurm_load_node_single failed", node), [&] { return load_node(node); });

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <functional>
 #include <iostream>
 
 #include "sigma/core/cli.hpp"
@@ -87,10 +89,19 @@ void record(const SiteConfig& config, const RunReport& report) {
   }
 }
 
-RunReport run_and_record(const po::variables_map& vm, const SiteConfig& config, const RunPlan& plan) {
+bool throughput_only_failure(const RunReport& report) {
+  return std::any_of(report.results.begin(), report.results.end(), [](const CheckResult& r) {
+    return r.status == CheckStatus::fail && r.below_baseline && !r.timed_out;
+  });
+}
+
+// `throughput` is asked only when a check failed on throughput alone (it may ask slurmctld: no cost otherwise).
+RunReport run_and_record(const po::variables_map& vm, const SiteConfig& config, const RunPlan& plan,
+                         const std::function<Throughput()>& throughput = [] { return Throughput::judged; }) {
   RunReport report;
   report.level = plan.level;
   if (!plan.checks.empty()) report = run_plan(plan, config.preflight, progress_to_stderr());
+  if (throughput_only_failure(report)) decide_verdict(report, throughput());
   record(config, report);
   if (vm.count("json")) {
     std::cout << to_json(report).dump(2) << std::endl;
@@ -100,15 +111,30 @@ RunReport run_and_record(const po::variables_map& vm, const SiteConfig& config, 
   return report;
 }
 
+// Throughput is judged only where no other job can run beside the burn-in: the job the prolog runs for holds
+// every CPU of the node (or no job is named: an admin's own run). Not knowing counts as shared.
+Throughput preflight_throughput(const std::string& node) {
+  const char* job = std::getenv("SLURM_JOB_ID");
+  if (job == nullptr || *job == '\0') return Throughput::judged;
+  try {
+    return job_has_whole_node(job, node) ? Throughput::judged : Throughput::shared_node;
+  } catch (const Error& e) {
+    fmt::print(stderr, "sigma-healthcheck: warning: {}; throughput not judged\n", e.what());
+    return Throughput::shared_node;
+  }
+}
+
+// The prolog's burn-in: whether the node is shared is asked of slurmctld only after a throughput failure.
 ExitCode preflight(const po::variables_map& vm, const SiteConfig& config) {
-  return preflight_node(config, slurm_node_name(), level_from(vm, config), [&](const std::string& level) {
-    return run_and_record(vm, config, node_local_plan(config, level));
+  const std::string node = slurm_node_name();
+  return preflight_node(config, node, level_from(vm, config), [&](const std::string& level, Throughput) {
+    return run_and_record(vm, config, node_local_plan(config, level), [&] { return preflight_throughput(node); });
   });
 }
 
 ExitCode nhc(const po::variables_map& vm, const SiteConfig& config) {
-  return nhc_node(config, slurm_node_name(), level_from(vm, config), [&](const std::string& level) {
-    return run_and_record(vm, config, plan_from(vm, config, level));
+  return nhc_node(config, slurm_node_name(), level_from(vm, config), [&](const std::string& level, Throughput throughput) {
+    return run_and_record(vm, config, plan_from(vm, config, level), [throughput] { return throughput; });
   });
 }
 

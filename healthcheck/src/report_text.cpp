@@ -34,6 +34,7 @@ std::string format_table(const RunReport& report) {
   }
   out += fmt::format("verdict: {} (exit {}) in {:.1f}s{}\n", report.exit_code == ExitCode::ok ? "pass" : "FAIL",
                      to_int(report.exit_code), report.seconds, report.reason.empty() ? "" : ": " + report.reason);
+  for (const auto& slow : report.unjudged) out += fmt::format("not judged (other jobs share this node): {}\n", slow);
   return out;
 }
 
@@ -43,7 +44,7 @@ nlohmann::json to_json(const RunReport& report) {
   return {{"level", report.level},         {"node_type", report.node_type},
           {"passed", report.exit_code == ExitCode::ok},
           {"exit_code", to_int(report.exit_code)}, {"reason", report.reason},
-          {"seconds", report.seconds},     {"checks", checks}};
+          {"seconds", report.seconds},     {"unjudged", report.unjudged}, {"checks", checks}};
 }
 
 }  // namespace sigma::hc

@@ -48,7 +48,8 @@ RunPlan make_plan(const PreflightConfig& config, const std::string& level, const
   return plan;
 }
 
-RunReport run_plan(const RunPlan& plan, const PreflightConfig& config, const RunObserver& observer) {
+RunReport run_plan(const RunPlan& plan, const PreflightConfig& config, const RunObserver& observer,
+                   Throughput throughput) {
   RunReport report;
   report.level = plan.level;
   report.node_type = node_type();
@@ -63,14 +64,19 @@ RunReport run_plan(const RunPlan& plan, const PreflightConfig& config, const Run
     if (observer.finished) observer.finished(i, plan.checks.size(), report.results.back());
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  decide_verdict(report);
+  decide_verdict(report, throughput);
   return report;
 }
 
-void decide_verdict(RunReport& report) {
+void decide_verdict(RunReport& report, Throughput throughput) {
   std::vector<const CheckResult*> hardware, hung;
+  report.unjudged.clear();
   for (const auto& r : report.results) {
     if (r.status != CheckStatus::fail) continue;
+    if (r.below_baseline && !r.timed_out && throughput == Throughput::shared_node) {
+      report.unjudged.push_back(r.reason);
+      continue;
+    }
     (r.timed_out ? hung : hardware).push_back(&r);
   }
   const auto& first = hardware.empty() ? hung : hardware;

@@ -59,10 +59,18 @@ JobRequest parse_job_request(const RawOptions& raw) {
   return request;
 }
 
-PluginArgs parse_plugin_args(int argc, const char* const* argv) {
+std::vector<std::string> plugin_arg_list(int argc, const char* const* argv) {
+  std::vector<std::string> list;
+  for (int i = 0; i < argc; ++i) list.emplace_back(argv[i] == nullptr ? "" : argv[i]);
+  return list;
+}
+
+PluginArgs parse_plugin_args(int argc, const char* const* argv) { return parse_plugin_args(plugin_arg_list(argc, argv)); }
+
+PluginArgs parse_plugin_args(const std::vector<std::string>& list) {
   PluginArgs args;
-  for (int i = 0; i < argc; ++i) {
-    const std::string_view arg(argv[i] == nullptr ? "" : argv[i]);
+  for (const std::string& given : list) {
+    const std::string_view arg(given);
     const auto fail = [&](const std::string& expected) {
       throw Error(ExitCode::config, fmt::format("plugstack.conf: sigma: {}: expected {}", shown(arg), expected));
     };
@@ -88,8 +96,11 @@ std::string resolve_level(const JobRequest& request, const PluginArgs& args, con
   return preflight_level_rank(asked) >= preflight_level_rank(args.min_level) ? asked : args.min_level;
 }
 
-bool wants_preflight(const JobRequest& request, const PluginArgs& args) {
-  return (request.preflight && *request.preflight != "off") || args.min_level != "off";
+bool wants_preflight(const JobRequest& request, const std::vector<std::string>& plugin_args) {
+  const bool site_minimum = std::any_of(plugin_args.begin(), plugin_args.end(), [](const std::string& arg) {
+    return arg.starts_with("min_level=") && arg != "min_level=off";
+  });
+  return (request.preflight && *request.preflight != "off") || site_minimum;
 }
 
 int requeue_cap(const JobRequest& request, const SiteConfig& config) {

@@ -10,6 +10,7 @@
 
 #include "sigma/core/error.hpp"
 #include "sigma/core/ledger.hpp"
+#include "sigma/core/node_drains.hpp"
 #include "sigma/core/preflight_process.hpp"
 #include "sigma/core/validated_nodes.hpp"
 #include "sigma/spank/job_verdict.hpp"
@@ -66,16 +67,18 @@ JobVerdict verdict_of(const ChildResult& run, const std::string& level, double b
   return v;
 }
 
-JobVerdict burn_in(const SiteConfig& config, const PrologContext& context, const std::string& level) {
+JobVerdict burn_in(const SiteConfig& config, const PluginArgs& args, const PrologContext& context,
+                   const std::string& level) {
   require_admin_binary(config.paths.healthcheck_bin);
-  const ChildResult run =
-      run_preflight(config, context.args.config, level, {context.node, context.job_id, context.slurm_conf});
+  const ChildResult run = run_preflight(config, args.config, level, {context.node, context.job_id, context.slurm_conf});
   return verdict_of(run, level, config.preflight.levels.at(level).budget_s);
 }
 
-// A cached pass, when the node has one that covers `level`.
+// A cached pass, when the node has one that covers `level` and has not been drained lately (an intermittent fault
+// passes now and then: one pass must not vouch for a node that keeps failing).
 std::optional<JobVerdict> cached_pass(const SiteConfig& config, const StateDir& state, const PrologContext& context,
                                       const std::string& level) {
+  if (recently_drained(state, context.node, config.preflight.recycle, now_seconds())) return std::nullopt;
   const auto validation = node_validation(state, context.node);
   if (!validation_covers(validation, level, config.preflight.result_ttl_s, now_seconds(), current_boot_id())) {
     return std::nullopt;
@@ -93,15 +96,14 @@ PrologOutcome outcome_of(const JobVerdict& v, const PrologContext& context) {
   return {v.verdict != "fail" && v.verdict != "killed", message};
 }
 
-PrologOutcome prolog(const PrologContext& context) {
-  const auto start = std::chrono::steady_clock::now();
-  const SiteConfig config = load_site_config_as_admin(context.args.config);
+PrologOutcome decide(const SiteConfig& config, const PluginArgs& args, const PrologContext& context,
+                     std::chrono::steady_clock::time_point start) {
   if (!is_plain_name(context.node) || !is_plain_name(context.job_id)) {
     throw Error(ExitCode::config, "SLURMD_NODENAME or SLURM_JOB_ID missing or malformed in the prolog environment");
   }
   StateDir state(config.paths.state_dir);
   const JobRequest request = parse_job_request(context.options);
-  const std::string level = resolve_level(request, context.args, config);
+  const std::string level = resolve_level(request, args, config);
   const int cap = requeue_cap(request, config);
   JobVerdict verdict{level, "off", "", 0, cap, context.restart_count};
   if (context.restart_count > static_cast<unsigned>(cap)) {
@@ -113,7 +115,7 @@ PrologOutcome prolog(const PrologContext& context) {
     ledger_event(config, context, "requeue_cap_reached", {{"restart_count", context.restart_count}, {"cap", cap}});
   } else if (level != "off") {
     auto cached = request.fresh ? std::nullopt : cached_pass(config, state, context, level);
-    verdict = cached ? *cached : burn_in(config, context, level);
+    verdict = cached ? *cached : burn_in(config, args, context, level);
     verdict.requeue_cap = cap;
     verdict.restart_count = context.restart_count;
   }
@@ -129,15 +131,28 @@ PrologOutcome prolog(const PrologContext& context) {
   return outcome_of(verdict, context);
 }
 
+PrologOutcome prolog(const PrologContext& context) {
+  const auto start = std::chrono::steady_clock::now();
+  const PluginArgs args = parse_plugin_args(context.plugin_args);
+  const SiteConfig config = load_site_config_as_admin(args.config);
+  try {
+    return decide(config, args, context, start);
+  } catch (const std::exception& e) {
+    // The site config named the ledger: what went wrong is kept there too, not only in slurmd's log.
+    ledger_event(config, context, "prolog_error", {{"error", e.what()}});
+    throw;
+  }
+}
+
 }  // namespace
 
 PrologOutcome run_job_prolog(const PrologContext& context) {
   try {
     return prolog(context);
   } catch (const Error& e) {
-    // A broken site config or state directory is the admin's to fix, not the node's: the prolog lets the job
-    // through, and its steps refuse to start (failing closed, with this message for the user) when the job
-    // asked for preflight.
+    // A bad plugstack.conf argument, a broken site config or state directory is the admin's to fix, not the
+    // node's: the prolog lets the job through, and its steps refuse to start (failing closed, with this message
+    // for the user) when the job asked for preflight, or tell the job why sigma did nothing when it did not.
     return {true, fmt::format("sigma: job prolog on {}: {}", context.node, e.what())};
   } catch (const std::exception& e) {
     return {true, fmt::format("sigma: job prolog on {}: internal error: {}", context.node, e.what())};

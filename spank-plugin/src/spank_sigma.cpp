@@ -112,10 +112,17 @@ int guarded(const char* hook, Body&& body) {
 
 extern "C" {
 
+// A bad plugstack.conf argument is reported here (to the submitting user, or slurmd's log) but fails nothing:
+// failing init in slurmstepd or a prolog would drain the node for the admin's typo. On the node it is handled
+// like a broken site config (prolog.hpp, step_setup.hpp).
 int slurm_spank_init(spank_t sp, int ac, char** av) {
   return guarded("init", [&] {
     if (spank_context() == S_CTX_SLURMD) return 0;  // slurmd itself only loads the stack
-    parse_plugin_args(ac, av);                              // a bad plugstack.conf line fails here, loudly
+    try {
+      parse_plugin_args(ac, av);
+    } catch (const std::exception& e) {
+      slurm_error("sigma: %s", e.what());
+    }
     for (auto* option = kOptions; option->name != nullptr; ++option) {
       if (spank_option_register(sp, option) != ESPANK_SUCCESS) {
         slurm_error("sigma: cannot register --%s", option->name);
@@ -129,7 +136,7 @@ int slurm_spank_init(spank_t sp, int ac, char** av) {
 int slurm_spank_job_prolog(spank_t sp, int ac, char** av) {
   return guarded("job prolog", [&] {
     PrologContext context;
-    context.args = parse_plugin_args(ac, av);
+    context.plugin_args = plugin_arg_list(ac, av);
     context.options = raw_options(sp);
     context.node = env_or_empty("SLURMD_NODENAME");  // the prolog's environment comes from slurmd
     context.job_id = env_or_empty("SLURM_JOB_ID");
@@ -144,7 +151,7 @@ int slurm_spank_job_prolog(spank_t sp, int ac, char** av) {
 // Once per step in slurmstepd, before the tasks are forked (options are readable here, not earlier).
 int slurm_spank_user_init(spank_t sp, int ac, char** av) {
   return guarded("step setup", [&] {
-    StepContext context{parse_plugin_args(ac, av), raw_options(sp), env_or_empty("SLURMD_NODENAME"), "", 0, false};
+    StepContext context{plugin_arg_list(ac, av), raw_options(sp), env_or_empty("SLURMD_NODENAME"), "", 0, false};
     std::uint32_t job_id = 0, step_id = 0, restarts = 0;
     spank_get_item(sp, S_JOB_ID, &job_id);
     spank_get_item(sp, S_JOB_STEPID, &step_id);
@@ -160,10 +167,19 @@ int slurm_spank_user_init(spank_t sp, int ac, char** av) {
 
 // In each task, just before the user's program: a refused step ends here with its reason on the task's stderr
 // (the job's output file, or srun's terminal) and exit code 1, so the job ends FAILED without draining the node.
+// A step that may run although sigma could not do its part here (a broken site config) says so once per node,
+// in its first local task, so that the user sees it and not only slurmd's log.
 int slurm_spank_task_init(spank_t sp, int, char**) {
-  if (!spank_remote(sp) || g_step.refusal.empty()) return 0;
-  std::fprintf(stderr, "%s\n", g_step.refusal.c_str());
-  return -1;
+  if (!spank_remote(sp)) return 0;
+  if (!g_step.refusal.empty()) {
+    std::fprintf(stderr, "%s\n", g_step.refusal.c_str());
+    return -1;
+  }
+  int local_task = -1;
+  if (!g_step.warning.empty() && spank_get_item(sp, S_TASK_ID, &local_task) == ESPANK_SUCCESS && local_task == 0) {
+    std::fprintf(stderr, "%s\n", g_step.warning.c_str());
+  }
+  return 0;
 }
 
 // Removes the job's verdict record. Always succeeds: a failing epilog would drain the node for bookkeeping.

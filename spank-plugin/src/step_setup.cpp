@@ -34,26 +34,34 @@ std::string refusal_for(const StepContext& context, const std::string& level, co
 StepSetup setup(const StepContext& context) {
   StepSetup out;
   const JobRequest request = parse_job_request(context.options);
+  PluginArgs args;
   SiteConfig config;
   try {
-    config = load_site_config_as_admin(context.args.config);
+    args = parse_plugin_args(context.plugin_args);
+    config = load_site_config_as_admin(args.config);
   } catch (const Error& e) {
-    if (wants_preflight(request, context.args)) {
+    if (wants_preflight(request, context.plugin_args)) {
       out.refusal = fmt::format("sigma: preflight cannot run on {}: {}; not starting on an unvalidated node",
+                                context.node, e.what());
+    } else {
+      out.warning = fmt::format("sigma: warning: {}: {}; no preflight or requeue cap for this job here",
                                 context.node, e.what());
     }
     return out;
   }
   const JobVerdict verdict = verdict_for(config, context);
   // The level the node was burned in at is the prolog's; without a verdict, what the job asked for.
-  const std::string level = verdict.level.empty() ? resolve_level(request, context.args, config) : verdict.level;
+  const std::string level = verdict.level.empty() ? resolve_level(request, args, config) : verdict.level;
   out.env = {{"SIGMA_PREFLIGHT_LEVEL", level},
              {"SIGMA_PREFLIGHT_VERDICT", verdict.verdict},
-             {"SIGMA_SITE_CONFIG", context.args.config},
+             {"SIGMA_SITE_CONFIG", args.config},
              {"SIGMA_LEDGER", config.paths.ledger},
              {"SIGMA_RESTART_COUNT", std::to_string(std::max(context.restart_count, verdict.restart_count))},
              {"SIGMA_MAX_REQUEUES", std::to_string(requeue_cap(request, config))}};
   out.refusal = refusal_for(context, level, verdict);
+  if (out.refusal.empty() && verdict.verdict == "none") {
+    out.warning = fmt::format("sigma: warning: {}: {}; no requeue cap for this job here", context.node, verdict.reason);
+  }
   return out;
 }
 
@@ -63,9 +71,9 @@ StepSetup prepare_step(const StepContext& context) {
   try {
     return setup(context);
   } catch (const Error& e) {
-    return {{}, fmt::format("sigma: {}", e.what())};
+    return {{}, fmt::format("sigma: {}", e.what()), ""};
   } catch (const std::exception& e) {
-    return {{}, fmt::format("sigma: internal error preparing the step on {}: {}", context.node, e.what())};
+    return {{}, fmt::format("sigma: internal error preparing the step on {}: {}", context.node, e.what()), ""};
   }
 }
 

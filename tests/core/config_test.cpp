@@ -86,6 +86,8 @@ const BadConfig kBadConfigs[] = {
      "26-endless-documents.yaml:1:1: a second YAML document; expected one"},
     {"27-startup-timeout.yaml",
      "27-startup-timeout.yaml:4:22: policy.startup_timeout_s: expected a number in [1, 2592000], got 0"},
+    {"40-flap-window.yaml",
+     "40-flap-window.yaml:4:28: preflight.recycle.flap_window_s: expected a number in [1, 2592000], got 0"},
 };
 
 }  // namespace
@@ -120,6 +122,11 @@ TEST(SiteConfig, MinimalConfigGetsDefaults) {
   EXPECT_TRUE(parse_site_config("cluster: {name: c}\npolicy: {exclude_stragglers: true}\n", "s.yaml")
                   .policy.exclude_stragglers);
   EXPECT_EQ(config.preflight.default_level, "quick");
+  EXPECT_EQ(config.preflight.recycle.flap_drains, 3);
+  EXPECT_EQ(config.preflight.recycle.flap_window_s, 3600);
+  const auto flaps = parse_site_config("cluster: {name: c}\npreflight: {recycle: {flap_drains: 5, flap_window_s: 600}}\n", "f.yaml");
+  EXPECT_EQ(flaps.preflight.recycle.flap_drains, 5);
+  EXPECT_EQ(flaps.preflight.recycle.flap_window_s, 600);
   EXPECT_EQ(config.preflight.levels.at("quick").checks, defaults.preflight.levels.at("quick").checks);
   EXPECT_EQ(config.taxonomy.size(), default_taxonomy_rules().size());
 }

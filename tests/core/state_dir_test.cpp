@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "sigma/core/error.hpp"
+#include "sigma/core/node_drains.hpp"
 #include "sigma/core/state_dir.hpp"
 #include "sigma/core/validated_nodes.hpp"
 
@@ -140,4 +141,32 @@ TEST_F(StateDirTest, RecordAndForgetANode) {
   EXPECT_TRUE(validation_covers(node_validation(state, "n7"), "standard", 60, now_seconds(), current_boot_id()));
   forget_node(state, "n7");
   EXPECT_FALSE(node_validation(state, "n7").has_value());
+}
+
+// The drain history: what a flapping node is recognised by.
+TEST_F(StateDirTest, DrainHistoryCountsWithinTheWindowAndKeepsTheLatest) {
+  StateDir state(root_ + "/state");
+  EXPECT_TRUE(node_drain_times(state, "n1").empty());
+  for (int i = 0; i < 70; ++i) record_node_drain(state, "n1", 1000.0 + i);
+  const auto times = node_drain_times(state, "n1");
+  ASSERT_EQ(times.size(), kMaxDrainTimes);
+  EXPECT_EQ(times.front(), 1000.0 + 70 - kMaxDrainTimes);
+  EXPECT_EQ(last_drain(times), 1069.0);
+  EXPECT_EQ(drains_within(times, 1069.5, 10), 10u);
+  EXPECT_TRUE(node_drain_times(state, "n2").empty());
+
+  RecycleConfig recycle;
+  recycle.flap_drains = 3;
+  recycle.flap_window_s = 60;
+  EXPECT_FALSE(is_flapping(2, recycle));
+  EXPECT_TRUE(is_flapping(3, recycle));
+  EXPECT_EQ(flapping_reason(3, recycle), "sigma: flapping 3 drains in 60 s");
+  EXPECT_TRUE(is_flapping_reason(flapping_reason(3, recycle)));
+  EXPECT_FALSE(is_flapping_reason("sigma: gemm sdc 3/4096"));
+  recycle.flap_drains = 0;  // off
+  EXPECT_FALSE(is_flapping(1000, recycle));
+
+  EXPECT_TRUE(recently_drained(state, "n1", recycle, 1069.0 + 30));
+  EXPECT_FALSE(recently_drained(state, "n1", recycle, 1069.0 + 61));
+  EXPECT_FALSE(recently_drained(state, "n2", recycle, 1069.0));
 }

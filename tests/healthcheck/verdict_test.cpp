@@ -51,6 +51,38 @@ TEST(Verdict, ReasonFitsASlurmNodeReason) {
   EXPECT_TRUE(r.reason.ends_with(" +1")) << r.reason;
 }
 
+CheckResult slow(const std::string& name, const std::string& reason) {
+  CheckResult r = result(name, CheckStatus::fail, reason);
+  r.below_baseline = true;
+  return r;
+}
+
+TEST(Verdict, ThroughputAloneDoesNotFailASharedNode) {
+  RunReport report;
+  report.results = {result("gemm", CheckStatus::pass, ""), slow("membw", "membw slow copy_gbs 39%")};
+  decide_verdict(report, Throughput::shared_node);
+  EXPECT_EQ(report.exit_code, ExitCode::ok);
+  EXPECT_EQ(report.reason, "");
+  EXPECT_EQ(report.unjudged, std::vector<std::string>{"membw slow copy_gbs 39%"});
+  decide_verdict(report);  // a node nobody else uses: the same numbers fail it
+  EXPECT_EQ(report.exit_code, ExitCode::node_hardware);
+  EXPECT_EQ(report.reason, "sigma: membw slow copy_gbs 39%");
+  EXPECT_TRUE(report.unjudged.empty());
+}
+
+TEST(Verdict, WrongResultsFailASharedNodeToo) {
+  RunReport report;
+  report.results = {slow("membw", "membw slow copy_gbs 39%"), result("gemm", CheckStatus::fail, "gemm sdc 3/4096"),
+                    result("memtest", CheckStatus::fail, "memtest 2 bad words")};
+  decide_verdict(report, Throughput::shared_node);
+  EXPECT_EQ(report.exit_code, ExitCode::node_hardware);
+  EXPECT_EQ(report.reason, "sigma: gemm sdc 3/4096 +1");
+  // A timed-out check is not a throughput verdict: still a hang.
+  report.results = {result("membw", CheckStatus::fail, "membw timeout", true)};
+  decide_verdict(report, Throughput::shared_node);
+  EXPECT_EQ(report.exit_code, ExitCode::hang);
+}
+
 TEST(Plan, LevelChecksAndBudgetComeFromConfig) {
   const auto config = testing::small_config();
   const RunPlan plan = make_plan(config, "quick", {});

@@ -44,7 +44,7 @@ YAML
 # events of their own jobs).
 reset_site() {
   site_config
-  rm -rf "$STATE/validated" "$STATE/jobs"
+  rm -rf "$STATE/validated" "$STATE/jobs" "$STATE/drains"
 }
 
 restore_spank_cluster() {

@@ -110,8 +110,11 @@ TEST(ResolveLevel, NoOptionIsOffUnlessTheSiteSetsAFloor) {
   EXPECT_EQ(resolve_level({}, args, config), "standard");
   EXPECT_EQ(resolve_level({std::string("off"), {}, false}, args, config), "standard");   // users cannot go below
   EXPECT_EQ(resolve_level({std::string("extended"), {}, false}, args, config), "extended");
-  EXPECT_TRUE(wants_preflight({}, args));
-  EXPECT_FALSE(wants_preflight({std::string("off"), {}, false}, PluginArgs{}));
+  EXPECT_TRUE(wants_preflight({}, {"min_level=standard"}));
+  EXPECT_FALSE(wants_preflight({std::string("off"), {}, false}, {}));
+  EXPECT_FALSE(wants_preflight({}, {"config=/etc/sigma/site.yaml", "min_level=off"}));
+  // A misspelt floor still means the site wants every job burned in: failing closed.
+  EXPECT_TRUE(wants_preflight({}, {"min_level=Quick"}));
 }
 
 TEST(RequeueCap, TheUserCanOnlyLowerTheSitesCap) {

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "sigma/core/ledger.hpp"
+#include "sigma/core/node_drains.hpp"
 #include "sigma/core/preflight_process.hpp"
 #include "sigma/core/validated_nodes.hpp"
 #include "sigma/spank/job_verdict.hpp"
@@ -22,7 +23,7 @@ namespace {
 
 PrologContext prolog_for(const std::string& config, const std::string& job, RawOptions options) {
   PrologContext context;
-  context.args.config = config;
+  context.plugin_args = {"config=" + config};
   context.options = std::move(options);
   context.node = "n1";
   context.job_id = job;
@@ -31,7 +32,7 @@ PrologContext prolog_for(const std::string& config, const std::string& job, RawO
 
 StepContext step_for(const std::string& config, const std::string& job, RawOptions options, bool batch = true) {
   StepContext context;
-  context.args.config = config;
+  context.plugin_args = {"config=" + config};
   context.options = std::move(options);
   context.node = "n1";
   context.job_id = job;
@@ -200,4 +201,58 @@ TEST_F(Prolog, HostileNodeOrJobNamesNeverBecomePaths) {
   EXPECT_FALSE(std::filesystem::exists(site.dir() + "/etc"));
   const StepSetup step = prepare_step(step_for(config, "../x", preflight("quick")));
   EXPECT_NE(step.refusal, "");
+}
+
+TEST_F(Prolog, ABadPlugstackArgumentNeverFailsTheProlog) {
+  const auto config = site.write_config();
+  PrologContext context = prolog_for(config, "90", preflight("quick"));
+  context.plugin_args.push_back("min_level=Quick");
+  const PrologOutcome outcome = run_job_prolog(context);
+  EXPECT_TRUE(outcome.allow) << "failing would drain every node for the admin's typo";
+  EXPECT_NE(outcome.message.find("min_level=Quick"), std::string::npos) << outcome.message;
+  // The site asked for a floor it misspelt: every job fails closed, with the reason.
+  StepContext step = step_for(config, "90", {});
+  step.plugin_args.push_back("min_level=Quick");
+  const StepSetup plain = prepare_step(step);
+  EXPECT_NE(plain.refusal.find("plugstack.conf: sigma: \"min_level=Quick\""), std::string::npos) << plain.refusal;
+  // Any other bad argument: only jobs that asked for preflight refuse; the others are told.
+  step.plugin_args.back() = "verbose";
+  EXPECT_EQ(prepare_step(step).refusal, "");
+  EXPECT_NE(prepare_step(step).warning.find("plugstack.conf"), std::string::npos);
+  step.options = preflight("quick");
+  EXPECT_NE(prepare_step(step).refusal.find("preflight cannot run on n1"), std::string::npos);
+}
+
+TEST_F(Prolog, ABrokenSiteConfigReachesJobsThatDidNotAskForPreflight) {
+  const std::string missing = site.dir() + "/absent.yaml";
+  const StepSetup plain = prepare_step(step_for(missing, "91", {}));
+  EXPECT_EQ(plain.refusal, "");
+  EXPECT_NE(plain.warning.find("sigma: warning: n1: " + missing + ": cannot open site config"), std::string::npos)
+      << plain.warning;
+  // A working config leaves nothing to warn about.
+  const auto config = site.write_config();
+  run_job_prolog(prolog_for(config, "92", {}));
+  EXPECT_EQ(prepare_step(step_for(config, "92", {})).warning, "");
+}
+
+TEST_F(Prolog, AnUnusableStateDirectoryIsInTheLedgerAndTheJobsOutput) {
+  const auto config = site.write_config();
+  std::ofstream(site.state_dir()) << "not a directory\n";
+  EXPECT_TRUE(run_job_prolog(prolog_for(config, "93", {})).allow);
+  const auto events = ledger_events(site);
+  EXPECT_NE(std::find(events.begin(), events.end(), "prolog_error"), events.end());
+  const StepSetup step = prepare_step(step_for(config, "93", {}));
+  EXPECT_EQ(step.refusal, "");
+  EXPECT_NE(step.warning.find(site.state_dir()), std::string::npos) << step.warning;
+}
+
+TEST_F(Prolog, ARecentlyDrainedNodeIsNotVouchedForByACachedPass) {
+  const auto config = site.write_config();
+  StateDir state(site.state_dir());
+  record_node_passed(state, "n1", "extended", now_seconds());
+  run_job_prolog(prolog_for(config, "94", preflight("quick")));
+  EXPECT_EQ(verdict_of(site, "94").verdict, "cached");
+  record_node_drain(state, "n1", now_seconds() - 60);  // an intermittent fault an hour's window still remembers
+  run_job_prolog(prolog_for(config, "95", preflight("quick")));
+  EXPECT_EQ(verdict_of(site, "95").verdict, "pass");
 }

@@ -13,14 +13,18 @@ done
 pass "srun, sbatch and salloc --help list --sigma-preflight, --sigma-max-requeues, --sigma-fresh"
 
 long=$(printf 'q%.0s' $(seq 1 300))
+# Slurm's clients exit 255 (exit(-1) in slurm_process_option_or_exit) when a plugin refuses an option.
 check_refused() {  # check_refused CLIENT OPTION EXPECTED_TEXT
   local out rc
   set +e
-  out=$(on_cluster "$1" "$2" --wrap true -N1 2>&1 </dev/null)
-  [ "$1" = srun ] && out=$(on_cluster srun "$2" -N1 true 2>&1 </dev/null)
+  if [ "$1" != sbatch ]; then
+    out=$(on_cluster "$1" "$2" -N1 true 2>&1 </dev/null)
+  else
+    out=$(on_cluster "$1" "$2" --wrap true -N1 2>&1 </dev/null)
+  fi
   rc=$?
   set -e
-  [ "$rc" -ne 0 ] || fail "$1 $2 was accepted"
+  [ "$rc" -eq 255 ] || fail "$1 $2: exit $rc, expected 255: $out"
   grep -q -- "$3" <<<"$out" || fail "$1 $2: expected \"$3\" in: $out"
   echo "  $1 ${2:0:40}: exit $rc: $(grep 'sigma:' <<<"$out" | head -1)"
 }
@@ -32,5 +36,6 @@ check_refused sbatch '--sigma-preflight=$(reboot)' 'got "$(reboot)"'
 check_refused sbatch --sigma-max-requeues=-1 'sigma: --sigma-max-requeues: expected a whole number from 0 to 1000, got "-1"'
 check_refused srun --sigma-max-requeues=1001 'expected a whole number from 0 to 1000, got "1001"'
 check_refused sbatch --sigma-max-requeues=3x 'got "3x"'
+check_refused salloc --sigma-preflight=paranoid 'got "paranoid"'
 [ -z "$(on_cluster squeue -h)" ] || fail "a refused submission left a job: $(on_cluster squeue -h)"
-pass "8 bad values refused at submission with one line each; no job created"
+pass "9 bad values refused at submission with one line each and exit 255; no job created"

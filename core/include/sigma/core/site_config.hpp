@@ -58,10 +58,15 @@ struct FaultInjectionConfig {
 
 // Node recycling (`sigma-healthcheck nhc`): a node that sigma drained is burned in again at `level` once it has
 // been drained for `hold_off_s`, and resumed when it passes. Nodes drained by anyone else are never touched.
+// A node sigma drained `flap_drains` times within `flap_window_s` is flapping: it stays drained for a human
+// ("sigma: flapping N drains in W s"), and while it has a drain within the window one cached pass does not
+// vouch for it.
 struct RecycleConfig {
   bool enabled = true;
   double hold_off_s = 600;
   std::string level = "extended";
+  int flap_drains = 3;                   // 0: never quarantine
+  double flap_window_s = 3600;
 };
 
 struct PreflightConfig {

@@ -22,6 +22,10 @@ struct NodeStatus {
 NodeStatus query_node(const std::string& node);
 void drain_node(const std::string& node, const std::string& reason);
 void resume_node(const std::string& node);
+// True when job `job_id` holds every CPU of `node`, so that no other job runs there while it does (an exclusive
+// allocation, or one that took the whole node). Throws like the calls above; sigma::Error(usage) for a job id
+// that is not a number.
+bool job_has_whole_node(const std::string& job_id, const std::string& node);
 
 // The node names of a Slurm hostlist expression ("n[1-3,7]" -> n1 n2 n3 n7); throws sigma::Error(usage).
 std::vector<std::string> expand_hostlist(const std::string& hostlist);

@@ -28,6 +28,7 @@ struct RunReport {
   double seconds = 0;
   ExitCode exit_code = ExitCode::ok;
   std::string reason;                // "" on pass; else "sigma: gemm sdc 3/262144" (at most kMaxReasonLength)
+  std::vector<std::string> unjudged;  // throughput failures not held against a shared node ("membw slow ...")
 };
 
 inline constexpr std::size_t kMaxReasonLength = 64;
@@ -38,10 +39,17 @@ struct RunObserver {
   std::function<void(std::size_t index, std::size_t total, const CheckResult& result)> finished;
 };
 
-RunReport run_plan(const RunPlan& plan, const PreflightConfig& config, const RunObserver& observer = {});
+// Whether throughput below baseline counts against the node. Not on a node that other jobs share: their load
+// (a memory-copy loop in a 1-CPU job beside the burn-in) makes a healthy node look slow, and a user must not be
+// able to drain a node at will. Wrong results count everywhere.
+enum class Throughput { judged, shared_node };
+
+RunReport run_plan(const RunPlan& plan, const PreflightConfig& config, const RunObserver& observer = {},
+                   Throughput throughput = Throughput::judged);
 
 // Exit code and reason from results: a failed check (SDC, slow, crash) = node_hardware; otherwise a check that
-// only timed out = hang; else ok. Skipped checks never fail a node.
-void decide_verdict(RunReport& report);
+// only timed out = hang; else ok. Skipped checks never fail a node. On a shared node a check that failed on
+// throughput alone does not count: it is listed in `unjudged` instead.
+void decide_verdict(RunReport& report, Throughput throughput = Throughput::judged);
 
 }  // namespace sigma::hc

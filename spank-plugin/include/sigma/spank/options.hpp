@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "sigma/core/site_config.hpp"
 
@@ -45,13 +46,19 @@ struct PluginArgs {
   std::string min_level = "off";            // every job gets at least this level
 };
 
-// Throws sigma::Error(config) "plugstack.conf: sigma: ARG: expected ...".
+// Throws sigma::Error(config) "plugstack.conf: sigma: ARG: expected ...". On the node they are parsed where a
+// failure is handled like a broken site config (never failing a prolog, which would drain the node).
 PluginArgs parse_plugin_args(int argc, const char* const* argv);
+PluginArgs parse_plugin_args(const std::vector<std::string>& args);
+// The plugstack.conf arguments as strings (argv may hold nulls: read as "").
+std::vector<std::string> plugin_arg_list(int argc, const char* const* argv);
 
 // The level a job's nodes are burned in at: what it asked for (off when it did not ask), raised to min_level.
 std::string resolve_level(const JobRequest& request, const PluginArgs& args, const SiteConfig& config);
-// True when the job will be burned in whatever the site config says (for failing closed without one).
-bool wants_preflight(const JobRequest& request, const PluginArgs& args);
+// True when the job will be burned in whatever the site config says (for failing closed without one): it asked
+// for a level other than off, or plugstack.conf names a min_level other than off (read from the raw arguments,
+// so that a misspelt one such as "min_level=Quick" fails closed too).
+bool wants_preflight(const JobRequest& request, const std::vector<std::string>& plugin_args);
 
 // How many times the job may be requeued: the smaller of the user's value and policy.max_requeues.
 int requeue_cap(const JobRequest& request, const SiteConfig& config);

@@ -6,13 +6,14 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "sigma/spank/options.hpp"
 
 namespace sigma::spank {
 
 struct PrologContext {
-  PluginArgs args;
+  std::vector<std::string> plugin_args;  // plugstack.conf's, parsed inside: a bad one must never fail the prolog
   RawOptions options;     // validated inside: a bad value must never fail the prolog (that would drain the node)
   std::string node;        // SLURMD_NODENAME, set by slurmd
   std::string job_id;      // SLURM_JOB_ID, set by slurmd
