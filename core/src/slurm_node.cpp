@@ -114,7 +114,28 @@ ChildAnswer load_node(const std::string& node) {
   return {true, out.dump()};
 }
 
+ChildAnswer load_steps(unsigned job_id) {
+  job_step_info_response_msg_t* steps = nullptr;
+  if (slurm_get_job_steps(0, job_id, NO_VAL, &steps, SHOW_ALL) != SLURM_SUCCESS) return {false, slurm_error_text()};
+  nlohmann::json out = nlohmann::json::array();
+  for (uint32_t i = 0; steps != nullptr && i < steps->job_step_count; ++i) {
+    const job_step_info_t& step = steps->job_steps[i];
+    if (step.step_id.step_id >= SLURM_MAX_NORMAL_STEP_ID) continue;  // batch, extern, interactive
+    out.push_back(fmt::format("{}.{} on {}", step.step_id.job_id, step.step_id.step_id, step.nodes ? step.nodes : "?"));
+  }
+  slurm_free_job_step_info_response_msg(steps);
+  return {true, out.dump()};
+}
+
 }  // namespace
+
+std::vector<std::string> job_steps(unsigned job_id) {
+  const auto text = in_child(fmt::format("steps of job {}: slurm_get_job_steps failed", job_id),
+                             [&] { return load_steps(job_id); });
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array()) throw Error(ExitCode::internal, fmt::format("steps of job {}: unreadable answer", job_id));
+  return j.get<std::vector<std::string>>();
+}
 
 NodeStatus query_node(const std::string& node) {
   const auto text = in_child(fmt::format("query {}: slurm_load_node_single failed", node), [&] { return load_node(node); });

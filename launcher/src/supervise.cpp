@@ -187,35 +187,52 @@ class Supervisor {
     return hang;
   }
 
-  // srun waits while the nodes it asked for are still held ("step creation temporarily disabled, retrying
-  // (Requested nodes are busy)"): on a restart, by the aborted step, whose frozen node cannot end it until it
-  // thaws. Said once per attempt, so a slow restart is not mistaken for a slow start.
-  void note_blocked_start(const Attempt& attempt, const StepProcess& step, bool& noted) {
-    const std::string& log = step.log_tail();
-    const std::size_t at = log.find("step creation temporarily disabled");
-    if (noted || at == std::string::npos) return;
-    noted = true;
-    const std::size_t begin = log.rfind('\n', at) == std::string::npos ? 0 : log.rfind('\n', at) + 1;
-    const std::string line = log.substr(begin, std::min<std::size_t>(log.find('\n', at) - begin, 512));
-    const int number = summary_.restarts + 1;
-    const std::string holder = number > 1 ? "the aborted step of the previous attempt still holds nodes (a "
-                                            "frozen node's step ends only when the node thaws or is declared down)"
-                                          : "an earlier step of this job still holds nodes";
-    say(fmt::format("attempt {} waits to start: {}: {}", number, holder, line));
-    record(config_, "restart_blocked", {{"attempt", number}, {"nodes", attempt.nodes}, {"reason", holder},
-                                        {"evidence", line}, {"previous_fault_node", pending_fault_.node}});
+  // This job's steps that slurmctld still holds ("7.0 on n[1-2]"); empty outside a job or when it cannot say.
+  static std::vector<std::string> steps_still_held() {
+    const char* job = std::getenv("SLURM_JOB_ID");
+    if (job == nullptr) return {};
+    try {
+      return job_steps(static_cast<unsigned>(std::strtoul(job, nullptr, 10)));
+    } catch (const Error& e) {
+      say(fmt::format("warning: {}", e.what()));
+      return {};
+    }
+  }
+
+  // srun waits, silently, while nodes it asks for are still held by a step that has not ended: on a restart, the
+  // aborted step, whose frozen node cannot end it until it thaws. The steps held at the launch are asked again
+  // kBlockedCheckSeconds later, while no rank has beaten; any still held is said once (log and ledger), so a
+  // restart that waits for a node to thaw is not mistaken for a slow start.
+  void note_blocked_start(const Attempt& attempt, std::vector<std::string>& held_at_launch) {
+    constexpr double kBlockedCheckSeconds = 5;
+    if (held_at_launch.empty() || attempt.first_beat != 0 || now_seconds() - attempt.started < kBlockedCheckSeconds) {
+      return;
+    }
+    std::vector<std::string> still;
+    for (const auto& step : steps_still_held()) {
+      if (std::find(held_at_launch.begin(), held_at_launch.end(), step) != held_at_launch.end()) still.push_back(step);
+    }
+    held_at_launch.clear();  // asked once per attempt
+    if (still.empty()) return;
+    const std::string reason = "the aborted step still holds nodes: srun waits until it ends (a frozen node's step "
+                               "ends only when the node thaws or is declared down)";
+    say(fmt::format("attempt {} waits to start: {}: step {}", summary_.restarts + 1, reason, fmt::join(still, ", ")));
+    record(config_, "restart_blocked", {{"attempt", summary_.restarts + 1}, {"nodes", attempt.nodes},
+                                        {"held_by", still}, {"reason", reason},
+                                        {"previous_fault_node", pending_fault_.node}});
   }
 
   std::pair<StepFailure, bool> run_step(Attempt& attempt) {
     if (!options_.heartbeat_dir.empty()) reset_heartbeat_dir(options_.heartbeat_dir);
     say(fmt::format("starting the step on {} (attempt {})", fmt::join(attempt.nodes, ","), summary_.restarts + 1));
     record(config_, "step_started", {{"nodes", attempt.nodes}, {"attempt", summary_.restarts + 1}});
+    // Asked before srun starts, so the new step is not among them.
+    auto held_at_launch = summary_.restarts > 0 ? steps_still_held() : std::vector<std::string>{};
     // The trainer records its guardrails' decisions in the site's ledger, as it does under the SPANK plugin.
     StepProcess step(srun_command(attempt.nodes), {{kHeartbeatDirEnv, options_.heartbeat_dir},
                                                    {kHeartbeatAttemptEnv, attempt.id},
                                                    {"SIGMA_LEDGER", config_.paths.ledger}});
     bool forwarded = false;
-    bool blocked_noted = false;
     while (true) {
       if (auto outcome = step.poll(kPollSeconds)) {
         read_progress(attempt);  // the last heartbeats, for the figures
@@ -232,7 +249,7 @@ class Supervisor {
         leaving_ = straggler_to_leave(attempt);
         if (!leaving_.empty()) step.signal(SIGUSR1);  // the trainer saves at the step's end and exits 42
       }
-      if (attempt.first_beat == 0) note_blocked_start(attempt, step, blocked_noted);
+      note_blocked_start(attempt, held_at_launch);
       if (const auto hang = forwarded ? std::nullopt : hung(attempt)) {
         say(hang->why + ": aborting the step");
         StepFailure failure{step.abort(kAbortGraceSeconds), true, hang->node, hang->dir_fault};

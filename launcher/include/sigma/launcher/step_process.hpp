@@ -27,8 +27,6 @@ class StepProcess {
   // Ends a step that does not end by itself: srun's "abort" (SIGINT twice: the step's tasks get SIGKILL), then
   // SIGKILL to srun after grace_s. Returns the outcome.
   StepOutcome abort(double grace_s);
-  // The last kStepLogTail bytes of its stderr so far.
-  const std::string& log_tail() const { return err_tail_; }
 
  private:
   pid_t pid_ = -1;
