@@ -1,17 +1,26 @@
 #include "sigma/core/heartbeat.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <charconv>
 #include <chrono>
+#include <climits>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
-#include <sstream>
+#include <set>
 #include <thread>
 
 #include "sigma/core/durable_file.hpp"
@@ -27,27 +36,106 @@ constexpr const char* kLivenessPrefix = "alive-";
 constexpr const char* kStragglerPrefix = "straggler-";
 constexpr const char* kBlamePrefix = "blame-";
 
-// Calls `use(path, rank)` for each finished file DIR/<prefix><rank> (temp files being written are skipped).
+// The rank a file name DIR/<prefix><rank> names, or -1 for any other name (a temp file being written, a foreign
+// file such as "rank-1.bak").
+int rank_in_name(const std::string& name, const std::string& prefix) {
+  if (name.rfind(prefix, 0) != 0) return -1;
+  const char* first = name.data() + prefix.size();
+  const char* last = name.data() + name.size();
+  int rank = -1;
+  const auto [end, error] = std::from_chars(first, last, rank);
+  return first != last && *first != '-' && *first != '+' && error == std::errc() && end == last ? rank : -1;
+}
+
+// Calls `use(path, rank)` for each file DIR/<prefix><rank>.
 template <typename Use>
 void for_each_beat_file(const std::string& dir, const std::string& prefix, Use&& use) {
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind(prefix, 0) != 0 || name.ends_with(".tmp")) continue;
-    use(entry.path(), std::atoi(name.c_str() + prefix.size()));
+    const int rank = rank_in_name(entry.path().filename().string(), prefix);
+    if (rank >= 0) use(entry.path(), rank);
   }
 }
 
-// The text of a beat file, or "" when it is not a small regular file (a FIFO or device planted in the directory
-// must not block or flood the supervisor).
-std::string read_beat_file(const std::filesystem::path& path) {
+// Says once per file why it is skipped: the supervisor reads the directory every half second.
+void skip_file(const std::filesystem::path& path, const std::string& why) {
+  static std::mutex mutex;
+  static std::set<std::string> warned;
+  std::lock_guard lock(mutex);
+  if (warned.insert(path.string()).second) {
+    fmt::print(stderr, "sigma: warning: heartbeat file {} skipped: {}\n", path.string(), why);
+  }
+}
+
+// The text of a beat file, or nullopt when it is not a small regular file (a FIFO or device planted in the
+// directory must not block or flood the supervisor). A file gone between listing and reading (replaced by its
+// writer's rename, removed by a reset) is skipped without a word.
+std::optional<std::string> read_beat_file(const std::filesystem::path& path) {
   constexpr std::size_t kMaxBeatBytes = 64 * 1024;
   try {
     return read_regular_file(path.string(), kMaxBeatBytes, "heartbeat file");
-  } catch (const Error&) {
-    return "";
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::not_found) skip_file(path, e.what());
+    return std::nullopt;
   }
 }
+
+// A beat file's JSON object, or nullopt (said once) when it is not one.
+std::optional<nlohmann::json> read_record(const std::filesystem::path& path) {
+  const auto text = read_beat_file(path);
+  if (!text) return std::nullopt;
+  auto record = nlohmann::json::parse(*text, nullptr, false);
+  if (!record.is_object()) {
+    skip_file(path, "expected a JSON object");
+    return std::nullopt;
+  }
+  return record;
+}
+
+// Typed fields of a record; each returns false, with `why` set, for a missing key or a value of another type or
+// range. Integers must be JSON integers (a double such as 1e300 would not fit).
+bool get_long(const nlohmann::json& record, const char* key, long& out, std::string& why) {
+  const auto it = record.find(key);
+  const bool fits = it != record.end() && (it->is_number_integer() && !(it->is_number_unsigned() &&
+                                                                        it->get<unsigned long>() > LONG_MAX));
+  if (!fits) {
+    why = fmt::format("\"{}\": expected an integer", key);
+    return false;
+  }
+  out = it->get<long>();
+  return true;
+}
+bool get_double(const nlohmann::json& record, const char* key, double& out, std::string& why) {
+  const auto it = record.find(key);
+  if (it == record.end() || !it->is_number() || !std::isfinite(it->get<double>())) {
+    why = fmt::format("\"{}\": expected a number", key);
+    return false;
+  }
+  out = it->get<double>();
+  return true;
+}
+bool get_string(const nlohmann::json& record, const char* key, std::string& out, std::string& why) {
+  const auto it = record.find(key);
+  if (it == record.end() || !it->is_string()) {
+    why = fmt::format("\"{}\": expected a string", key);
+    return false;
+  }
+  out = it->get<std::string>();
+  return true;
+}
+// "attempt" is absent from records written outside a supervised step.
+bool get_attempt(const nlohmann::json& record, std::string& out, std::string& why) {
+  return !record.contains("attempt") || get_string(record, "attempt", out, why);
+}
+// The rank a record names must be the file's.
+bool rank_matches(const nlohmann::json& record, int rank, std::string& why) {
+  long named = -1;
+  if (!get_long(record, "rank", named, why)) return false;
+  if (named != rank) why = fmt::format("\"rank\": {} in the file of rank {}", named, rank);
+  return named == rank;
+}
+
+bool wanted(const AttemptFilter& filter, const std::string& attempt) { return !filter || *filter == attempt; }
 
 // Writes DIR/<prefix><rank> whole through core's helper: no link is followed (the temp file is created O_EXCL|
 // O_NOFOLLOW) and a reader sees the old or the new contents. Without fsync: these files are liveness, rewritten
@@ -65,22 +153,36 @@ void write_beat_file(const std::string& dir, const std::string& prefix, int rank
 
 }  // namespace
 
+std::string heartbeat_attempt_from_env() {
+  const char* attempt = std::getenv(kHeartbeatAttemptEnv);
+  return attempt != nullptr ? attempt : "";
+}
+
 void write_heartbeat(const std::string& dir, const Heartbeat& beat) {
   write_beat_file(dir, kProgressPrefix, beat.rank,
                   nlohmann::json{{"rank", beat.rank}, {"step", beat.step}, {"time", beat.time}, {"node", beat.node},
                                  {"resumed_from", beat.resumed_from}, {"started_at", beat.started_at},
-                                 {"mpi_ready_at", beat.mpi_ready_at}, {"ready_at", beat.ready_at}}
+                                 {"mpi_ready_at", beat.mpi_ready_at}, {"ready_at", beat.ready_at},
+                                 {"attempt", heartbeat_attempt_from_env()}}
                       .dump());
 }
 
-std::vector<Heartbeat> read_heartbeats(const std::string& dir) {
+std::vector<Heartbeat> read_heartbeats(const std::string& dir, const AttemptFilter& attempt) {
   std::vector<Heartbeat> beats;
-  for_each_beat_file(dir, kProgressPrefix, [&](const std::filesystem::path& path, int) {
-    const auto j = nlohmann::json::parse(read_beat_file(path), nullptr, false);
-    if (!j.is_object()) return;
-    beats.push_back({j.value("rank", -1), j.value("step", 0L), j.value("time", 0.0), j.value("node", ""),
-                     j.value("resumed_from", 0L), j.value("started_at", 0.0), j.value("mpi_ready_at", 0.0),
-                     j.value("ready_at", 0.0)});
+  for_each_beat_file(dir, kProgressPrefix, [&](const std::filesystem::path& path, int rank) {
+    const auto record = read_record(path);
+    if (!record) return;
+    Heartbeat beat;
+    beat.rank = rank;
+    std::string why;
+    const bool whole = rank_matches(*record, rank, why) && get_long(*record, "step", beat.step, why) &&
+                       get_double(*record, "time", beat.time, why) && get_string(*record, "node", beat.node, why) &&
+                       get_long(*record, "resumed_from", beat.resumed_from, why) &&
+                       get_double(*record, "started_at", beat.started_at, why) &&
+                       get_double(*record, "mpi_ready_at", beat.mpi_ready_at, why) &&
+                       get_double(*record, "ready_at", beat.ready_at, why) && get_attempt(*record, beat.attempt, why);
+    if (!whole) return skip_file(path, why);
+    if (wanted(attempt, beat.attempt)) beats.push_back(std::move(beat));
   });
   return beats;
 }
@@ -88,10 +190,9 @@ std::vector<Heartbeat> read_heartbeats(const std::string& dir) {
 std::optional<Heartbeat> stopped_first(const std::vector<Heartbeat>& beats,
                                        const std::vector<std::pair<int, double>>& liveness, double now) {
   if (beats.empty()) return std::nullopt;
-  // Stale: no liveness beat for three periods.
   std::optional<std::pair<int, double>> stalest;
   for (const auto& [rank, time] : liveness) {
-    if (now - time > 3 * kLivenessPeriod_s && (!stalest || time < stalest->second)) stalest = {rank, time};
+    if (now - time > kLivenessStale_s && (!stalest || time < stalest->second)) stalest = {rank, time};
   }
   if (stalest) {
     for (const auto& beat : beats) {
@@ -115,10 +216,11 @@ struct LivenessBeat::Impl {
 LivenessBeat::LivenessBeat(std::string dir, int rank) : impl_(new Impl) {
   impl_->dir = std::move(dir);
   impl_->rank = rank;
-  impl_->thread = std::thread([impl = impl_] {
+  impl_->thread = std::thread([impl = impl_, attempt = heartbeat_attempt_from_env()] {
     std::unique_lock lock(impl->mutex);
     while (!impl->stop) {
-      write_beat_file(impl->dir, kLivenessPrefix, impl->rank, fmt::format("{:.3f}", now_seconds()));
+      write_beat_file(impl->dir, kLivenessPrefix, impl->rank,
+                      nlohmann::json{{"time", now_seconds()}, {"attempt", attempt}}.dump());
       impl->wake.wait_for(lock, std::chrono::duration<double>(kLivenessPeriod_s));
     }
   });
@@ -134,13 +236,15 @@ LivenessBeat::~LivenessBeat() {
   delete impl_;
 }
 
-std::vector<std::pair<int, double>> read_liveness(const std::string& dir) {
+std::vector<std::pair<int, double>> read_liveness(const std::string& dir, const AttemptFilter& attempt) {
   std::vector<std::pair<int, double>> out;
   for_each_beat_file(dir, kLivenessPrefix, [&](const std::filesystem::path& path, int rank) {
-    std::istringstream text(read_beat_file(path));
+    const auto record = read_record(path);
+    if (!record) return;
     double time = 0;
-    text >> time;
-    if (time > 0) out.emplace_back(rank, time);
+    std::string written_for, why;
+    if (!get_double(*record, "time", time, why) || !get_attempt(*record, written_for, why)) return skip_file(path, why);
+    if (wanted(attempt, written_for)) out.emplace_back(rank, time);
   });
   return out;
 }
@@ -149,14 +253,22 @@ namespace {
 
 // A rank-and-node file DIR/<prefix><rank> (JSON).
 void write_rank_flag(const std::string& dir, const std::string& prefix, const RankOnNode& flag) {
-  write_beat_file(dir, prefix, flag.rank, nlohmann::json{{"rank", flag.rank}, {"node", flag.node}}.dump());
+  write_beat_file(dir, prefix, flag.rank,
+                  nlohmann::json{{"rank", flag.rank}, {"node", flag.node}, {"attempt", heartbeat_attempt_from_env()}}
+                      .dump());
 }
 
-std::vector<RankOnNode> read_rank_flags(const std::string& dir, const std::string& prefix) {
+std::vector<RankOnNode> read_rank_flags(const std::string& dir, const std::string& prefix, const AttemptFilter& attempt) {
   std::vector<RankOnNode> flags;
   for_each_beat_file(dir, prefix, [&](const std::filesystem::path& path, int rank) {
-    const auto j = nlohmann::json::parse(read_beat_file(path), nullptr, false);
-    if (j.is_object() && j.value("node", "") != "") flags.push_back({rank, j.value("node", "")});
+    const auto record = read_record(path);
+    if (!record) return;
+    RankOnNode flag{rank, ""};
+    std::string written_for, why;
+    const bool whole = rank_matches(*record, rank, why) && get_string(*record, "node", flag.node, why) &&
+                       get_attempt(*record, written_for, why);
+    if (!whole || flag.node.empty()) return skip_file(path, whole ? "\"node\": expected a node name" : why);
+    if (wanted(attempt, written_for)) flags.push_back(std::move(flag));
   });
   return flags;
 }
@@ -171,31 +283,88 @@ void clear_straggler_flag(const std::string& dir, int rank) {
   std::remove((dir + "/" + kStragglerPrefix + std::to_string(rank)).c_str());
 }
 
-std::vector<StragglerFlag> read_straggler_flags(const std::string& dir) { return read_rank_flags(dir, kStragglerPrefix); }
+std::vector<StragglerFlag> read_straggler_flags(const std::string& dir, const AttemptFilter& attempt) {
+  return read_rank_flags(dir, kStragglerPrefix, attempt);
+}
 
 void write_blame(const std::string& dir, const RankOnNode& blamed) { write_rank_flag(dir, kBlamePrefix, blamed); }
 
-std::optional<RankOnNode> read_blame(const std::string& dir) {
-  const auto flags = read_rank_flags(dir, kBlamePrefix);
+std::optional<RankOnNode> read_blame(const std::string& dir, const AttemptFilter& attempt) {
+  const auto flags = read_rank_flags(dir, kBlamePrefix, attempt);
   if (flags.empty()) return std::nullopt;
   return flags.front();
 }
 
+namespace {
+
+constexpr const char* kProbePrefix = ".sigma-probe.";
+
+[[noreturn]] void refuse_dir(const std::string& dir, ExitCode code, const std::string& why) {
+  throw Error(code, fmt::format("heartbeat directory {}: {}", dir, why));
+}
+
+// DIR, created when missing (0755: umask only clears bits, so a site's umask 002 does not make it group-writable),
+// then refused unless it is a directory of this process's user that no one else can write.
+void require_own_dir(std::string dir) {
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  std::error_code error;
+  const std::filesystem::path parent = std::filesystem::path(dir).parent_path();
+  if (!parent.empty() && !std::filesystem::create_directories(parent, error) && error) {
+    refuse_dir(dir, exit_code_for_errno(error.value()), "cannot create its parent: " + error.message());
+  }
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    refuse_dir(dir, exit_code_for_errno(errno), fmt::format("cannot create it: {}", std::strerror(errno)));
+  }
+  struct stat st {};
+  if (lstat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+    refuse_dir(dir, ExitCode::config, S_ISLNK(st.st_mode) ? "a symbolic link (not followed: name the directory itself)"
+                                                          : "not a directory");
+  }
+  // Opened without following a link, and judged on the descriptor: what was checked is what is used.
+  UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0 || fstat(fd.get(), &st) != 0) {
+    refuse_dir(dir, ExitCode::config, fmt::format("cannot open it: {}", std::strerror(errno)));
+  }
+  const char* expected = "; expected a directory that only this job's user can write (another user's beats, flags "
+                         "or blame there would decide which node is drained)";
+  if (st.st_uid != geteuid()) {
+    refuse_dir(dir, ExitCode::config, fmt::format("owned by uid {}, not by this job's uid {}{}", st.st_uid, geteuid(), expected));
+  }
+  if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+    refuse_dir(dir, ExitCode::config, fmt::format("writable by group or others (mode {:04o}){}", st.st_mode & 07777, expected));
+  }
+}
+
+}  // namespace
+
 void reset_heartbeat_dir(const std::string& dir) {
-  std::filesystem::create_directories(dir);
+  require_own_dir(dir);
   const char* prefixes[] = {kProgressPrefix, kLivenessPrefix, kStragglerPrefix, kBlamePrefix};
   for (const char* prefix : prefixes) {
     for_each_beat_file(dir, prefix, [](const std::filesystem::path& path, int) { std::filesystem::remove(path); });
   }
-  // The temp files (".<prefix><rank>.<pid>.tmp") of writers killed between create and rename.
+  // The temp files (".<prefix><rank>.<pid>.tmp") of writers killed between create and rename, and probes left by
+  // a supervisor killed between write and remove.
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
     const std::string name = entry.path().filename().string();
-    for (const char* prefix : prefixes) {
-      const bool temp = name.rfind(std::string(".") + prefix, 0) == 0 && name.ends_with(".tmp");
-      if (temp) std::filesystem::remove(entry.path(), error);
-    }
+    bool ours = name.rfind(kProbePrefix, 0) == 0;
+    for (const char* prefix : prefixes) ours = ours || (name.rfind(std::string(".") + prefix, 0) == 0 && name.ends_with(".tmp"));
+    if (ours) std::filesystem::remove(entry.path(), error);
   }
+}
+
+std::string probe_heartbeat_dir(const std::string& dir) {
+  // 4 KiB: a data block must be allocated (a few bytes could fit in a full filesystem's inode); synced, so a
+  // filesystem that reports ENOSPC or EIO only on sync (NFS) is caught too.
+  const std::string probe = fmt::format("{}/{}{}", dir, kProbePrefix, getpid());
+  try {
+    write_file_durably(probe, std::string(4096, '.'), Durability::fsync);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  if (unlink(probe.c_str()) != 0) return fmt::format("{}: remove failed: {}", probe, std::strerror(errno));
+  return "";
 }
 
 }  // namespace sigma

@@ -141,6 +141,19 @@ ChildAnswer load_job_share(std::uint32_t job_id, const std::string& node) {
   return {true, nlohmann::json{{"job_cpus", job_cpus}, {"node_cpus", node_cpus}}.dump()};
 }
 
+ChildAnswer load_steps(unsigned job_id) {
+  job_step_info_response_msg_t* steps = nullptr;
+  if (slurm_get_job_steps(0, job_id, NO_VAL, &steps, SHOW_ALL) != SLURM_SUCCESS) return {false, slurm_error_text()};
+  nlohmann::json out = nlohmann::json::array();
+  for (uint32_t i = 0; steps != nullptr && i < steps->job_step_count; ++i) {
+    const job_step_info_t& step = steps->job_steps[i];
+    if (step.step_id.step_id >= SLURM_MAX_NORMAL_STEP_ID) continue;  // batch, extern, interactive
+    out.push_back(fmt::format("{}.{} on {}", step.step_id.job_id, step.step_id.step_id, step.nodes ? step.nodes : "?"));
+  }
+  slurm_free_job_step_info_response_msg(steps);
+  return {true, out.dump()};
+}
+
 }  // namespace
 
 bool job_has_whole_node(const std::string& job_id, const std::string& node) {
@@ -155,6 +168,14 @@ bool job_has_whole_node(const std::string& job_id, const std::string& node) {
   if (j.is_discarded()) throw Error(ExitCode::internal, fmt::format("job {}: unreadable answer", job_id));
   const int job_cpus = j.value("job_cpus", -1), node_cpus = j.value("node_cpus", 0);
   return job_cpus > 0 && job_cpus >= node_cpus;
+}
+
+std::vector<std::string> job_steps(unsigned job_id) {
+  const auto text = in_child(fmt::format("steps of job {}: slurm_get_job_steps failed", job_id),
+                             [&] { return load_steps(job_id); });
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array()) throw Error(ExitCode::internal, fmt::format("steps of job {}: unreadable answer", job_id));
+  return j.get<std::vector<std::string>>();
 }
 
 NodeStatus query_node(const std::string& node) {

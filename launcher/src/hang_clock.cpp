@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 namespace sigma::launch {
@@ -34,6 +35,36 @@ std::string HangCheck::reason() const {
   const std::vector<int> named(not_started.begin(), not_started.begin() + std::min(kNamed, not_started.size()));
   return fmt::format("no first heartbeat from rank(s) {}{} {:.0f}s after the launch (policy.startup_timeout_s: {:.0f})",
                      fmt::join(named, ","), not_started.size() > kNamed ? ",..." : "", waited_s, bound_s);
+}
+
+std::vector<Heartbeat> beats_of_attempt(const std::vector<Heartbeat>& beats, const std::string& attempt,
+                                        double launched) {
+  std::vector<Heartbeat> ours;
+  for (const auto& beat : beats) {
+    if (beat.attempt == attempt && beat.time >= launched) ours.push_back(beat);
+  }
+  return ours;
+}
+
+std::string heartbeat_dir_fault(const std::string& dir, const std::string& probe_error, int ranks,
+                                const std::vector<Heartbeat>& beats,
+                                const std::vector<std::pair<int, double>>& liveness, double now) {
+  if (!probe_error.empty()) return fmt::format("heartbeat directory {} not writable: {}", dir, probe_error);
+  std::map<int, double> alive;
+  for (const auto& [rank, time] : liveness) alive[rank] = std::max(alive[rank], time);
+  double newest = 0;
+  for (int rank = 0; rank < ranks; ++rank) {
+    const auto it = alive.find(rank);
+    const double last = it == alive.end() ? 0 : it->second;
+    if (now - last <= kLivenessStale_s) return "";  // this rank still beats: the directory takes beats
+    newest = std::max(newest, last);
+  }
+  std::set<std::string> nodes;
+  for (const auto& beat : beats) nodes.insert(beat.node);
+  if (ranks < 1 || nodes.size() < 2) return "";  // one node's ranks all stale: evidence about that node
+  return fmt::format("heartbeat directory {} not writable: no liveness beat from any of the {} ranks on {} nodes{} "
+                     "(every rank at once: their writes fail there, though this host's probe worked)",
+                     dir, ranks, nodes.size(), newest > 0 ? fmt::format(" for {:.0f}s", now - newest) : "");
 }
 
 }  // namespace sigma::launch

@@ -2,11 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <re2/re2.h>
+
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <csignal>
 #include <cstring>
-#include <regex>
+#include <string_view>
 
 namespace sigma::launch {
 namespace {
@@ -38,6 +41,10 @@ Verdict hang_verdict() {
   return {"hang", FailureClass::platform, FailureAction::restart, "hang", "no heartbeat progress"};
 }
 
+Verdict heartbeat_dir_verdict(const std::string& why) {
+  return {"heartbeat-dir", FailureClass::platform, FailureAction::fail, "heartbeat_dir_unwritable", why};
+}
+
 std::string describe(const StepFailure& f) {
   if (f.hang) return "no progress";
   if (f.outcome.signal) return fmt::format("killed by signal {}", f.outcome.signal);
@@ -56,18 +63,37 @@ int signal_named(const std::string& text) {
 // srun's "srun: error: NODE: task(s) N: WHAT" line of the task whose end decides the step's outcome: the first
 // one, unless it is a broken pipe and another task's line follows. A broken pipe is what a rank gets when its
 // partner has died (a kill -9, a crash), and srun may report it first: the partner's line names the cause.
+// The log is the step's stderr, which the program writes too: RE2 (linear time, no recursion, as core's taxonomy)
+// on at most kMaxTaskLineBytes of each line, so no line can make the supervisor crawl or overflow its stack.
+constexpr std::size_t kMaxTaskLineBytes = 4096;
+
 struct TaskLine {
   std::string node, what;
 };
-std::optional<TaskLine> deciding_task_line(const std::string& log) {
-  static const std::regex task_line(R"(srun: error: ([A-Za-z0-9._-]+): tasks? [0-9,-]+: ([^\n]*))");
+std::optional<TaskLine> deciding_task_line(std::string_view log) {
+  static const RE2 task_line(R"(srun: error: ([A-Za-z0-9._-]+): tasks? [0-9,-]+: (.*))");
   std::optional<TaskLine> first;
-  for (std::sregex_iterator it(log.begin(), log.end(), task_line), end; it != end; ++it) {
-    TaskLine line{(*it)[1].str(), (*it)[2].str()};
-    if (signal_named(line.what) != SIGPIPE) return line;
-    if (!first) first = line;
+  while (!log.empty()) {
+    const std::size_t end = std::min(log.find('\n'), log.size());
+    const std::string_view line = log.substr(0, std::min(end, kMaxTaskLineBytes));
+    log.remove_prefix(std::min(end + 1, log.size()));
+    TaskLine found;
+    if (!RE2::PartialMatch(line, task_line, &found.node, &found.what)) continue;
+    if (signal_named(found.what) != SIGPIPE) return found;
+    if (!first) first = std::move(found);
   }
   return first;
+}
+
+// The status in "Exited with exit code N", when N is one a process can exit with (0-255).
+std::optional<int> exit_code_named(const std::string& what) {
+  static const RE2 exited(R"(Exited with exit code ([0-9]+))");
+  std::string digits;
+  if (!RE2::PartialMatch(what, exited, &digits)) return std::nullopt;
+  int code = -1;
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), code);
+  if (error != std::errc() || end != digits.data() + digits.size() || code > 255) return std::nullopt;
+  return code;
 }
 
 }  // namespace
@@ -82,6 +108,12 @@ Decision decide(const Taxonomy& taxonomy, const PolicyConfig& policy, const Step
     Decision d;
     d.next = Next::done;
     return d;
+  }
+  if (!failure.heartbeat_dir_fault.empty()) {
+    // Every rank looks hung because none could write its beats: draining their nodes would empty the cluster
+    // and requeueing would hang again, so stop once for a human (free space, fix the mount or the modes).
+    return stop(heartbeat_dir_verdict(failure.heartbeat_dir_fault), ExitCode::config,
+                failure.heartbeat_dir_fault + "; a filesystem fault, not a node's: no node drained, not restarted");
   }
   const Verdict verdict = failure.hang ? hang_verdict() : taxonomy.classify(failure.outcome);
   const std::string what = fmt::format("{} ({}: {}{})", describe(failure), to_string(verdict.failure_class),
@@ -125,14 +157,35 @@ Decision decide(const Taxonomy& taxonomy, const PolicyConfig& policy, const Step
   return d;
 }
 
+nlohmann::json failure_event(const StepFailure& failure, const Decision& decision) {
+  nlohmann::json event = {{"class", std::string(to_string(decision.verdict.failure_class))},
+                          {"rule", decision.verdict.rule},
+                          {"fault_code", decision.verdict.fault_code},
+                          {"evidence", decision.verdict.evidence},
+                          {"next", decision.next == Next::restart ? "restart" : "stop"},
+                          {"exit_code", to_int(decision.exit_code)},
+                          {"reason", decision.reason}};
+  if (failure.blamed_node.empty()) {
+    event["node"] = nullptr;
+    event["node_unknown"] = !failure.heartbeat_dir_fault.empty() ? "a filesystem fault: no node is blamed"
+                            : failure.hang ? "no heartbeat of a started rank names one (a rank never beat)"
+                                           : "srun's error lines name none of the step's nodes";
+    return event;
+  }
+  event["node"] = failure.blamed_node;
+  event["node_action"] = !decision.drain_node.empty() ? (decision.exclude_only ? "excluded from this job, not drained"
+                                                                               : "drained")
+                         : decision.next == Next::restart ? "kept: restarted on the same nodes (no spare node free)"
+                                                          : "kept: the job stops";
+  return event;
+}
+
 StepOutcome first_task_outcome(const StepOutcome& srun) {
   StepOutcome outcome = srun;
-  static const std::regex exited(R"(Exited with exit code ([0-9]+))");
-  std::smatch code;
   const auto line = deciding_task_line(srun.log);
   const std::string what = line ? line->what : "";
-  if (std::regex_search(what, code, exited)) {
-    outcome.exit_code = std::stoi(code[1]);
+  if (const auto code = exit_code_named(what)) {
+    outcome.exit_code = *code;
     outcome.signal = 0;
   } else if (const int sig = signal_named(what); sig != 0) {
     // srun's own exit status is the last task's: after a kill -9 of one rank, its partner may end with a broken
@@ -147,9 +200,14 @@ StepOutcome first_task_outcome(const StepOutcome& srun) {
 }
 
 std::string node_named_by_srun(const std::string& log) {
-  static const std::regex node_failure(R"(Node failure on ([A-Za-z0-9._-]+))");
-  std::smatch match;
-  if (std::regex_search(log, match, node_failure)) return match[1];
+  static const RE2 node_failure(R"(Node failure on ([A-Za-z0-9._-]+))");
+  std::string node;
+  std::string_view rest = log;
+  while (!rest.empty()) {
+    const std::size_t end = std::min(rest.find('\n'), rest.size());
+    if (RE2::PartialMatch(rest.substr(0, std::min(end, kMaxTaskLineBytes)), node_failure, &node)) return node;
+    rest.remove_prefix(std::min(end + 1, rest.size()));
+  }
   const auto line = deciding_task_line(log);
   return line ? line->node : "";
 }
@@ -159,7 +217,9 @@ std::string node_to_blame(const StepOutcome& first, const std::string& srun_log,
   const bool trainer_blamed_one_of_ours =
       trainer_blame && std::find(step_nodes.begin(), step_nodes.end(), trainer_blame->node) != step_nodes.end();
   if (first.exit_code == to_int(ExitCode::node_hardware) && trainer_blamed_one_of_ours) return trainer_blame->node;
-  return node_named_by_srun(srun_log);
+  // The program writes to the same stderr as srun: a name that is not one of the step's nodes is not evidence.
+  const std::string named = node_named_by_srun(srun_log);
+  return std::find(step_nodes.begin(), step_nodes.end(), named) != step_nodes.end() ? named : "";
 }
 
 }  // namespace sigma::launch

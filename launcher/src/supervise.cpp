@@ -1,6 +1,7 @@
 #include "sigma/launcher/supervise.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -50,6 +51,7 @@ std::vector<std::string> allocation_nodes() {
 // What happened to one attempt, for the summary and the recovery figures.
 struct Attempt {
   std::vector<std::string> nodes;
+  std::string id;          // handed to its ranks (SIGMA_HEARTBEAT_ATTEMPT): only beats written for it count
   double started = 0;
   double process_started = 0;  // the first rank's process start (step launch done)
   double mpi_ready = 0;        // the last rank out of MPI_Init
@@ -84,7 +86,10 @@ class Supervisor {
     while (true) {
       const auto healthy = healthy_nodes();
       const std::vector<std::string> active(healthy.begin(), healthy.begin() + std::min<std::size_t>(width_, healthy.size()));
-      Attempt attempt{active, now_seconds(), 0, 0, 0, 0, 0, 0, 0};
+      // The id is unique across the job's requeues too (another supervisor process), so no beat of an earlier
+      // run's step can pass for this attempt's.
+      const std::string id = fmt::format("{}.{}", getpid(), summary_.restarts + 1);
+      Attempt attempt{active, id, now_seconds(), 0, 0, 0, 0, 0, 0, 0};
       const auto [failure, forwarded_in_step] = run_step(attempt);
       const bool forwarded = forwarded_in_step || stop_pending();  // or it came as the step ended (scancel: at once)
       if (!leaving_.empty() && failure.outcome.exit_code == to_int(ExitCode::requeue)) {
@@ -97,7 +102,7 @@ class Supervisor {
                                        {summary_.restarts, static_cast<int>(healthy.size()) - width_});
       if (decision.next == Next::done) return finish(ExitCode::ok, "the step completed");
       const double detected = now_seconds();
-      act_on(decision, attempt, detected);
+      act_on(failure, decision, attempt, detected);
       if (decision.next == Next::stop) return finish(decision.exit_code, decision.reason);
       if (!wait_backoff(decision.backoff_s)) return end_on_stop("stop signal during the backoff");
       ++summary_.restarts;
@@ -139,7 +144,7 @@ class Supervisor {
   // The attempt's first and latest heartbeats (its first training step is the end of a recovery).
   std::vector<Heartbeat> read_progress(Attempt& attempt) {
     if (options_.heartbeat_dir.empty()) return {};
-    const auto beats = read_heartbeats(options_.heartbeat_dir);
+    const auto beats = beats_of_attempt(read_heartbeats(options_.heartbeat_dir), attempt.id, attempt.started);
     for (const auto& beat : beats) {
       if (attempt.first_beat == 0 || beat.time < attempt.first_beat) attempt.first_beat = beat.time;
       if (attempt.process_started == 0 || beat.started_at < attempt.process_started) {
@@ -157,31 +162,82 @@ class Supervisor {
 
   std::string blamed_node(const Attempt& attempt, const StepOutcome& first, const std::string& srun_log) const {
     const auto trainer_blame =
-        options_.heartbeat_dir.empty() ? std::nullopt : read_blame(options_.heartbeat_dir);
+        options_.heartbeat_dir.empty() ? std::nullopt : read_blame(options_.heartbeat_dir, attempt.id);
     return node_to_blame(first, srun_log, trainer_blame, attempt.nodes);
   }
 
-  // True when the step is hung (hang_clock.hpp: the start-up bound until every rank has beaten, then the
-  // heartbeat timeout); `why` says which, `blamed` is the rank that stopped first.
-  bool hung(Attempt& attempt, std::string& why, std::optional<Heartbeat>& blamed) {
-    if (options_.heartbeat_dir.empty()) return false;
+  // A hang: why (the bound that ran out), the node to blame ("" for none) and, when the heartbeat directory
+  // explains it, that fault instead of a node.
+  struct Hang {
+    std::string why, node, dir_fault;
+  };
+
+  // A hang when the step is hung (hang_clock.hpp: the start-up bound until every rank has beaten, then the
+  // heartbeat timeout). Before a node is blamed, the directory is probed: beats that could not be written are
+  // no evidence about any node.
+  std::optional<Hang> hung(Attempt& attempt) {
+    if (options_.heartbeat_dir.empty()) return std::nullopt;
     const auto beats = read_progress(attempt);
     const int ranks = static_cast<int>(attempt.nodes.size()) * options_.tasks_per_node;
-    const HangCheck check = check_hang(config_.policy, attempt.started, ranks, beats, now_seconds());
-    if (!check.hung) return false;
-    why = check.reason();
+    const double now = now_seconds();
+    const HangCheck check = check_hang(config_.policy, attempt.started, ranks, beats, now);
+    if (!check.hung) return std::nullopt;
+    Hang hang{check.reason(), "", ""};
+    const auto liveness = read_liveness(options_.heartbeat_dir, attempt.id);
+    hang.dir_fault = heartbeat_dir_fault(options_.heartbeat_dir, probe_heartbeat_dir(options_.heartbeat_dir), ranks,
+                                         beats, liveness, now);
     // A rank that never beat has no node on record: rather than blame one that started, blame none.
-    if (!check.starting) blamed = stopped_first(beats, read_liveness(options_.heartbeat_dir), now_seconds());
-    return true;
+    if (hang.dir_fault.empty() && !check.starting) {
+      if (const auto blamed = stopped_first(beats, liveness, now)) hang.node = blamed->node;
+    }
+    return hang;
+  }
+
+  // This job's steps that slurmctld still holds ("7.0 on n[1-2]"); empty outside a job or when it cannot say.
+  static std::vector<std::string> steps_still_held() {
+    const char* job = std::getenv("SLURM_JOB_ID");
+    if (job == nullptr) return {};
+    try {
+      return job_steps(static_cast<unsigned>(std::strtoul(job, nullptr, 10)));
+    } catch (const Error& e) {
+      say(fmt::format("warning: {}", e.what()));
+      return {};
+    }
+  }
+
+  // srun waits, silently, while nodes it asks for are still held by a step that has not ended: on a restart, the
+  // aborted step, whose frozen node cannot end it until it thaws. The steps held at the launch are asked again
+  // kBlockedCheckSeconds later, while no rank has beaten; any still held is said once (log and ledger), so a
+  // restart that waits for a node to thaw is not mistaken for a slow start.
+  void note_blocked_start(const Attempt& attempt, std::vector<std::string>& held_at_launch) {
+    constexpr double kBlockedCheckSeconds = 5;
+    if (held_at_launch.empty() || attempt.first_beat != 0 || now_seconds() - attempt.started < kBlockedCheckSeconds) {
+      return;
+    }
+    std::vector<std::string> still;
+    for (const auto& step : steps_still_held()) {
+      if (std::find(held_at_launch.begin(), held_at_launch.end(), step) != held_at_launch.end()) still.push_back(step);
+    }
+    held_at_launch.clear();  // asked once per attempt
+    if (still.empty()) return;
+    const std::string reason = "the aborted step still holds nodes: srun waits until it ends (a frozen node's step "
+                               "ends only when the node thaws or is declared down)";
+    say(fmt::format("attempt {} waits to start: {}: step {}", summary_.restarts + 1, reason, fmt::join(still, ", ")));
+    record(config_, "restart_blocked", {{"attempt", summary_.restarts + 1}, {"nodes", attempt.nodes},
+                                        {"held_by", still}, {"reason", reason},
+                                        {"previous_fault_node", pending_fault_.node}});
   }
 
   std::pair<StepFailure, bool> run_step(Attempt& attempt) {
     if (!options_.heartbeat_dir.empty()) reset_heartbeat_dir(options_.heartbeat_dir);
     say(fmt::format("starting the step on {} (attempt {})", fmt::join(attempt.nodes, ","), summary_.restarts + 1));
     record(config_, "step_started", {{"nodes", attempt.nodes}, {"attempt", summary_.restarts + 1}});
+    // Asked before srun starts, so the new step is not among them.
+    auto held_at_launch = summary_.restarts > 0 ? steps_still_held() : std::vector<std::string>{};
     // The trainer records its guardrails' decisions in the site's ledger, as it does under the SPANK plugin.
-    StepProcess step(srun_command(attempt.nodes),
-                     {{kHeartbeatDirEnv, options_.heartbeat_dir}, {"SIGMA_LEDGER", config_.paths.ledger}});
+    StepProcess step(srun_command(attempt.nodes), {{kHeartbeatDirEnv, options_.heartbeat_dir},
+                                                   {kHeartbeatAttemptEnv, attempt.id},
+                                                   {"SIGMA_LEDGER", config_.paths.ledger}});
     bool forwarded = false;
     while (true) {
       if (auto outcome = step.poll(kPollSeconds)) {
@@ -200,11 +256,10 @@ class Supervisor {
         leaving_ = straggler_to_leave(attempt);
         if (!leaving_.empty()) step.signal(SIGUSR1);  // the trainer saves at the step's end and exits 42
       }
-      std::string why;
-      std::optional<Heartbeat> blamed;
-      if (!forwarded && hung(attempt, why, blamed)) {
-        say(why + ": aborting the step");
-        StepFailure failure{step.abort(kAbortGraceSeconds), true, blamed ? blamed->node : ""};
+      note_blocked_start(attempt, held_at_launch);
+      if (const auto hang = forwarded ? std::nullopt : hung(attempt)) {
+        say(hang->why + ": aborting the step");
+        StepFailure failure{step.abort(kAbortGraceSeconds), true, hang->node, hang->dir_fault};
         return {failure, false};
       }
     }
@@ -214,7 +269,7 @@ class Supervisor {
   // spare can take its place and a restart is left ("" otherwise). Each flagged node is recorded once.
   std::string straggler_to_leave(const Attempt& attempt) {
     if (!config_.policy.exclude_stragglers || options_.heartbeat_dir.empty()) return "";
-    for (const auto& flag : read_straggler_flags(options_.heartbeat_dir)) {
+    for (const auto& flag : read_straggler_flags(options_.heartbeat_dir, attempt.id)) {
       const bool in_attempt = std::find(attempt.nodes.begin(), attempt.nodes.end(), flag.node) != attempt.nodes.end();
       if (!in_attempt || !stragglers_seen_.insert(flag.node).second) continue;
       const bool can_leave = static_cast<int>(healthy_nodes().size()) > width_ &&
@@ -262,15 +317,12 @@ class Supervisor {
     pending_fault_ = {};
   }
 
-  void act_on(const Decision& decision, const Attempt& attempt, double detected) {
+  void act_on(const StepFailure& failure, const Decision& decision, const Attempt& attempt, double detected) {
     say(decision.reason);
-    record(config_, "step_failed",
-           {{"class", std::string(to_string(decision.verdict.failure_class))}, {"rule", decision.verdict.rule},
-            {"fault_code", decision.verdict.fault_code}, {"evidence", decision.verdict.evidence},
-            {"node", decision.drain_node}, {"next", decision.next == Next::restart ? "restart" : "stop"},
-            {"exit_code", to_int(decision.exit_code)}, {"reason", decision.reason},
-            {"last_step", attempt.last_step}, {"detected_after_last_beat_s",
-                                               attempt.last_beat > 0 ? detected - attempt.last_beat : 0}});
+    nlohmann::json details = failure_event(failure, decision);
+    details["last_step"] = attempt.last_step;
+    details["detected_after_last_beat_s"] = attempt.last_beat > 0 ? detected - attempt.last_beat : 0;
+    record(config_, "step_failed", std::move(details));
     if (decision.drain_node.empty()) return;
     excluded_.insert(decision.drain_node);
     summary_.excluded.push_back(decision.drain_node);

@@ -2,6 +2,8 @@
 // step to policy.heartbeat_timeout_s from its newest heartbeat.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "sigma/launcher/hang_clock.hpp"
 
 namespace sigma::launch {
@@ -17,6 +19,11 @@ PolicyConfig policy() {
 constexpr double kLaunch = 1000;
 
 Heartbeat beat(int rank, long step, double time) { return {rank, step, time, "n1", 0}; }
+Heartbeat beat_on(int rank, const std::string& node, double time, const std::string& attempt) {
+  Heartbeat b{rank, 10, time, node, 0};
+  b.attempt = attempt;
+  return b;
+}
 
 TEST(HangClock, ASlowStartUpIsNotAHang) {
   // 30 s after the launch with no heartbeat yet: three heartbeat timeouts, but within the start-up bound.
@@ -67,6 +74,50 @@ TEST(HangClock, ManyRanksNotStartedAreNamedBriefly) {
   EXPECT_EQ(check.not_started.size(), 4096u);
   EXPECT_EQ(check.reason(),
             "no first heartbeat from rank(s) 0,1,2,3,4,5,6,7,... 61s after the launch (policy.startup_timeout_s: 60)");
+}
+
+TEST(AttemptBeats, BeatsOfAnotherAttemptOrFromBeforeTheLaunchAreIgnored) {
+  // A frozen node's rank of attempt 1 thaws after attempt 2 launched at kLaunch (the fault was detected 5 s
+  // before): it finishes a beat whose time it took before it froze, then writes new ones, all for attempt 1.
+  const double detected = kLaunch - 5;
+  const std::vector<Heartbeat> beats = {beat_on(1, "n2", kLaunch - 40, "9.1"), beat_on(1, "n2", kLaunch + 1, "9.1"),
+                                        beat_on(0, "n1", kLaunch - 1, "9.2"), beat_on(0, "n1", kLaunch + 3, "9.2"),
+                                        beat_on(1, "n3", kLaunch + 4, "9.2")};
+  const auto ours = beats_of_attempt(beats, "9.2", kLaunch);
+  ASSERT_EQ(ours.size(), 2u);
+  double first_beat = ours[0].time;
+  for (const auto& b : ours) {
+    EXPECT_EQ(b.attempt, "9.2");
+    first_beat = std::min(first_beat, b.time);
+  }
+  EXPECT_DOUBLE_EQ(first_beat, kLaunch + 3);
+  EXPECT_GE(first_beat - detected, 0);  // the recovery time the ledger records
+  // Without the filter the thawed rank's beat would have made it 35 s before the fault was detected.
+  EXPECT_LT(beats[0].time - detected, 0);
+}
+
+TEST(HeartbeatDirFault, AFailedProbeIsTheDirectorysFault) {
+  const auto fault = heartbeat_dir_fault("/run/hb", "/run/hb/.sigma-probe.7: write failed: No space left on device",
+                                         2, {}, {}, kLaunch);
+  EXPECT_EQ(fault, "heartbeat directory /run/hb not writable: /run/hb/.sigma-probe.7: write failed: No space left "
+                   "on device");
+}
+
+TEST(HeartbeatDirFault, EveryRankStaleAtOnceOnSeveralNodesIsTheDirectorysFault) {
+  const double now = kLaunch + 100;
+  const std::vector<Heartbeat> two_nodes = {beat_on(0, "n1", now - 20, "a"), beat_on(1, "n2", now - 20, "a")};
+  const auto fault = heartbeat_dir_fault("/hb", "", 2, two_nodes, {{0, now - 15}, {1, now - 14}}, now);
+  EXPECT_EQ(fault.rfind("heartbeat directory /hb not writable: no liveness beat from any of the 2 ranks on 2 nodes "
+                        "for 14s", 0), 0u) << fault;
+  // One frozen rank: the other still beats, so a node is to blame.
+  EXPECT_EQ(heartbeat_dir_fault("/hb", "", 2, two_nodes, {{0, now - 0.5}, {1, now - 14}}, now), "");
+  // A rank with no liveness at all counts as stale with the others.
+  EXPECT_NE(heartbeat_dir_fault("/hb", "", 2, two_nodes, {{0, now - 15}}, now), "");
+  // Every rank on one node stale: that node's processes are frozen or gone, evidence about it.
+  const std::vector<Heartbeat> one_node = {beat_on(0, "n1", now - 20, "a"), beat_on(1, "n1", now - 20, "a")};
+  EXPECT_EQ(heartbeat_dir_fault("/hb", "", 2, one_node, {{0, now - 15}, {1, now - 15}}, now), "");
+  // No rank has beaten yet (start-up): nothing says where they run, only the probe can tell.
+  EXPECT_EQ(heartbeat_dir_fault("/hb", "", 2, {}, {}, now), "");
 }
 
 }  // namespace

@@ -265,3 +265,88 @@ TEST(Blame, ABrokenPipeReportedFirstIsTheConsequenceNotTheCause) {
   EXPECT_EQ(first_task_outcome({141, 0, alone}).signal, SIGPIPE);
   EXPECT_EQ(node_named_by_srun(alone), "n1");
 }
+
+TEST(Blame, AnOverlongTaskLineIsReadWithoutCrashing) {
+  // The step's stderr is the program's too: a 60,000-character task line overflowed std::regex's recursion.
+  const std::string huge = "srun: error: n1: task 0: " + std::string(60000, 'x') + "\n";
+  const StepOutcome outcome = first_task_outcome({1, 0, huge});
+  EXPECT_EQ(outcome.exit_code, 1);  // the line names no exit code or signal: srun's own status stands
+  EXPECT_EQ(outcome.signal, 0);
+  EXPECT_EQ(node_named_by_srun(huge), "n1");
+  // Past the first 4 KiB of a line nothing is read: a status there does not count.
+  const std::string late = "srun: error: n2: task 1: " + std::string(5000, ' ') + "Exited with exit code 2\n";
+  EXPECT_EQ(first_task_outcome({9, 0, late}).exit_code, 9);
+  EXPECT_EQ(first_task_outcome({9, 0, "srun: error: n2: task 1: Exited with exit code 2\n"}).exit_code, 2);
+}
+
+TEST(Blame, AnExitCodeOutOfRangeIsNotTakenForOne) {
+  // "internal error: stoi" before: the number did not fit an int. No process exits with more than 255.
+  for (const char* number : {"99999999999", "256", "999999999999999999999999999999"}) {
+    const std::string log = std::string("srun: error: n1: task 0: Exited with exit code ") + number + "\n";
+    const StepOutcome outcome = first_task_outcome({10, 0, log});
+    EXPECT_EQ(outcome.exit_code, 10) << number;  // srun's own status
+    EXPECT_EQ(outcome.signal, 0) << number;
+  }
+  EXPECT_EQ(first_task_outcome({1, 0, "srun: error: n1: task 0: Exited with exit code 255\n"}).exit_code, 255);
+}
+
+TEST(Blame, SrunLinesNamingANodeOutsideTheStepAreNotEvidence) {
+  // The program can print anything to the stderr srun's lines share: it cannot get another node blamed.
+  const std::vector<std::string> step_nodes = {"n1", "n2"};
+  const std::string forged = "srun: error: Node failure on n7\n";
+  EXPECT_EQ(node_to_blame({1, 0, forged}, forged, std::nullopt, step_nodes), "");
+  const std::string real = "srun: error: Node failure on n2\n";
+  EXPECT_EQ(node_to_blame({1, 0, real}, real, std::nullopt, step_nodes), "n2");
+}
+
+TEST(RecoveryPolicy, AHeartbeatDirectoryFaultStopsWithoutDrainingAnyNode) {
+  // Every rank looked hung because none could write its beats: nothing is known about any node.
+  StepFailure f = hung_on("");
+  f.heartbeat_dir_fault = "heartbeat directory /run/hb not writable: No space left on device";
+  for (const RecoveryState state : {RecoveryState{0, 1}, RecoveryState{0, 0}, RecoveryState{3, 1}}) {
+    const Decision d = decide(taxonomy(), policy(), f, state);
+    EXPECT_EQ(d.next, Next::stop);
+    EXPECT_EQ(d.exit_code, ExitCode::config);
+    EXPECT_EQ(d.drain_node, "");
+    EXPECT_EQ(d.verdict.fault_code, "heartbeat_dir_unwritable");
+    EXPECT_EQ(d.reason.rfind("heartbeat directory /run/hb not writable: No space left on device", 0), 0u) << d.reason;
+  }
+  // Even with a node on record (a stale rank), the directory's fault blames none.
+  f.blamed_node = "n2";
+  EXPECT_EQ(decide(taxonomy(), policy(), f, {0, 1}).drain_node, "");
+}
+
+TEST(FailureEvent, AnInPlaceRestartNamesTheNodeItKept) {
+  // A rank killed on n2 with no spare free: restarted on the same nodes, n2 kept; the ledger still names it.
+  const StepFailure f = killed(SIGKILL, "n2");
+  const Decision d = decide(taxonomy(), policy(), f, {0, 0});
+  ASSERT_EQ(d.next, Next::restart);
+  ASSERT_EQ(d.drain_node, "");
+  const auto event = failure_event(f, d);
+  EXPECT_EQ(event["node"], "n2");
+  EXPECT_EQ(event["node_action"], "kept: restarted on the same nodes (no spare node free)");
+  EXPECT_EQ(event["next"], "restart");
+  EXPECT_FALSE(event.contains("node_unknown"));
+
+  const auto drained = failure_event(hung_on("n4"), decide(taxonomy(), policy(), hung_on("n4"), {0, 1}));
+  EXPECT_EQ(drained["node"], "n4");
+  EXPECT_EQ(drained["node_action"], "drained");
+  const auto excluded = failure_event(f, decide(taxonomy(), policy(), f, {0, 1}));
+  EXPECT_EQ(excluded["node_action"], "excluded from this job, not drained");
+}
+
+TEST(FailureEvent, NoNodeKnownIsSaidAsNullWithTheReason) {
+  const StepFailure start_up = hung_on("");
+  const auto event = failure_event(start_up, decide(taxonomy(), policy(), start_up, {0, 1}));
+  EXPECT_TRUE(event["node"].is_null());
+  EXPECT_EQ(event["node_unknown"], "no heartbeat of a started rank names one (a rank never beat)");
+  const StepFailure no_line = exited(13);
+  EXPECT_EQ(failure_event(no_line, decide(taxonomy(), policy(), no_line, {0, 1}))["node_unknown"],
+            "srun's error lines name none of the step's nodes");
+  StepFailure dir = hung_on("");
+  dir.heartbeat_dir_fault = "heartbeat directory /hb not writable: x";
+  const auto dir_event = failure_event(dir, decide(taxonomy(), policy(), dir, {0, 1}));
+  EXPECT_TRUE(dir_event["node"].is_null());
+  EXPECT_EQ(dir_event["fault_code"], "heartbeat_dir_unwritable");
+  EXPECT_EQ(dir_event["exit_code"], 3);
+}

@@ -27,6 +27,10 @@ void resume_node(const std::string& node);
 // that is not a number.
 bool job_has_whole_node(const std::string& job_id, const std::string& node);
 
+// The steps of a job that slurmctld still holds (running or ending), batch and extern steps left out: "7.0 on
+// n[1-2]" each. Throws sigma::Error(transient) like the calls above.
+std::vector<std::string> job_steps(unsigned job_id);
+
 // The node names of a Slurm hostlist expression ("n[1-3,7]" -> n1 n2 n3 n7); throws sigma::Error(usage).
 std::vector<std::string> expand_hostlist(const std::string& hostlist);
 

@@ -4,10 +4,13 @@
 //   policy.startup_timeout_s from its launch (a rank that never starts is caught here);
 //   after that, against policy.heartbeat_timeout_s from its newest heartbeat (a collective stalls every rank
 //   behind a stopped one, so no progress anywhere is a hang).
+// Before a hang blames a node, the heartbeat directory is asked (heartbeat_dir_fault): beats that could not be
+// written say nothing about a node.
 // No processes and no files: unit-tested without a cluster.
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sigma/core/heartbeat.hpp"
@@ -29,5 +32,20 @@ struct HangCheck {
 // `ranks`: the step's task count; `launched`, `now`: seconds since the epoch; `beats`: this attempt's heartbeats.
 HangCheck check_hang(const PolicyConfig& policy, double launched, int ranks, const std::vector<Heartbeat>& beats,
                      double now);
+
+// The beats that belong to an attempt: written for it (`attempt`, the id the supervisor handed its ranks in
+// SIGMA_HEARTBEAT_ATTEMPT) and not older than its launch. A rank of an aborted step that was frozen and thaws
+// after the restart writes beats for its own attempt; a write it began before it froze may land with the old time.
+std::vector<Heartbeat> beats_of_attempt(const std::vector<Heartbeat>& beats, const std::string& attempt,
+                                        double launched);
+
+// Whether a hang is the heartbeat directory's fault rather than a node's: "" when a node may be blamed, else one
+// line, "heartbeat directory DIR not writable: WHY". `probe_error` is probe_heartbeat_dir's answer ("" when the
+// supervisor could write there); `beats` and `liveness` are this attempt's (liveness: rank, time). Besides a
+// failed probe, every rank's liveness stale at once, on more than one node, is the filesystem's fault: a frozen
+// or dead node stops only its own ranks' beats, while the others keep beating as they wait for it.
+std::string heartbeat_dir_fault(const std::string& dir, const std::string& probe_error, int ranks,
+                                const std::vector<Heartbeat>& beats,
+                                const std::vector<std::pair<int, double>>& liveness, double now);
 
 }  // namespace sigma::launch

@@ -3,6 +3,9 @@
 //   success                      -> done
 //   state saved (exit 42)        -> stop with 42: Slurm's RequeueExit requeues the job and it resumes
 //   hardware / hang              -> drain the blamed node, restart on the survivors plus a spare, with backoff
+//   heartbeat directory fault    -> stop with config (3), drain nothing: a hang whose heartbeats could not be
+//                                   written (the directory is full or unwritable, or every rank's beats stopped
+//                                   at once) is the filesystem's fault, not a node's
 //   restart / requeue actions    -> restart, with backoff: off a node the failure named while a spare is free
 //                                   (excluded, not drained), else on the same nodes
 //   no healthy capacity left     -> stop with node_hardware (10): Slurm requeues the job; the drained nodes are
@@ -11,6 +14,8 @@
 //   unknown                      -> stop for a human (internal, 1): never loop
 //   restart cap reached          -> stop with the failure's own exit code
 #pragma once
+
+#include <nlohmann/json.hpp>
 
 #include <optional>
 #include <string>
@@ -27,6 +32,9 @@ struct StepFailure {
   StepOutcome outcome;        // exit code, signal, stderr tail
   bool hang = false;          // no heartbeat progress for policy.heartbeat_timeout_s
   std::string blamed_node;    // "" when nothing points at one node
+  // A hang the heartbeat directory explains: "heartbeat directory DIR not writable: why" (hang_clock.hpp,
+  // heartbeat_dir_fault). Then no node is blamed.
+  std::string heartbeat_dir_fault = {};
 };
 
 enum class Next { done, restart, stop };
@@ -49,6 +57,11 @@ struct RecoveryState {
 Decision decide(const Taxonomy& taxonomy, const PolicyConfig& policy, const StepFailure& failure,
                 const RecoveryState& state);
 
+// The ledger's account of a failed step and the decision (the step_failed event's details): class, rule, fault
+// code, evidence, the node the failure points at and what was done to it ("drained", "excluded", "kept": a
+// restart on the same nodes), or "node": null with "node_unknown" saying why no node is known.
+nlohmann::json failure_event(const StepFailure& failure, const Decision& decision);
+
 // initial_s * factor^k, capped at max_s, for the k-th restart (k from 0).
 double backoff_seconds(const BackoffConfig& backoff, int restart_index);
 
@@ -65,7 +78,8 @@ std::string node_named_by_srun(const std::string& log);
 
 // The node to blame for a failed step: the trainer's own blame (DIR/blame-<r>, core/heartbeat.hpp) when the
 // first task exited 10 and the node is one of the step's, since every rank exits 10 together and srun names
-// whichever task it saw end first; else the node srun's error lines name.
+// whichever task it saw end first; else the node srun's error lines name, when it is one of the step's (the
+// program writes to the same stderr: a line it prints is not evidence about another node).
 std::string node_to_blame(const StepOutcome& first, const std::string& srun_log,
                           const std::optional<RankOnNode>& trainer_blame, const std::vector<std::string>& step_nodes);
 
