@@ -193,6 +193,16 @@ ShardImage lay_out(const std::string& path, const std::vector<Piece>& pieces) {
   return image;
 }
 
+// lay_out, whose failure (in /dev/shm) keeps its code and words but not its errno: a full /dev/shm is not a full
+// checkpoint filesystem, which an errno of ENOSPC on a save would announce.
+ShardImage laid_out(const std::string& path, const std::vector<Piece>& pieces) {
+  try {
+    return lay_out(path, pieces);
+  } catch (const Error& e) {
+    throw Error(e.code(), e.what());
+  }
+}
+
 // Copies the image's bytes outside [from, to) ranges that the data will fill (the metadata).
 void copy_metadata(const ShardImage& image, int out, const std::string& path,
                    std::vector<std::pair<off_t, off_t>> data_ranges) {
@@ -279,7 +289,7 @@ void write_shard(const std::string& path, std::vector<Piece>& pieces) {
   // HDF5 lays the file out in memory, and sigma writes every byte of the real file itself: a full or failing
   // filesystem is one checked write with its errno. (HDF5 1.10 cannot survive a failed write of its own: a file
   // whose flush or close fails keeps a freed identifier, and its cleanup at MPI_Finalize then crashes.)
-  const ShardImage image = lay_out(path, pieces);
+  const ShardImage image = laid_out(path, pieces);
   UniqueFd out(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
   if (out.get() < 0) io_failed(path, "create");
   std::vector<std::pair<off_t, off_t>> data_ranges;
