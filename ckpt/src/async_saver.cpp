@@ -66,11 +66,11 @@ void AsyncSaver::finish() {
   if (!pending_) return;
   std::unique_ptr<Pending> p = std::move(pending_);
   nlohmann::json record;
-  std::string failure;
+  StageFailure failure;
   try {
     record = p->shard.get();
   } catch (const std::exception& e) {
-    failure = e.what();
+    failure = StageFailure::from(e);
   }
   spare_buffers_ = std::move(p->buffers);
   commit_step(comm_, dir_, p->step, p->tmp_dir, p->copy.scalars, record, failure);

@@ -1,5 +1,6 @@
 #include "sigma/ckpt/checkpoint_lifecycle.hpp"
 
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <iostream>
@@ -10,6 +11,7 @@
 #include "sigma/core/cli.hpp"
 #include "sigma/core/durable_file.hpp"
 #include "sigma/core/error.hpp"
+#include "sigma/core/ledger.hpp"
 #include "sigma/core/stop_agreement.hpp"
 #include "step_commit.hpp"
 
@@ -40,7 +42,13 @@ std::optional<LoadResult> CheckpointLifecycle::resume(TrainingStateView& state, 
 
 void CheckpointLifecycle::save_in_background(int64_t step, const TrainingStateView& state) {
   finish();  // retention must not run while a save is in flight: it clears unfinished temporary steps
-  saver_.start(step, state);
+  try {
+    saver_.start(step, state);
+  } catch (const Error& e) {
+    record_save_failure(step, e);
+    throw;
+  }
+  in_flight_step_ = step;
 }
 
 void CheckpointLifecycle::save_and_commit(int64_t step, const TrainingStateView& state) {
@@ -61,8 +69,32 @@ std::optional<LoadResult> CheckpointLifecycle::roll_back(TrainingStateView& stat
 
 void CheckpointLifecycle::finish() {
   if (!saver_.in_flight()) return;
-  saver_.finish();
+  try {
+    saver_.finish();
+  } catch (const Error& e) {
+    record_save_failure(in_flight_step_, e);
+    throw;
+  }
   apply_retention();
+}
+
+// Every rank holds the same failure (the save's stages agree on it); rank 0 records it once. The ledger may lie on
+// the filesystem that is full: then the event is lost with a warning, and the failure itself still stops the run.
+void CheckpointLifecycle::record_save_failure(int64_t step, const Error& e) const {
+  int rank = 0;
+  MPI_Comm_rank(comm_, &rank);
+  if (rank != 0 || options_.ledger_path.empty()) return;
+  try {
+    Event event;
+    event.component = "ckpt";
+    event.event = "ckpt_save_failed";
+    event.details = {{"step", step}, {"path", options_.dir + "/.tmp_" + step_dir_name(step)},
+                     {"errno", e.sys_errno()}, {"error", e.sys_errno() != 0 ? std::strerror(e.sys_errno()) : ""},
+                     {"exit_code", to_int(e.code())}, {"message", e.what()}};
+    append_event(options_.ledger_path, event);
+  } catch (const std::exception& ledger_error) {
+    std::cerr << "sigma-ckpt: warning: ckpt_save_failed not recorded: " << printable(ledger_error.what()) << "\n";
+  }
 }
 
 void CheckpointLifecycle::finish_before_exit() noexcept {
@@ -81,21 +113,16 @@ void CheckpointLifecycle::apply_retention() {
   if (options_.keep_last == 0) return;
   int rank = 0;
   MPI_Comm_rank(comm_, &rank);
-  std::string failure;
-  int code = to_int(ExitCode::internal);
+  StageFailure failure;
   if (rank == 0) {
     try {
       prune_steps(options_.dir, options_.keep_last, options_.keep_every);
-    } catch (const std::filesystem::filesystem_error& e) {
-      failure = fmt::format("{}: retention failed: {}", options_.dir, e.what());
-      code = to_int(exit_code_for_errno(e.code().value()));
-    } catch (const Error& e) {
-      failure = fmt::format("{}: retention failed: {}", options_.dir, e.what());
-      code = to_int(e.code());
+    } catch (const std::exception& e) {  // filesystem_error and sigma::Error keep their errno's code
+      failure = StageFailure::from(e);
+      failure.message = fmt::format("{}: retention failed: {}", options_.dir, e.what());
     }
   }
-  MPI_Bcast(&code, 1, MPI_INT, 0, comm_);
-  agree_or_throw(comm_, failure, static_cast<ExitCode>(code));
+  agree_or_throw(comm_, failure);
 }
 
 }  // namespace sigma::ckpt

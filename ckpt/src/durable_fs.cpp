@@ -20,11 +20,19 @@ constexpr std::size_t kMaxSmallFileBytes = 64 * 1024 * 1024;
 }  // namespace
 
 void fsync_path(const std::string& path) {
+  // A network or quota-limited filesystem may report a full disk only here, at the fsync.
+  auto failed = [&](const char* step) {
+    const int err = errno;
+    return Error(exit_code_for_errno(err), fmt::format("{}: {} failed: {}", path, step, std::strerror(err)), err);
+  };
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(ExitCode::internal, fmt::format("{}: open for fsync failed: {}", path, std::strerror(errno)));
-  int rc = ::fsync(fd);
+  if (fd < 0) throw failed("open for fsync");
+  if (::fsync(fd) != 0) {
+    const Error error = failed("fsync");
+    ::close(fd);
+    throw error;
+  }
   ::close(fd);
-  if (rc != 0) throw Error(ExitCode::internal, fmt::format("{}: fsync failed: {}", path, std::strerror(errno)));
 }
 
 std::string read_small_file(const std::string& path) {

@@ -8,7 +8,8 @@
 
 namespace sigma::ckpt {
 
-void fsync_path(const std::string& path);  // file or directory; throws sigma::Error(internal) naming the path
+// File or directory; throws sigma::Error naming the path, with exit_code_for_errno's code and the errno.
+void fsync_path(const std::string& path);
 // A regular file of at most 64 MiB; throws sigma::Error(not_found) when missing, bad_data when of the wrong kind.
 std::string read_small_file(const std::string& path);
 

@@ -72,8 +72,7 @@ void record_rejection(const LoadOptions& options, const std::string& step_dir, c
 
 LoadResult load_step(MPI_Comm comm, const std::string& step_dir, TrainingStateView& state,
                      const LoadOptions& options) {
-  std::string failure;
-  ExitCode code = ExitCode::bad_data;
+  StageFailure failure;
   LoadResult result;
   try {
     const Manifest m = read_manifest(step_dir);
@@ -81,12 +80,11 @@ LoadResult load_step(MPI_Comm comm, const std::string& step_dir, TrainingStateVi
     for (TensorSlice& slice : state.tensors) fill_slice(step_dir, m, slice);
     result = LoadResult{m.step, step_dir, m.scalars};
   } catch (const Error& e) {
-    failure = e.what();
-    code = e.code();
+    failure = StageFailure::from(e);
   } catch (const std::exception& e) {
-    failure = fmt::format("{}: {}", step_dir, e.what());
+    failure = {fmt::format("{}: {}", step_dir, e.what()), ExitCode::bad_data};
   }
-  agree_or_throw(comm, failure, code);
+  agree_or_throw(comm, failure);
   return result;
 }
 

@@ -10,11 +10,11 @@ void save_checkpoint(MPI_Comm comm, const std::string& dir, int64_t step, const 
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   nlohmann::json record;
-  std::string failure;
+  StageFailure failure;
   try {
     record = write_rank_shard(tmp, state, rank);
   } catch (const std::exception& e) {
-    failure = e.what();
+    failure = StageFailure::from(e);
   }
   commit_step(comm, dir, step, tmp, state.scalars, record, failure);
 }

@@ -1,5 +1,7 @@
 #include "step_commit.hpp"
 
+#include <cerrno>
+#include <climits>
 #include <filesystem>
 #include <vector>
 
@@ -16,6 +18,9 @@ namespace fs = std::filesystem;
 
 namespace sigma::ckpt {
 namespace {
+
+// A failure's message travels to every rank; the bound keeps a runaway message from flooding the logs.
+constexpr size_t kMaxMessage = 4096;
 
 int rank_of(MPI_Comm comm) { int r = 0; MPI_Comm_rank(comm, &r); return r; }
 int size_of(MPI_Comm comm) { int n = 0; MPI_Comm_size(comm, &n); return n; }
@@ -53,37 +58,67 @@ void publish(const std::string& dir, const std::string& tmp, const std::string& 
   fsync_path(dir);
 }
 
-}  // namespace
-
-void agree_or_throw(MPI_Comm comm, const std::string& failure, ExitCode code) {
-  int ok = failure.empty() ? 1 : 0, all_ok = 0;
-  MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, comm);
-  if (all_ok) return;
-  throw Error(code, failure.empty() ? std::string("checkpoint: another rank failed (see its message)") : failure);
+// What a failed save says on every rank: which step, that the committed ones stay, and the cause (naming the
+// file); a full or over-quota filesystem is named as such, since it is the site's or the user's to fix.
+std::string save_failure_message(int64_t step, const Error& cause) {
+  const char* what = cause.sys_errno() == ENOSPC   ? "checkpoint filesystem full: "
+                     : cause.sys_errno() == EDQUOT ? "checkpoint filesystem over quota: "
+                                                   : "checkpoint: ";
+  return fmt::format("{}the save of step {} failed, the committed steps are kept: {}", what, step, cause.what());
 }
 
-// Rank 0 does the filesystem work; every rank fails with the code it found.
-ExitCode rank_zeros_code(MPI_Comm comm, ExitCode code) {
-  int value = to_int(code);
-  MPI_Bcast(&value, 1, MPI_INT, 0, comm);
-  return static_cast<ExitCode>(value);
+// agree_or_throw for a stage of the save of `step`: on failure rank 0 removes the temporary step (every rank is
+// in this collective, so every shard file is closed) and every rank throws the failure as the save's.
+void agree_on_save(MPI_Comm comm, const std::string& tmp_dir, int64_t step, const StageFailure& failure) {
+  try {
+    agree_or_throw(comm, failure);
+  } catch (const Error& e) {
+    std::error_code ignored;  // the save has failed already; what is left is removed by the next save or prune
+    if (rank_of(comm) == 0) fs::remove_all(tmp_dir, ignored);
+    throw Error(e.code(), save_failure_message(step, e), e.sys_errno());
+  }
+}
+
+}  // namespace
+
+StageFailure StageFailure::from(const std::exception& e) {
+  StageFailure f{*e.what() != '\0' ? e.what() : "unexplained failure"};
+  if (const auto* error = dynamic_cast<const Error*>(&e)) {
+    f.code = error->code();
+    f.sys_errno = error->sys_errno();
+  } else if (const auto* fs_error = dynamic_cast<const fs::filesystem_error*>(&e)) {
+    f.sys_errno = fs_error->code().value();
+    f.code = exit_code_for_errno(f.sys_errno);
+  }
+  return f;
+}
+
+void agree_or_throw(MPI_Comm comm, const StageFailure& failure) {
+  int mine = failure.message.empty() ? INT_MAX : rank_of(comm), first = INT_MAX;
+  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
+  if (first == INT_MAX) return;
+  std::string message = failure.message.substr(0, kMaxMessage);
+  int numbers[3] = {to_int(failure.code), failure.sys_errno, static_cast<int>(message.size())};
+  MPI_Bcast(numbers, 3, MPI_INT, first, comm);
+  message.resize(static_cast<size_t>(numbers[2]));
+  MPI_Bcast(message.data(), numbers[2], MPI_CHAR, first, comm);
+  throw Error(static_cast<ExitCode>(numbers[0]), message, numbers[1]);
 }
 
 std::string prepare_step(MPI_Comm comm, const std::string& dir, int64_t step) {
   const std::string tmp = dir + "/.tmp_" + step_dir_name(step);
-  std::string failure;
-  ExitCode code = ExitCode::internal;
+  StageFailure failure;
   if (rank_of(comm) == 0) {
     try {
       fs::create_directories(dir);
       fs::remove_all(tmp);
       fs::create_directory(tmp);
     } catch (const fs::filesystem_error& e) {
-      failure = fmt::format("{}: cannot create checkpoint directory: {}", tmp, e.what());
-      code = exit_code_for_errno(e.code().value());
+      failure = StageFailure::from(e);
+      failure.message = fmt::format("{}: cannot create checkpoint directory: {}", tmp, e.what());
     }
   }
-  agree_or_throw(comm, failure, rank_zeros_code(comm, code));
+  agree_on_save(comm, tmp, step, failure);
   return tmp;
 }
 
@@ -99,24 +134,21 @@ nlohmann::json write_rank_shard(const std::string& tmp_dir, const TrainingStateV
 }
 
 void commit_step(MPI_Comm comm, const std::string& dir, int64_t step, const std::string& tmp_dir,
-                 const nlohmann::json& scalars, const nlohmann::json& rank_record, const std::string& failure) {
-  agree_or_throw(comm, failure, ExitCode::internal);
+                 const nlohmann::json& scalars, const nlohmann::json& rank_record, const StageFailure& failure) {
+  agree_on_save(comm, tmp_dir, step, failure);
   auto records = gather_records(comm, rank_record);
-  std::string commit_failure;
-  ExitCode code = ExitCode::internal;
+  StageFailure commit_failure;
   if (rank_of(comm) == 0) {
     try {
       write_file_durably(tmp_dir + "/" + kManifestName, build_manifest(step, scalars, records).dump(1) + "\n");
       publish(dir, tmp_dir, dir + "/" + step_dir_name(step));
       write_file_durably(dir + "/latest", step_dir_name(step) + "\n");
-    } catch (const Error& e) {  // e.g. `latest` is a directory: the environment's fault, with its code
-      commit_failure = fmt::format("{}: commit of step {} failed: {}", dir, step, e.what());
-      code = e.code();
-    } catch (const std::exception& e) {
-      commit_failure = fmt::format("{}: commit of step {} failed: {}", dir, step, e.what());
+    } catch (const std::exception& e) {  // e.g. `latest` is a directory: the environment's fault, with its code
+      commit_failure = StageFailure::from(e);
+      commit_failure.message = fmt::format("{}: commit failed: {}", dir, e.what());
     }
   }
-  agree_or_throw(comm, commit_failure, rank_zeros_code(comm, code));
+  agree_on_save(comm, tmp_dir, step, commit_failure);
 }
 
 }  // namespace sigma::ckpt

@@ -19,7 +19,9 @@ namespace sigma {
 namespace {
 
 [[noreturn]] void failed(const std::string& dir_path, const std::string& name, const char* step) {
-  throw Error(exit_code_for_errno(errno), fmt::format("{}/{}: {} failed: {}", dir_path, name, step, std::strerror(errno)));
+  const int err = errno;
+  throw Error(exit_code_for_errno(err), fmt::format("{}/{}: {} failed: {}", dir_path, name, step, std::strerror(err)),
+              err);
 }
 
 bool write_all(int fd, const std::string& text) {
@@ -78,6 +80,9 @@ bool lock_briefly(int fd) {
 
 ExitCode exit_code_for_errno(int err) {
   if (err == EACCES || err == EPERM || err == EROFS || err == ELOOP || err == EISDIR) return ExitCode::config;
+  // A full filesystem or quota is the site's or the job's to fix, not a bug and not the node's fault: retrying
+  // or requeueing writes into the same full filesystem, so the job stops once and says so.
+  if (err == ENOSPC || err == EDQUOT) return ExitCode::config;
   if (err == ENOENT || err == ENOTDIR) return ExitCode::not_found;
   return ExitCode::internal;
 }

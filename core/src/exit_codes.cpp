@@ -9,7 +9,9 @@ constexpr std::array kTable{
     ExitCodeInfo{ExitCode::ok, "ok", false, "success"},
     ExitCodeInfo{ExitCode::internal, "internal", false, "unexpected internal error in sigma (a bug)"},
     ExitCodeInfo{ExitCode::usage, "usage", false, "bad command-line option or argument"},
-    ExitCodeInfo{ExitCode::config, "config", false, "bad site config or job config"},
+    ExitCodeInfo{ExitCode::config, "config", false,
+                 "bad site config or job config, or a path it names is unwritable (read-only, filesystem full, "
+                 "over quota): stop, nothing drained"},
     ExitCodeInfo{ExitCode::bad_data, "bad_data", false, "malformed input data (token file, checkpoint contents)"},
     ExitCodeInfo{ExitCode::not_found, "not_found", false, "an input file or checkpoint does not exist"},
     ExitCodeInfo{ExitCode::node_hardware, "node_hardware", true,

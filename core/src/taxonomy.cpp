@@ -75,6 +75,31 @@ std::optional<std::string> find_line(const RE2& pattern, std::string_view log) {
   return std::nullopt;
 }
 
+// "sigma-NAME: ..." but not "sigma-NAME: warning: ...": the line a sigma program ends a failure with.
+bool is_sigma_error_line(std::string_view line) {
+  line.remove_prefix(std::min(line.find_first_not_of(" \t"), line.size()));
+  constexpr std::string_view kPrefix = "sigma-";
+  const std::size_t colon = line.find(": ");
+  if (!line.starts_with(kPrefix) || colon == std::string_view::npos || colon == kPrefix.size()) return false;
+  const std::string_view name = line.substr(kPrefix.size(), colon - kPrefix.size());
+  if (!std::all_of(name.begin(), name.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '-'; })) return false;
+  return !line.substr(colon + 2).starts_with("warning:");
+}
+
+// The last line of the log a sigma program wrote to say why it failed, or "".
+std::string last_sigma_error_line(std::string_view log) {
+  std::string_view last;
+  std::size_t start = 0;
+  while (start < log.size()) {
+    std::size_t end = log.find('\n', start);
+    if (end == std::string_view::npos) end = log.size();
+    const std::string_view line = log.substr(start, std::min(end - start, kMaxLogLineBytes));
+    if (is_sigma_error_line(line)) last = line;
+    start = end + 1;
+  }
+  return last.empty() ? "" : trimmed(std::string(last));
+}
+
 }  // namespace
 
 std::string log_pattern_error(const std::string& pattern) {
@@ -114,6 +139,9 @@ Verdict Taxonomy::classify(const StepOutcome& outcome) const {
       auto line = find_line(*patterns_[i], outcome.log);
       if (!line) continue;
       evidence = *line;
+    } else if (!rule.exit_codes.empty()) {
+      // A rule that trusts an exit code: sigma's programs say why in one line before they exit with it.
+      evidence = last_sigma_error_line(outcome.log);
     }
     return Verdict{rule.name, rule.failure_class, rule.action, rule.fault_code, evidence};
   }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -139,4 +140,13 @@ TEST_F(DurableFileTest, AdminConfigIsReadOnlyBelowDirectoriesOnlyRootCanChange) 
   chmod(config.c_str(), 0666);
   EXPECT_EQ(code_of([&] { load_site_config_as_admin(config); }), ExitCode::config);
   EXPECT_NE(admin_trust_problem(config), "");
+}
+
+// A full or over-quota filesystem stops a job once with config (never internal: not a bug; never a node fault).
+TEST(ExitCodeForErrno, AFullFilesystemIsTheEnvironmentsToFix) {
+  EXPECT_EQ(exit_code_for_errno(ENOSPC), ExitCode::config);
+  EXPECT_EQ(exit_code_for_errno(EDQUOT), ExitCode::config);
+  EXPECT_EQ(exit_code_for_errno(EROFS), ExitCode::config);
+  EXPECT_EQ(exit_code_for_errno(ENOENT), ExitCode::not_found);
+  EXPECT_EQ(exit_code_for_errno(EIO), ExitCode::internal);
 }

@@ -71,6 +71,13 @@ const Case kCases[] = {
     {11, 0, "sigma-train: loss is NaN at step 17 on rank 2", "sigma-numerical", FailureClass::user,
      FailureAction::fail},
     {3, 0, "", "sigma-usage", FailureClass::user, FailureAction::fail},
+    // A full filesystem is nobody's hardware: stop once, whether sigma exited config or a program crashed on it.
+    {3, 0,
+     "sigma-train: checkpoint filesystem full: the save of step 8 failed, the committed steps are kept: "
+     "ckpt/.tmp_step_00000008/shard_r00001.h5: write failed: No space left on device",
+     "filesystem-full", FailureClass::user, FailureAction::fail},
+    {0, SIGSEGV, "OSError: [Errno 122] Disk quota exceeded: '/scratch/run/ckpt'", "filesystem-full",
+     FailureClass::user, FailureAction::fail},
     // Signals without evidence in the log.
     {0, SIGKILL, "", "killed-sigkill", FailureClass::unknown, FailureAction::requeue},
     {0, SIGSEGV, "", "killed-crash", FailureClass::user, FailureAction::fail},
@@ -95,6 +102,23 @@ TEST(Taxonomy, EvidenceIsTheMatchingLine) {
   Verdict v = taxonomy.classify({1, 0, "ok\n   NVRM: Xid (PCI:0000:3b:00): 79, pid=1, fallen off the bus  \nbye\n"});
   EXPECT_EQ(v.evidence, "NVRM: Xid (PCI:0000:3b:00): 79, pid=1, fallen off the bus");
   EXPECT_EQ(v.fault_code, "xid");
+}
+
+// A rule that trusts sigma's exit code carries the program's own one-line reason (the last one, not a warning)
+// as evidence, e.g. a checkpoint directory on a read-only filesystem.
+TEST(Taxonomy, ExitCodeRulesTakeTheLastSigmaErrorLineAsEvidence) {
+  Taxonomy taxonomy(default_taxonomy_rules());
+  const std::string reason =
+      "sigma-train: checkpoint: the save of step 4 failed, the committed steps are kept: ckpt/.tmp_step_00000004: "
+      "cannot create checkpoint directory: filesystem error: cannot create directory: Read-only file system";
+  Verdict v = taxonomy.classify({3, 0, "sigma-ckpt: rejected ckpt/step_2: checksum mismatch\n  " + reason +
+                                           "  \nsigma-train: warning: heartbeat not written\n"
+                                           "srun: error: n1: task 0: Exited with exit code 3\n"});
+  EXPECT_EQ(v.rule, "sigma-usage");
+  EXPECT_EQ(v.evidence, reason.substr(0, 200));
+  EXPECT_EQ(taxonomy.classify({3, 0, "usage: something\nsrun: error: n1: task 0: Exited with exit code 3\n"}).evidence,
+            "");
+  EXPECT_EQ(taxonomy.classify({0, SIGKILL, reason}).evidence, "");  // a signal is not explained by the last words
 }
 
 TEST(Taxonomy, CleanExitIsNotClassifiedByCatchAll) {

@@ -14,6 +14,9 @@ grep "sigma-launch" "$out/baduser.out"
 [ "$(job_field "$job" ExitCode)" = "2:0" ] || fail "exit code $(job_field "$job" ExitCode), expected 2:0"
 [ "$(job_field "$job" Restarts)" = 0 ] || fail "a user error was requeued"
 grep -q "a user error: not restarted or requeued" "$out/baduser.out" || fail "no message"
+# The ledger's step_failed names why: the trainer's own line (a rule that trusts its exit code has no pattern).
+failed=$(events step_failed | tail -1)
+[[ "$(json_field details.evidence <<<"$failed")" == "sigma-train: "*"--d-model"* ]] || fail "step_failed evidence: $failed"
 pass "a bad option: one attempt, exit 2, not requeued"
 
 # 2. A transient failure every time: 1 + max_restarts attempts, then the job ends with the failure's code.

@@ -25,6 +25,7 @@
 
 #include "sigma/ckpt/async_saver.hpp"
 #include "sigma/ckpt/checkpoint.hpp"
+#include "sigma/core/error.hpp"
 #include "sigma/core/tensor_state.hpp"
 
 namespace sigma::ckpt {
@@ -33,7 +34,7 @@ struct LifecycleOptions {
   std::string dir;           // the checkpoint directory (created by the first save)
   int keep_last = 0;         // after each commit keep the newest K steps that verify (prune_steps); 0: keep all
   int64_t keep_every = 0;    // with keep_last: also keep every step divisible by M; 0: none
-  std::string ledger_path;   // every step rejected on load becomes a ckpt_rejected event; empty: no ledger
+  std::string ledger_path;   // ckpt_rejected (a step rejected on load) and ckpt_save_failed events; empty: none
 };
 
 // The program's own check of a step's scalars (its run, data position, step), called before the tensors are
@@ -84,11 +85,13 @@ class CheckpointLifecycle {
 
  private:
   void apply_retention();
+  void record_save_failure(int64_t step, const Error& e) const;
   LoadOptions load_options(const AcceptScalars& accept) const;
 
   MPI_Comm comm_;
   LifecycleOptions options_;
   AsyncSaver saver_;
+  int64_t in_flight_step_ = 0;  // the step saver_ is writing, while in flight
   int uncaught_at_start_;
 };
 

@@ -24,14 +24,15 @@ namespace sigma {
 enum class Durability { fsync, atomic_only };
 
 // `dir_fd` is an open directory, `dir_path` its name for messages, `name` a file name in it (no '/').
-// Throws sigma::Error(internal) naming the file and the failed step.
+// Throws sigma::Error naming the file and the failed step, with exit_code_for_errno's code and the errno.
 void replace_file_at(int dir_fd, const std::string& dir_path, const std::string& name, const std::string& contents,
                      Durability durability = Durability::fsync);
 // Appends never block on another process's lock (see above); a file root does not own is config.
 void append_file_at(int dir_fd, const std::string& dir_path, const std::string& name, const std::string& text);
 
 // The contract's code for a failed file operation: config for a path that cannot be written (read-only,
-// forbidden, a link or a directory in the way), not_found for a missing one, internal otherwise.
+// forbidden, a link or a directory in the way, its filesystem full or over quota: ENOSPC, EDQUOT), not_found for
+// a missing one, internal otherwise.
 ExitCode exit_code_for_errno(int err);
 
 // The same for a path: its directory is opened with open_trusted_dir first (its errors: config, not_found).

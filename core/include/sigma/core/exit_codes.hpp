@@ -13,7 +13,9 @@ enum class ExitCode : int {
   ok = 0,
   internal = 1,       // a bug in sigma: unexpected state
   usage = 2,          // bad command-line option or argument
-  config = 3,         // bad site config or job config
+  config = 3,         // bad site config or job config, or a path it names that cannot be written: read-only,
+                      // forbidden, its filesystem full or over quota (ENOSPC, EDQUOT). Stop once, say which;
+                      // not a node fault (nothing drained) and not requeued (it would fail the same way)
   bad_data = 4,       // input data is malformed: token file, checkpoint contents
   not_found = 5,      // an input file or checkpoint does not exist
   node_hardware = 10, // preflight failure, silent data corruption, hardware signal: drain node + requeue

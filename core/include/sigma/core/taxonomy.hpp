@@ -44,7 +44,9 @@ struct Verdict {
   FailureClass failure_class = FailureClass::unknown;
   FailureAction action = FailureAction::fail;
   std::string fault_code;
-  std::string evidence;             // the log line that matched, trimmed; "" for exit-code/signal rules
+  std::string evidence;             // the log line that matched, trimmed; for a rule with exit codes and no
+                                    // pattern, the last "sigma-NAME: ..." line that is not a warning (sigma's
+                                    // programs say why they fail in one such line); "" otherwise
 };
 
 class Taxonomy {
