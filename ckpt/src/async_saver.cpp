@@ -1,5 +1,6 @@
 #include "sigma/ckpt/async_saver.hpp"
 
+#include <chrono>
 #include <cstring>
 #include <future>
 #include <iostream>
@@ -60,6 +61,16 @@ void AsyncSaver::abandon() noexcept {
   std::unique_ptr<Pending> p = std::move(pending_);
   p->shard.wait();  // the thread reads p->copy: it must end before the copy goes
   spare_buffers_ = std::move(p->buffers);
+}
+
+bool AsyncSaver::commit_if_written() {
+  if (!pending_) return false;
+  const bool written = pending_->shard.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  int mine = written ? 1 : 0, all = 0;
+  MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, comm_);
+  if (all == 0) return false;
+  finish();
+  return true;
 }
 
 void AsyncSaver::finish() {

@@ -226,6 +226,13 @@ const std::vector<Key>& keys() {
       text_key("heartbeat", SIGMA_FIELD(heartbeat), "heartbeat file rewritten every step (rank 0)"),
       integer_key("checkpoint_every", SIGMA_FIELD(checkpoint_every), 0, 1 << 30, false,
                   "steps between checkpoints; 0 = only on SIGTERM/SIGUSR1"),
+      integer_key("memory_copy_every", SIGMA_FIELD(memory_copy_every), 0, 1 << 30, false,
+                  "steps between in-memory copies of the state, kept on this node and a partner node (with "
+                  "--ckpt-dir); 0 = off"),
+      number_key("memory_copy_budget", SIGMA_FIELD(memory_copy_budget), 0, 1, false,
+                 "widen the copy interval while a copy costs more than this share of the training time between "
+                 "copies; 0 = every memory_copy_every steps"),
+      text_key("memory_copy_dir", SIGMA_FIELD(memory_copy_dir), "node-local memory (tmpfs) for the in-memory copies"),
       number_key("peak_gflops", SIGMA_FIELD(peak_gflops), 0, 1e9, false,
                  "per-rank peak GFLOP/s for MFU; 0 = measure with sgemm at start"),
       integer_key("replica_check_every", SIGMA_FIELD(replica_check_every), 0, 1 << 30, false,

@@ -75,13 +75,14 @@ uint64_t largest_peak_gemm_bytes(const ModelConfig& m, int tokens) {
 }  // namespace
 
 uint64_t MemoryFootprint::total() const {
-  return model_state + checkpoint_copy + activations + expert_buffers + peak_measurement;
+  return model_state + checkpoint_copy + memory_copies + activations + expert_buffers + peak_measurement;
 }
 
 std::string MemoryFootprint::breakdown() const {
-  return fmt::format("model state {}, activations {}, expert buffers {}, checkpoint copy {}, peak measurement {}",
+  return fmt::format("model state {}, activations {}, expert buffers {}, checkpoint copy {}, in-memory copies {}, "
+                     "peak measurement {}",
                      format_bytes(model_state), format_bytes(activations), format_bytes(expert_buffers),
-                     format_bytes(checkpoint_copy), format_bytes(peak_measurement));
+                     format_bytes(checkpoint_copy), format_bytes(memory_copies), format_bytes(peak_measurement));
 }
 
 MemoryFootprint estimate_memory_footprint(const TrainConfig& config, int world_size, bool checkpoints) {
@@ -94,6 +95,7 @@ MemoryFootprint estimate_memory_footprint(const TrainConfig& config, int world_s
   MemoryFootprint f;
   f.model_state = 4 * parameters * kFloat;
   f.checkpoint_copy = checkpoints ? parameters * 3 * kFloat : 0;
+  f.memory_copies = checkpoints && config.memory_copy_every > 0 ? 6 * parameters * 3 * kFloat : 0;
   f.activations = dense_activation_bytes(config, B);
   for (int l = 0; l < m.n_layers; ++l) f.expert_buffers += moe_layer_bytes(m, N, m.top_k_of(l), config.ep_size);
   if (config.peak_gflops <= 0) f.peak_measurement = largest_peak_gemm_bytes(m, static_cast<int>(N));

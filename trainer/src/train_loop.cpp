@@ -38,6 +38,7 @@ ExitCode run_training(Trainer& trainer, const LoopHooks& hooks) {
     }
     const int check = trainer.config().replica_check_every;
     if (check > 0 && trainer.completed_steps() % check == 0) trainer.check_replicas();
+    if (hooks.after_step) hooks.after_step(trainer);
     if (hooks.checkpoint && every > 0 && trainer.completed_steps() % every == 0)
       hooks.checkpoint(trainer, CheckpointReason::periodic);
   }

@@ -108,6 +108,9 @@ std::pair<TrainConfig, std::shared_ptr<TokenData>> load_inputs(int argc, char** 
   if (ckpt.keep_last > 0 && ckpt.dir.empty())
     throw Error(ExitCode::usage, "--ckpt-keep-last: needs --ckpt-dir");
   validate_config(config);
+  ckpt.memory_every = config.memory_copy_every;
+  ckpt.memory_root = config.memory_copy_dir;
+  ckpt.memory_budget = config.memory_copy_budget;
   if (world_size % config.ep_size != 0)
     throw Error(ExitCode::config, fmt::format("config: ep_size={} does not divide the world size {}", config.ep_size,
                                               world_size));
@@ -171,6 +174,7 @@ void wire_checkpoints(ckpt::CheckpointLifecycle& checkpoints, Trainer& trainer, 
     else
       checkpoints.save_and_commit(t.completed_steps(), t.state());
   };
+  hooks.after_step = [&checkpoints](Trainer& t) { checkpoints.after_step(t.completed_steps(), t.state()); };
   hooks.rollback = [&checkpoints, accept](Trainer& t) {
     TrainingStateView state = t.state();
     return checkpoints.roll_back(state, accept).has_value();
@@ -224,7 +228,10 @@ ExitCode train(int argc, char** argv) {
   }
   ready_at = now_seconds();
   try {
-    return run_training(trainer, hooks);
+    const ExitCode code = run_training(trainer, hooks);
+    // Done, or stopped with the state in a file checkpoint: the in-memory copies only hold memory now.
+    if (checkpoints) checkpoints->release_memory_copies();
+    return code;
   } catch (const Error&) {
     // Raised on every rank at the same step (guardrails, checkpoint I/O): a save in flight can still commit.
     if (checkpoints) checkpoints->finish_before_exit();

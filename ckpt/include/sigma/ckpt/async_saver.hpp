@@ -1,6 +1,6 @@
 // Asynchronous save: start() copies the state into host buffers and returns; a background thread writes this
-// rank's shard; finish() (collective, called by the training loop at its next hook or before exit) waits for
-// the shard and commits the step. The thread makes no MPI calls, so MPI needs no thread support. At most one
+// rank's shard; commit_if_written() (collective, called after every training step) commits the step as soon as
+// every rank's shard is durable, and finish() (collective) waits for the shard and commits. The thread makes no MPI calls, so MPI needs no thread support. At most one
 // save is in flight: start() finishes the previous one first.
 #pragma once
 
@@ -24,6 +24,9 @@ class AsyncSaver {
 
   void start(int64_t step, const TrainingStateView& state);  // collective
   void finish();                                               // collective; no-op when nothing is in flight
+  // Collective and cheap (one allreduce of a flag while a save is in flight): commits the save when every rank's
+  // shard is written; true when it did.
+  bool commit_if_written();
   // Not collective: waits for this rank's write and commits nothing (the step stays a temporary directory).
   void abandon() noexcept;
   bool in_flight() const;

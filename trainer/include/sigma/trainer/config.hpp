@@ -55,6 +55,9 @@ struct TrainConfig {
   std::string log_jsonl;     // per-step JSON lines (rank 0); empty = none
   std::string heartbeat;     // file rewritten every step (rank 0); empty = none
   int checkpoint_every = 0;  // steps between checkpoint hook calls; 0 = only on signal
+  int memory_copy_every = 1;  // steps between in-memory copies of the state (with a checkpoint directory); 0 = off
+  double memory_copy_budget = 0.03;  // the interval widens while a copy costs more than this share of training; 0: fixed
+  std::string memory_copy_dir = "/dev/shm";  // node-local memory (a tmpfs) that holds them
   double peak_gflops = 0;    // per-rank peak for MFU; 0 = measure with sgemm at start
   int replica_check_every = 0;  // steps between cross-replica weight-hash checks (silent data corruption); 0 = off
   GuardConfig guard;

@@ -17,6 +17,10 @@ namespace sigma::trainer {
 struct MemoryFootprint {
   uint64_t model_state = 0;      // weights, gradients, AdamW m and v: 4 floats per parameter held
   uint64_t checkpoint_copy = 0;  // the asynchronous save's host copy of the state (with --ckpt-dir)
+  // In-memory copies (with --ckpt-dir and memory_copy_every): two steps of its own and of its partner's state in
+  // the node's tmpfs, which takes memory like a process does, plus the encoded copy and the received mirror
+  // while a copy is taken: 6x the state.
+  uint64_t memory_copies = 0;
   uint64_t activations = 0;      // kept for the backward pass, per layer, plus logits and backward scratch
   uint64_t expert_buffers = 0;   // routing and dispatch rows at the capacity factor (balanced routing when 0)
   uint64_t peak_measurement = 0; // the largest sgemm of the start-up peak measurement (unless peak_gflops)

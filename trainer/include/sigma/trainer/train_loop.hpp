@@ -14,6 +14,9 @@ enum class CheckpointReason { periodic, signal, final };
 struct LoopHooks {
   // Called on every rank at the same step (collective). Save from trainer.state(). Empty: no checkpoints.
   std::function<void(Trainer&, CheckpointReason)> checkpoint;
+  // Called on every rank after every taken step, before a periodic checkpoint (collective): commit a save that
+  // has been written, take the in-memory copy.
+  std::function<void(Trainer&)> after_step;
   // Called on every rank with each step's report (rank 0 prints and writes telemetry).
   std::function<void(const StepReport&)> on_step;
   // Called on every rank after a loss spike (collective): restore the newest good checkpoint into
