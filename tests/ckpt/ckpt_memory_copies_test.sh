@@ -1,0 +1,73 @@
+# sigma-train's in-memory copies (ckpt/include/sigma/ckpt/memory_copies.hpp), two ranks posing as two nodes:
+# - killed mid-run and node n1's memory gone: the restart resumes from the copies (rank 1's from its mirror on
+#   n0), at most one step behind the last step reached, and ends bitwise equal to an uninterrupted run;
+# - rank 1's mirror also corrupted: that copy is rejected, never loaded, and the run falls back to its newest
+#   file checkpoint, still bitwise equal at the end;
+# - a memory directory others can write: copies are turned off with one line, training goes on.
+# usage: ckpt_memory_copies_test.sh SIGMA_TRAIN SIGMA_CKPT MPIRUN
+source "$(dirname "$0")/ckpt_test_lib.sh"
+TRAIN=$FIXTURE
+cd "$WORK"
+printf 'The quick brown fox jumps over the lazy dog.\n%.0s' {1..200} >text.txt
+"$TRAIN" prepare --output data.tok text.txt >/dev/null
+cat >as_node.sh <<'SH'
+#!/bin/bash
+export SLURMD_NODENAME=n$OMPI_COMM_WORLD_RANK
+exec "$@"
+SH
+chmod +x as_node.sh
+mkdir -m 0700 shm
+steps=3000
+args=(--data data.tok --d-model 16 --n-heads 2 --seq-len 16 --d-ff 16 --peak-gflops 1 --n-experts 4
+      --global-batch 4 --ep-size 2 --ckpt-every 500 --steps $steps --memory-copy-dir "$WORK/shm"
+      --memory-copy-budget 0)
+train() { ranks 2 ./as_node.sh "$TRAIN" train "${args[@]}" "$@"; }
+same_weights() {
+  /usr/bin/python3 - "$1" "$2" <<'PY' || fail "$2 differs from $1 at the last step"
+import json, sys
+a, b = (json.load(open(f"{d}/step_00003000/manifest.json"))["tensors"] for d in sys.argv[1:3])
+assert a == b
+PY
+}
+# Runs until rank 0's heartbeat passes step $2, then kills every rank at once (a failure that ends the whole
+# step) and waits until none is left; prints the last step rank 0 finished.
+kill_at() {
+  train --heartbeat "$1.hb" --ckpt-dir "$1" >"$1.log" 2>&1 &
+  local launcher=$! step=0
+  while (( step < $2 )); do
+    kill -0 "$launcher" 2>/dev/null || fail "$1 ended before step $2"
+    step=$(grep -o '"step":[0-9]*' "$1.hb" 2>/dev/null | cut -d: -f2) || step=0
+    sleep 0.02
+  done
+  pkill -KILL -f -- "--ckpt-dir $1( |\$)" || true
+  wait "$launcher" 2>/dev/null || true
+  while pgrep -f -- "--ckpt-dir $1( |\$)" >/dev/null; do sleep 0.05; done
+  grep -o '"step":[0-9]*' "$1.hb" | cut -d: -f2
+}
+
+train --ckpt-dir whole >/dev/null || fail "uninterrupted run"
+[ -z "$(find shm -type f)" ] || fail "copies left in memory after a run that ended: $(find shm -type f)"
+
+last=$(kill_at killed 1200)
+rm -rf shm/sigma-mem-*/*/n1  # node n1 died: its memory is gone
+train --ckpt-dir killed >resumed.log 2>&1 || { cat resumed.log; fail "resume after the kill"; }
+resumed=$(grep -o "resumed from in-memory copies (step [0-9]*)" resumed.log | grep -o "[0-9]*") ||
+  { cat resumed.log; fail "did not resume from the in-memory copies"; }
+(( resumed >= last - 1 )) || fail "resumed at step $resumed, but step $last was reached: $((last - resumed)) redone"
+same_weights whole killed
+echo "ok: killed after step $last, n1's memory gone: resumed from memory at step $resumed, bitwise equal"
+
+last=$(kill_at corrupt 1200)
+rm -rf shm/sigma-mem-*/*/n1
+for slot in shm/sigma-mem-*/*/n0/mirror-r1.*; do printf 'x' | dd of="$slot" bs=1 seek=100 conv=notrunc status=none; done
+train --ckpt-dir corrupt >fallback.log 2>&1 || { cat fallback.log; fail "resume with a corrupt mirror"; }
+grep -q "memory copy .*mirror-r1.* rejected: checksum mismatch" fallback.log || { cat fallback.log; fail "corrupt copy not rejected"; }
+grep -q "resumed from corrupt/step_00001000" fallback.log || { cat fallback.log; fail "no fall back to the file checkpoint"; }
+same_weights whole corrupt
+echo "ok: rank 1's only copy corrupt: rejected, resumed from corrupt/step_00001000, bitwise equal"
+
+chmod 0777 shm/sigma-mem-*
+train --ckpt-dir open >open.log 2>&1 || { cat open.log; fail "a run with an unsafe memory directory"; }
+grep -q "in-memory copies off: .*others may use it" open.log || { cat open.log; fail "unsafe directory not refused"; }
+[ -z "$(find shm -type f)" ] || fail "copies written into a directory others can use"
+echo "ok: a memory directory others can write is refused; training goes on"
