@@ -141,11 +141,12 @@ std::vector<Goal> read_goals(yaml::Section& s) {
   for (size_t i = 0; i < list.size(); ++i) {
     yaml::Section g(list[i], s.path_of(fmt::format("goals[{}]", i)), s.file(), list[i].Mark());
     Goal goal;
-    if (!g.has("rate_per_accelerator_day")) g.fail_at("rate_per_accelerator_day", "required field is missing");
-    if (!g.has("utilization")) g.fail_at("utilization", "required field is missing");
     g.read("rate_per_accelerator_day", goal.failures_per_accelerator_day, 0, 1000);
     g.read("utilization", goal.utilization, 0, 1);
-    g.finish();
+    g.finish();  // a misspelt key first: it explains a missing one
+    for (const char* key : {"rate_per_accelerator_day", "utilization"}) {
+      if (!g.has(key)) g.fail_at(key, "required field is missing (expected a number)");
+    }
     goals.push_back(goal);
   }
   return goals;
