@@ -128,7 +128,7 @@ void read_shrink(yaml::Section s, const Cluster& cluster, Shrink& out) {
     s.fail_at("nodes_per_replica", fmt::format("expected at most the cluster's nodes ({}), got {}", cluster.nodes,
                                                out.nodes_per_replica));
   }
-  s.read("micro_batches_per_step", out.micro_batches_per_step, 0, 100000000);
+  s.read("micro_batches_per_replica", out.micro_batches_per_replica, 0, 100000000);
   s.finish();
 }
 

@@ -79,6 +79,7 @@ class Run {
         full_(job_nodes(s)), width_(full_), load_(load_s(s)), write_(save_s(s)), commit_(commit_rule(s.checkpoint)),
         every_steps_(memory_copy_every_steps(s)), copy_share_(memory_copy_overhead(s, every_steps_)),
         memory_restore_(s.memory_copy.enabled ? memory_restore_s(s) : 0) {
+    speed_ = relative_speed(s, full_, full_);  // below 1 where some nodes form no whole replica
     stall_per_save_ = save_stall_s(s);
     if (s.checkpoint.async) stall_per_save_ += std::max(0.0, write_ - interval_);  // the previous write must end
     for (const auto& c : s.classes) share_total_ += c.share;
@@ -306,7 +307,7 @@ class Run {
   bool failing_bad_node_ = false;
   double now_ = 0;
   double segment_start_ = 0;
-  double speed_ = 1;          // throughput at width_ relative to full width
+  double speed_ = 1;          // throughput at width_ as a share of all the job's nodes working
   double progress_ = 0;       // training the job's state holds, in seconds at full width
   double file_point_ = 0;     // the progress the newest committed file checkpoint holds
   double memory_point_ = 0;   // the progress the newest usable in-memory copy holds

@@ -168,11 +168,14 @@ TEST(MemoryCopy, ARequeueFallsBackToTheFile) {
 TEST(Shrink, ThroughputFollowsTheReplicas) {
   Scenario s = base_scenario();
   EXPECT_NEAR(relative_speed(s, 255, 256), 255.0 / 256, 1e-15);
-  s.shrink.micro_batches_per_step = 1024;  // 4 per replica on 256; 255 replicas: the busiest runs 5
+  EXPECT_EQ(relative_speed(s, 256, 256), 1.0);
+  s.shrink.micro_batches_per_replica = 4;  // 1,024 in all; on 255 replicas the busiest runs 5
   EXPECT_NEAR(relative_speed(s, 255, 256), 0.8, 1e-15);
   EXPECT_EQ(relative_speed(s, 256, 256), 1.0);
+  EXPECT_NEAR(relative_speed(s, 128, 256), 0.5, 1e-15);  // 8 each on half the replicas: no rounding
   s.shrink = {true, 1.7, 8, 0};  // 8 nodes per replica: 255 nodes hold 31 of 32
   EXPECT_NEAR(relative_speed(s, 255, 256), 31.0 / 32, 1e-15);
+  EXPECT_NEAR(relative_speed(s, 255, 255), 248.0 / 255, 1e-15);  // 7 nodes form no replica, even at full width
   EXPECT_EQ(relative_speed(s, 7, 256), 0);
 }
 
@@ -201,7 +204,7 @@ TEST(Shrink, RunningNarrowCostsTheMissingNodesShareWhileTheyAreOut) {
   EXPECT_NEAR(r.narrow_s, r.shrinks * out_s / 32, 0.05 * r.shrinks * out_s / 32);
   // Rounding micro-batches loses more: 4 per replica on 32, 5 for the busiest of 31 (or 30), so 20% instead of
   // 1/32 (or 2/32). The same seeds give the same failures and returns: only the accounting differs.
-  s.shrink.micro_batches_per_step = 128;
+  s.shrink.micro_batches_per_replica = 4;
   const RunResult rounded = simulate(s, young_daly_interval_s(s));
   EXPECT_LE(rounded.narrow_s / r.narrow_s, 0.2 * 32 + 1e-9);
   EXPECT_GT(rounded.narrow_s / r.narrow_s, 5);

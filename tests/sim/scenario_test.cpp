@@ -79,7 +79,7 @@ TEST(Scenario, TheRecoveryMechanismsReadBack) {
 policy: {liveness: false}
 memory_copy: {enabled: true, every_steps: 4, step_overhead: 0.01, step_s: 3, restore_bytes_per_s_per_accelerator: 2.0e10,
               partner_loss_fraction: 0.1}
-shrink: {enabled: true, grow_s: 2, nodes_per_replica: 4, micro_batches_per_step: 512}
+shrink: {enabled: true, grow_s: 2, nodes_per_replica: 4, micro_batches_per_replica: 512}
 goals: [{rate_per_accelerator_day: 1.0e-3, utilization: 0.99}]
 )", "s.yaml");
   EXPECT_FALSE(s.policy.liveness);
@@ -90,7 +90,7 @@ goals: [{rate_per_accelerator_day: 1.0e-3, utilization: 0.99}]
   EXPECT_EQ(s.memory_copy.partner_loss_fraction, 0.1);
   EXPECT_EQ(s.shrink.grow_s, 2);
   EXPECT_EQ(s.shrink.nodes_per_replica, 4);
-  EXPECT_EQ(s.shrink.micro_batches_per_step, 512);
+  EXPECT_EQ(s.shrink.micro_batches_per_replica, 512);
   ASSERT_EQ(s.goals.size(), 1u);
   EXPECT_EQ(s.goals[0].failures_per_accelerator_day, 1e-3);
 }
@@ -141,7 +141,7 @@ TEST(Scenario, BadValuesGetOneLineWithPlaceAndKey) {
        "shrink.nodes_per_replica: expected an integer in [1, 1000000], got 0"},
       {kClasses + kCheckpoint + "cluster: {nodes: 8, spare_nodes: 0}\nshrink: {nodes_per_replica: 16}\n",
        "s.yaml:13:29: shrink.nodes_per_replica: expected at most the cluster's nodes (8), got 16"},
-      {kClasses + kCheckpoint + "shrink: {micro_batches_per_step: -4}\n", "shrink.micro_batches_per_step: expected an integer"},
+      {kClasses + kCheckpoint + "shrink: {micro_batches_per_replica: -4}\n", "shrink.micro_batches_per_replica: expected an integer"},
       {kClasses + kCheckpoint + "shrink: {grow_s: soon}\n", "shrink.grow_s: expected a number, got \"soon\""},
       {kClasses + kCheckpoint + "policy: {liveness: 3}\n", "policy.liveness: expected true or false, got \"3\""},
       {kClasses + kCheckpoint + "checkpoint2: {}\n", "checkpoint2: unknown key"},

@@ -56,12 +56,12 @@ struct MemoryCopy {
 };
 
 // Shrink and grow: with no spare left, the job goes on with fewer data-parallel replicas (same global batch) and
-// grows back at the next step boundary when a node returns.
+// grows back at the next step boundary when a node returns. Throughput: shrink_model.hpp.
 struct Shrink {
   bool enabled = false;
   double grow_s = 0;               // restart at the step boundary when the job grows back (restore apart)
   int nodes_per_replica = 1;       // nodes of one data-parallel replica: the job loses whole replicas
-  int micro_batches_per_step = 0;  // 0: throughput in proportion to replicas; N: each runs ceil(N / replicas)
+  int micro_batches_per_replica = 0;  // at full width; 0: throughput in proportion to the replicas
 };
 
 // A utilization the best spare count must reach at a failure rate.
