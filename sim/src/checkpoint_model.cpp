@@ -29,6 +29,16 @@ double job_mtbf_s(const Scenario& s) {
   return per_second > 0 ? 1.0 / per_second : HUGE_VAL;
 }
 
+double file_fallback_share(const Scenario& s) {
+  if (!s.memory_copy.enabled || !s.policy.in_allocation_restart) return 1.0;
+  double all = 0, drained = 0;  // only an incident that takes nodes can take a partner's node too
+  for (const auto& c : s.classes) {
+    all += c.share;
+    if (c.node != NodeEffect::stays) drained += c.share;
+  }
+  return all > 0 ? s.memory_copy.partner_loss_fraction * drained / all : 0.0;
+}
+
 double daly_interval_s(double c, double m) {
   if (c >= 2 * m) return m;
   const double ratio = c / (2 * m);
@@ -36,11 +46,13 @@ double daly_interval_s(double c, double m) {
 }
 
 double young_daly_interval_s(const Scenario& s) {
-  const double m = job_mtbf_s(s);
+  const double share = file_fallback_share(s);
+  const double m = share > 0 ? job_mtbf_s(s) / share : HUGE_VAL;
   const double c = save_stall_s(s);
   if (!std::isfinite(m)) return HUGE_VAL;
-  if (s.checkpoint.async) return std::max(std::sqrt(2 * c * m / 3), save_s(s));
-  return daly_interval_s(c, m);
+  if (!s.checkpoint.async) return daly_interval_s(c, m);
+  const double redone_per_interval = s.checkpoint.commit_when_durable ? 0.5 : 1.5;
+  return std::max(std::sqrt(c * m / redone_per_interval), save_s(s));
 }
 
 double checkpoint_interval_s(const Scenario& s) {

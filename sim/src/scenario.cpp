@@ -39,6 +39,7 @@ FailureClass read_class(yaml::Section s) {
   s.read("share", c.share, 1e-12, kHuge);
   s.read("detect_s", c.detect_s, 0, kHuge);
   s.read("restart_s", c.restart_s, 0, kHuge);
+  s.read("liveness_detect_s", c.liveness_detect_s, 0, kHuge);
   c.node = read_node_effect(s);
   s.read("repair_s", c.repair_s, 0, kHuge);
   if (c.node == NodeEffect::repair && c.repair_s <= 0) {
@@ -85,6 +86,7 @@ void read_checkpoint(yaml::Section s, Checkpoint& out) {
   read_positive(s, "read_bytes_per_s_per_accelerator", out.read_bytes_per_s_per_accelerator);
   read_positive(s, "copy_bytes_per_s_per_accelerator", out.copy_bytes_per_s_per_accelerator);
   read_positive(s, "filesystem_bytes_per_s", out.filesystem_bytes_per_s);
+  s.read("commit_when_durable", out.commit_when_durable);
   s.finish();
 }
 
@@ -98,7 +100,56 @@ void read_policy(yaml::Section s, Policy& out) {
   s.read("recycling", out.recycling);
   s.read("recycle_s", out.recycle_s, 0, kHuge);
   s.read("manual_triage_s", out.manual_triage_s, 0, kHuge);
+  s.read("liveness", out.liveness);
   s.finish();
+}
+
+// The mechanism's inputs are required when it is on; an absent section leaves it off.
+void read_memory_copy(yaml::Section s, MemoryCopy& out) {
+  s.read("enabled", out.enabled);
+  s.read("every_steps", out.every_steps, 0, 1000000);
+  s.read("step_overhead", out.step_overhead, 0, 1);
+  s.read("partner_loss_fraction", out.partner_loss_fraction, 0, 1);
+  if (out.enabled) {
+    read_positive(s, "step_s", out.step_s);
+    read_positive(s, "restore_bytes_per_s_per_accelerator", out.restore_bytes_per_s_per_accelerator);
+  } else {
+    s.read("step_s", out.step_s, 0, kHuge);
+    s.read("restore_bytes_per_s_per_accelerator", out.restore_bytes_per_s_per_accelerator, 0, kHuge);
+  }
+  s.finish();
+}
+
+void read_shrink(yaml::Section s, const Cluster& cluster, Shrink& out) {
+  s.read("enabled", out.enabled);
+  s.read("grow_s", out.grow_s, 0, kHuge);
+  s.read("nodes_per_replica", out.nodes_per_replica, 1, 1000000);
+  if (out.nodes_per_replica > cluster.nodes) {
+    s.fail_at("nodes_per_replica", fmt::format("expected at most the cluster's nodes ({}), got {}", cluster.nodes,
+                                               out.nodes_per_replica));
+  }
+  s.read("micro_batches_per_replica", out.micro_batches_per_replica, 0, 100000000);
+  s.finish();
+}
+
+std::vector<Goal> read_goals(yaml::Section& s) {
+  YAML::Node list = s.raw("goals");
+  if (!list.IsDefined() || list.IsNull()) return {};
+  if (!list.IsSequence()) s.fail_at("goals", "expected a list of {rate_per_accelerator_day, utilization}, got " +
+                                                 yaml::describe(list));
+  std::vector<Goal> goals;
+  for (size_t i = 0; i < list.size(); ++i) {
+    yaml::Section g(list[i], s.path_of(fmt::format("goals[{}]", i)), s.file(), list[i].Mark());
+    Goal goal;
+    g.read("rate_per_accelerator_day", goal.failures_per_accelerator_day, 0, 1000);
+    g.read("utilization", goal.utilization, 0, 1);
+    g.finish();  // a misspelt key first: it explains a missing one
+    for (const char* key : {"rate_per_accelerator_day", "utilization"}) {
+      if (!g.has(key)) g.fail_at(key, "required field is missing (expected a number)");
+    }
+    goals.push_back(goal);
+  }
+  return goals;
 }
 
 void read_nodes(yaml::Section s, const std::vector<FailureClass>& classes, Nodes& out) {
@@ -147,6 +198,9 @@ Scenario parse_scenario(const std::string& yaml_text, const std::string& name) {
     read_checkpoint(top.section("checkpoint"), scenario.checkpoint);
     read_policy(top.section("policy"), scenario.policy);
     read_nodes(top.section("nodes"), scenario.classes, scenario.nodes);
+    read_memory_copy(top.section("memory_copy"), scenario.memory_copy);
+    read_shrink(top.section("shrink"), scenario.cluster, scenario.shrink);
+    scenario.goals = read_goals(top);
     top.finish();
     return scenario;
   } catch (const YAML::Exception& e) {
@@ -159,6 +213,10 @@ Scenario load_scenario(const std::string& path) { return parse_scenario(yaml::re
 int job_nodes(const Scenario& s) { return s.cluster.nodes - s.cluster.spare_nodes; }
 
 int job_accelerators(const Scenario& s) { return job_nodes(s) * s.cluster.accelerators_per_node; }
+
+double detect_s(const Scenario& s, const FailureClass& c) {
+  return s.policy.liveness && c.liveness_detect_s >= 0 ? c.liveness_detect_s : c.detect_s;
+}
 
 int class_index(const Scenario& s, const std::string& name) {
   for (size_t i = 0; i < s.classes.size(); ++i) {

@@ -7,11 +7,14 @@
 
 #include <cmath>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "sigma/core/cli.hpp"
 #include "sigma/core/durable_file.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/sim/checkpoint_model.hpp"
+#include "sigma/sim/memory_copy_model.hpp"
 #include "sigma/sim/study.hpp"
 #include "sigma/sim/svg_plot.hpp"
 
@@ -23,42 +26,71 @@ namespace {
 
 constexpr const char* kUsage = R"(usage: sigma-sim --scenario FILE [--seed N] [--max-spares N] [--plot FILE.svg]
 Simulates the scenario, picks the spare count and checkpoint interval that maximise effective accelerator
-utilization, and prints a Markdown report: the picks, an ablation of sigma's mechanisms, utilization against
-the failure rate, and the highest rate at which 90% still holds.
+utilization, and prints a Markdown report: the picks, where the time goes, the scenario's goals, an ablation of
+sigma's mechanisms, utilization against the failure rate, and the highest rate at which 90% still holds.
 exit codes: 0 ok, 2 usage, 3 scenario invalid, 5 file not found)";
 
 constexpr double kSigmaPaperUtilization = 0.9445;
 
 double percent(double share) { return 100 * share; }
 
-// Where the cluster's accelerator time went, in percent of all of it.
-void print_breakdown(const Scenario& s, const Evaluation& e) {
+constexpr const char* kIdleSpares = "spare nodes held idle";
+
+// Where the cluster's accelerator time went, in percent of all of it: the shares in table order.
+struct Loss {
+  const char* what;
+  double share;
+};
+std::vector<Loss> breakdown(const Scenario& s, const Evaluation& e) {
   const RunResult& r = e.result;
   const double job_share = static_cast<double>(s.cluster.nodes - e.spares) / s.cluster.nodes / r.horizon_s;
-  fmt::print("| useful training | {:.2f}% |\n", percent(r.useful_s * job_share));
-  fmt::print("| spare nodes held idle ({}) | {:.2f}% |\n", e.spares, percent(1.0 * e.spares / s.cluster.nodes));
-  fmt::print("| checkpoint stalls | {:.2f}% |\n", percent(r.stall_s * job_share));
-  fmt::print("| training redone after failures | {:.2f}% |\n", percent(r.redone_s * job_share));
-  fmt::print("| detection, restart, checkpoint load | {:.2f}% |\n", percent(r.recovery_s * job_share));
-  fmt::print("| waiting for a spare | {:.2f}% |\n\n", percent(r.waiting_s * job_share));
+  return {{"useful training", r.useful_s * job_share},
+          {kIdleSpares, 1.0 * e.spares / s.cluster.nodes},
+          {"running narrower than full width", r.narrow_s * job_share},
+          {"checkpoint stalls", r.stall_s * job_share},
+          {"in-memory copies", r.memory_s * job_share},
+          {"training redone after failures", r.redone_s * job_share},
+          {"detection, restart, checkpoint load", r.recovery_s * job_share},
+          {"waiting for a spare", r.waiting_s * job_share}};
+}
+
+void print_breakdown(const Scenario& s, const Evaluation& e) {
+  for (const Loss& loss : breakdown(s, e)) {
+    const bool spares = loss.what == kIdleSpares;
+    fmt::print("| {}{} | {:.2f}% |\n", loss.what, spares ? fmt::format(" ({})", e.spares) : "", percent(loss.share));
+  }
+  fmt::print("\n");
 }
 
 void print_scenario(const Scenario& s) {
   fmt::print("# sigma-sim: {}\n\n", s.source);
   fmt::print("{} nodes x {} accelerators, {:g} days, {} replications from seed {}; {:g} interruptions per "
-             "accelerator-day.\nCheckpoint: save {:.1f} s, load {:.1f} s, {} (stall {:.2f} s per save).\n\n",
+             "accelerator-day.\nCheckpoint: save {:.1f} s, load {:.1f} s, {} (stall {:.2f} s per save){}.\n",
              s.cluster.nodes, s.cluster.accelerators_per_node, s.horizon_days, s.replications, s.seed,
              s.failures_per_accelerator_day, save_s(s), load_s(s), s.checkpoint.async ? "asynchronous" : "synchronous",
-             save_stall_s(s));
+             save_stall_s(s),
+             !s.checkpoint.async ? "" : s.checkpoint.commit_when_durable ? ", committed when durable"
+                                                                         : ", committed at the next save");
+  fmt::print("Liveness detection {}. ", s.policy.liveness ? "on" : "off");
+  if (s.memory_copy.enabled) {
+    fmt::print("In-memory peer copies every {} (step {:g} s, copy {:g}% of a step, restore {:.2f} s, partner lost in "
+               "{:g}% of interruptions). ",
+               s.memory_copy.every_steps > 0 ? fmt::format("{} steps", s.memory_copy.every_steps) : "K steps (closed form)",
+               s.memory_copy.step_s, percent(s.memory_copy.step_overhead), memory_restore_s(s),
+               percent(s.memory_copy.partner_loss_fraction));
+  } else {
+    fmt::print("No in-memory peer copies. ");
+  }
+  fmt::print("Shrink and grow {}.\n\n", s.shrink.enabled ? "on" : "off");
 }
 
 Scenario print_picks(Scenario s, int max_spares) {
   const SpareSearch spares = best_spares(s, max_spares);
   fmt::print("## Spare count (each at its Young/Daly interval)\n\n| spares | interval (s) | utilization | "
-             "interruptions/run | spare exhaustions/run |\n|---|---|---|---|---|\n");
+             "interruptions/run | spare exhaustions/run | shrinks/run |\n|---|---|---|---|---|---|\n");
   for (const auto& e : spares.all) {
-    fmt::print("| {} | {:.0f} | {:.2f}% | {:.1f} | {:.2f} |\n", e.spares, e.interval_s, percent(e.result.utilization),
-               e.result.interruptions, e.result.spare_exhaustions);
+    fmt::print("| {} | {:.0f} | {:.2f}% | {:.1f} | {:.2f} | {:.1f} |\n", e.spares, e.interval_s,
+               percent(e.result.utilization), e.result.interruptions, e.result.spare_exhaustions, e.result.shrinks);
   }
   s.cluster.spare_nodes = spares.best.spares;
   fmt::print("\nBest: {} spare nodes ({:.1f}% of the cluster).\n\n", spares.best.spares,
@@ -82,17 +114,50 @@ Scenario print_picks(Scenario s, int max_spares) {
   for (size_t i = 0; i < s.classes.size(); ++i) {
     fmt::print(" {} {:.1f}{}", s.classes[i].name, spares.best.result.per_class[i], i + 1 < s.classes.size() ? "," : ".");
   }
-  fmt::print(" Faulty nodes put back into service caused {:.1f} of them.\n\n", spares.best.result.bad_node_failures);
+  const RunResult& r = spares.best.result;
+  fmt::print(" Faulty nodes put back into service caused {:.1f} of them.\n", r.bad_node_failures);
+  fmt::print("Restores per run: {:.1f} from memory{}, {:.1f} from the file checkpoint; {:.1f} shrinks and {:.1f} grows "
+             "per run.\n\n",
+             r.memory_restores,
+             spares.best.every_steps > 0 ? fmt::format(" (copies every {} steps)", spares.best.every_steps) : "",
+             r.file_restores, r.shrinks, r.grows);
   return s;
 }
 
+void print_goals(const Scenario& s, int max_spares) {
+  if (s.goals.empty()) return;
+  fmt::print("## Goals (best spare count at each rate)\n\n| interruptions per accelerator-day | goal | utilization | "
+             "spares | interval (s) | copies every (steps) | met |\n|---|---|---|---|---|---|---|\n");
+  for (const GoalCheck& g : check_goals(s, max_spares)) {
+    fmt::print("| {:g} | {:.2f}% | {:.2f}% | {} | {:.0f} | {} | {} |\n", g.goal.failures_per_accelerator_day,
+               percent(g.goal.utilization), percent(g.best.result.utilization), g.best.spares, g.best.interval_s,
+               g.best.every_steps > 0 ? std::to_string(g.best.every_steps) : "-", g.met ? "yes" : "**NO**");
+  }
+  fmt::print("\n");
+}
+
 void print_ablation(const Scenario& s, int max_spares) {
-  fmt::print("## Ablation (spares re-optimised for each row)\n\n| variant | spares | interval (s) | utilization | "
-             "interruptions/run | requeues/run | spare exhaustions/run |\n|---|---|---|---|---|---|---|\n");
-  for (const auto& v : ablation(s, max_spares)) {
+  const std::vector<Variant> variants = ablation(s, max_spares);
+  fmt::print("## Ablation (spares re-optimised for each row)\n\n| variant | spares | interval (s) | copies every "
+             "(steps) | utilization | interruptions/run | requeues/run | spare exhaustions/run | file restores/run | "
+             "shrinks/run |\n|---|---|---|---|---|---|---|---|---|---|\n");
+  for (const auto& v : variants) {
     const Evaluation& e = v.evaluation;
-    fmt::print("| {} | {} | {:.0f} | {:.2f}% | {:.1f} | {:.1f} | {:.2f} |\n", v.name, e.spares, e.interval_s,
-               percent(e.result.utilization), e.result.interruptions, e.result.requeues, e.result.spare_exhaustions);
+    fmt::print("| {} | {} | {:.0f} | {} | {:.2f}% | {:.1f} | {:.1f} | {:.2f} | {:.1f} | {:.1f} |\n", v.name, e.spares,
+               e.interval_s, e.every_steps > 0 ? std::to_string(e.every_steps) : "-", percent(e.result.utilization),
+               e.result.interruptions, e.result.requeues, e.result.spare_exhaustions, e.result.file_restores,
+               e.result.shrinks);
+  }
+  fmt::print("\nWhere the time goes in each variant (percent of all accelerator time):\n\n| variant |");
+  const std::vector<Loss> columns = breakdown(s, variants.front().evaluation);
+  for (const Loss& loss : columns) fmt::print(" {} |", loss.what);
+  fmt::print("\n|---|");
+  for (size_t i = 0; i < columns.size(); ++i) fmt::print("---|");
+  fmt::print("\n");
+  for (const auto& v : variants) {
+    fmt::print("| {} |", v.name);
+    for (const Loss& loss : breakdown(s, v.evaluation)) fmt::print(" {:.2f}% |", percent(loss.share));
+    fmt::print("\n");
   }
   fmt::print("\n");
 }
@@ -110,23 +175,28 @@ void print_curve(const Scenario& s, int max_spares, const std::string& plot) {
   std::vector<double> rates;
   for (int i = 0; i <= 14; ++i) rates.push_back(2.5e-4 * std::pow(2.0, i / 2.0));
   const auto curve = utilization_curve(s, rates, max_spares);
+  const auto before = utilization_curve(without_recovery_mechanisms(s), rates, max_spares);
   const auto bare = utilization_curve(without_mechanisms(s), rates, max_spares);
   fmt::print("## Utilization against the failure rate (best spare count at each)\n\n| interruptions per "
-             "accelerator-day | job MTBF (h) | sigma: spares | sigma: utilization | none of the mechanisms: "
-             "spares | utilization |\n|---|---|---|---|---|---|\n");
-  Series with{"sigma", "#236", {}, {}}, without{"none of the mechanisms", "#999", {}, {}};
+             "accelerator-day | job MTBF (h) | sigma: spares | sigma: utilization | without the recovery "
+             "mechanisms: spares | utilization | none of the mechanisms: spares | utilization |\n"
+             "|---|---|---|---|---|---|---|---|\n");
+  Series with{"sigma", "#236", {}, {}}, older{"sigma without liveness, durable commits, memory copies, shrink", "#6a6",
+                                            {}, {}},
+      without{"none of the mechanisms", "#999", {}, {}};
   for (size_t i = 0; i < curve.size(); ++i) {
     const RatePoint& p = curve[i];
     Scenario v = s;
     v.failures_per_accelerator_day = p.failures_per_accelerator_day;
     v.cluster.spare_nodes = p.best.spares;
-    fmt::print("| {:.3g} | {:.2f} | {} | {:.2f}% | {} | {:.2f}% |\n", p.failures_per_accelerator_day,
-               job_mtbf_s(v) / 3600, p.best.spares, percent(p.best.result.utilization), bare[i].best.spares,
+    fmt::print("| {:.3g} | {:.2f} | {} | {:.2f}% | {} | {:.2f}% | {} | {:.2f}% |\n", p.failures_per_accelerator_day,
+               job_mtbf_s(v) / 3600, p.best.spares, percent(p.best.result.utilization), before[i].best.spares,
+               percent(before[i].best.result.utilization), bare[i].best.spares,
                percent(bare[i].best.result.utilization));
-    with.x.push_back(p.failures_per_accelerator_day);
-    with.y.push_back(percent(p.best.result.utilization));
-    without.x.push_back(p.failures_per_accelerator_day);
-    without.y.push_back(percent(bare[i].best.result.utilization));
+    for (auto [series, point] : {std::pair{&with, &p}, std::pair{&older, &before[i]}, std::pair{&without, &bare[i]}}) {
+      series->x.push_back(p.failures_per_accelerator_day);
+      series->y.push_back(percent(point->best.result.utilization));
+    }
   }
   const double low = rates.front(), high = 0.1;
   const double holds90 = rate_holding(s, 0.90, low, high, max_spares);
@@ -137,7 +207,7 @@ void print_curve(const Scenario& s, int max_spares, const std::string& plot) {
                "rate).\n", holds90, holds90 / 2e-3);
   }
   LineChart chart{"Effective accelerator utilization, 256 nodes x 8 accelerators, 150 days",
-                  "interruptions per accelerator-day (log scale)", "utilization (%)", {with, without}, 60, 100,
+                  "interruptions per accelerator-day (log scale)", "utilization (%)", {with, older, without}, 60, 100,
                   {{true, percent(kSigmaPaperUtilization), "SIGMA paper 94.45%"}, {true, 90, "90%"},
                    {false, 2e-3, "2e-3"}}};
   if (!plot.empty()) write_file(plot, to_svg(chart));
@@ -166,6 +236,7 @@ ExitCode run(int argc, char** argv) {
   }
   print_scenario(s);
   const Scenario picked = print_picks(s, max_spares);
+  print_goals(picked, max_spares);
   print_ablation(picked, max_spares);
   print_curve(picked, max_spares, vm["plot"].as<std::string>());
   return ExitCode::ok;

@@ -1,5 +1,6 @@
 // A goodput scenario: the cluster, the failure classes and their rates, sigma's measured detection and recovery
-// costs, the checkpoint model and the policies (preflight, in-allocation restart, async checkpoints, recycling).
+// costs, the checkpoint model and the policies (preflight, in-allocation restart, async checkpoints committed when
+// durable, recycling, liveness detection, in-memory peer checkpoints, shrink and grow), and the goals to check.
 // Read from YAML with the same strict rules as the site config: every key checked, one-line errors.
 #pragma once
 
@@ -19,10 +20,11 @@ enum class NodeEffect {
 struct FailureClass {
   std::string name;
   double share = 0;      // relative weight among the classes (counts from a report work as is)
-  double detect_s = 0;   // failure to the supervisor's decision
+  double detect_s = 0;   // failure to the supervisor's decision without liveness beats (Slurm, progress timeout)
   double restart_s = 0;  // decision to the first new step, in-allocation restart (checkpoint load apart)
   NodeEffect node = NodeEffect::stays;
   double repair_s = 0;   // repair classes: out of service this long before re-validation
+  double liveness_detect_s = -1;  // with liveness beats; < 0: beats do not see this class (every rank still beats)
 };
 
 struct Cluster {
@@ -39,6 +41,33 @@ struct Checkpoint {
   double read_bytes_per_s_per_accelerator = 0;   // one rank's verified load rate (bench/ckpt)
   double copy_bytes_per_s_per_accelerator = 0;   // async save's stall: the copy into host buffers (bench/ckpt)
   double filesystem_bytes_per_s = 0;             // aggregate limit of the shared checkpoint filesystem
+  bool commit_when_durable = true;  // async: committed once every shard is durable, not at the next save
+};
+
+// In-memory peer checkpoints: every `every_steps` steps each rank copies its state into node-local memory and
+// mirrors it into a partner rank's memory on another node.
+struct MemoryCopy {
+  bool enabled = false;
+  int every_steps = 1;                 // K; 0 = the closed-form optimum for the scenario
+  double step_overhead = 0;            // one copy's cost as a share of a step's time
+  double step_s = 0;                   // one training step at full width
+  double restore_bytes_per_s_per_accelerator = 0;  // memory-to-memory transfer at a restore or reshard
+  double partner_loss_fraction = 0;    // interruptions that also take the partner's node: file fallback
+};
+
+// Shrink and grow: with no spare left, the job goes on with fewer data-parallel replicas (same global batch) and
+// grows back at the next step boundary when a node returns. Throughput: shrink_model.hpp.
+struct Shrink {
+  bool enabled = false;
+  double grow_s = 0;               // restart at the step boundary when the job grows back (restore apart)
+  int nodes_per_replica = 1;       // nodes of one data-parallel replica: the job loses whole replicas
+  int micro_batches_per_replica = 0;  // at full width; 0: throughput in proportion to the replicas
+};
+
+// A utilization the best spare count must reach at a failure rate.
+struct Goal {
+  double failures_per_accelerator_day = 0;
+  double utilization = 0;
 };
 
 struct Policy {
@@ -51,6 +80,7 @@ struct Policy {
   bool recycling = true;             // drained nodes re-validated and resumed automatically
   double recycle_s = 0;              // drain to back in service when recycling
   double manual_triage_s = 0;        // drain (or repair) to back in service when a human must look
+  bool liveness = true;              // detection from stopped liveness beats (classes with liveness_detect_s)
 };
 
 struct Nodes {
@@ -70,6 +100,9 @@ struct Scenario {
   Checkpoint checkpoint;
   Policy policy;
   Nodes nodes;
+  MemoryCopy memory_copy;
+  Shrink shrink;
+  std::vector<Goal> goals;
 };
 
 // Throws sigma::Error: not_found when the file cannot be read, config for any bad value ("file:line:col: key: ...").
@@ -79,5 +112,8 @@ Scenario parse_scenario(const std::string& yaml_text, const std::string& name);
 int job_nodes(const Scenario& s);
 int job_accelerators(const Scenario& s);
 int class_index(const Scenario& s, const std::string& name);  // -1 when absent
+// Failure to the supervisor's decision for class `c`: its liveness detection when the policy has it and the
+// class is one liveness beats see, otherwise its detect_s.
+double detect_s(const Scenario& s, const FailureClass& c);
 
 }  // namespace sigma::sim

@@ -13,6 +13,7 @@ namespace sigma::sim {
 struct Evaluation {
   int spares = 0;
   double interval_s = 0;  // Young/Daly's for this spare count unless the scenario fixes one
+  int every_steps = 0;    // in-memory copies every K steps (0 when they are off)
   RunResult result;
 };
 
@@ -39,10 +40,16 @@ struct IntervalSweep {
 };
 IntervalSweep sweep_interval(const Scenario& s, int points, double spread);
 
-// The scenario with preflight, in-allocation restart, async checkpoints and recycling all off.
+// The scenario without liveness detection, commits when durable, in-memory peer copies, and shrink and grow: sigma's
+// recovery before them.
+Scenario without_recovery_mechanisms(Scenario s);
+
+// The scenario with every mechanism off: the recovery mechanisms above, preflight, in-allocation restart, async
+// checkpoints and recycling.
 Scenario without_mechanisms(Scenario s);
 
-// One mechanism switched off at a time (spares re-optimised for each), plus all of them off.
+// One mechanism switched off at a time (spares re-optimised for each), then the recovery mechanisms together, and
+// all of them; with memory copies on, also copies every step (K = 1) instead of the scenario's K.
 struct Variant {
   std::string name;
   Evaluation evaluation;
@@ -56,8 +63,16 @@ struct RatePoint {
 };
 std::vector<RatePoint> utilization_curve(const Scenario& s, const std::vector<double>& rates, int max_spares);
 
+// The scenario's goals: the best utilization at each goal's rate, and whether it reaches the goal.
+struct GoalCheck {
+  Goal goal;
+  Evaluation best;
+  bool met = false;
+};
+std::vector<GoalCheck> check_goals(const Scenario& s, int max_spares);
+
 // The highest failure rate in [low, high] at which the best utilization is still at least `target`
-// (bisection on a log scale; utilization falls as the rate rises).
+// (bisection on a log scale to 0.2% of the rate; utilization falls as the rate rises).
 double rate_holding(const Scenario& s, double target, double low, double high, int max_spares);
 
 }  // namespace sigma::sim
