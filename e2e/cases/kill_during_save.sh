@@ -33,7 +33,7 @@ story 'step_failed{node='"$VICTIM"',next=restart}' 'step_started{attempt=2}' rec
 assert_restarted_without "$VICTIM"
 assert_only_drained
 blamed "$VICTIM (excluded)"
-from_memory=$(grep -o "sigma-train: resumed from in-memory copies (step [0-9]*)" "$OUTPUT" | tail -1 | grep -o '[0-9]*$' || true)
+from_memory=$(sed -n 's/^sigma-train: resumed from in-memory copies (step \([0-9]*\)).*/\1/p' "$OUTPUT" | tail -1)
 if [ -n "$from_memory" ]; then
   (( from_memory >= 10#${in_flight#step_} )) || fail "resumed from the in-memory copies of step $from_memory, before $in_flight"
   resumed="in-memory copies (step $from_memory)"
