@@ -3,7 +3,10 @@
 // version (torch_moe_bench.py, same numbers) measure the same thing.
 #pragma once
 
+#include <memory>
+
 #include "sigma/trainer/config.hpp"
+#include "sigma/trainer/token_file.hpp"
 
 namespace sigma::trainer {
 
@@ -24,6 +27,19 @@ inline TrainConfig bench_model(float capacity_factor, int threads, int world) {
   c.ep_size = world;
   c.data = "synthetic";
   return c;
+}
+
+// 1 Mi pseudo-random byte tokens (a fixed LCG): the benches' data, the same in every run.
+inline std::shared_ptr<TokenData> bench_tokens() {
+  auto data = std::make_shared<TokenData>();
+  data->vocab_size = 256;
+  uint64_t x = 88172645463325252ull;
+  data->tokens.resize(1 << 20);
+  for (auto& token : data->tokens) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    token = static_cast<uint32_t>(x >> 56);
+  }
+  return data;
 }
 
 }  // namespace sigma::trainer

@@ -37,18 +37,6 @@ TrainConfig model_config(int world, bool guarded) {
   return c;
 }
 
-std::shared_ptr<TokenData> random_bytes() {
-  auto data = std::make_shared<TokenData>();
-  data->vocab_size = 256;
-  uint64_t x = 88172645463325252ull;
-  data->tokens.resize(1 << 20);
-  for (auto& token : data->tokens) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    token = static_cast<uint32_t>(x >> 56);
-  }
-  return data;
-}
-
 // Tokens/s over `steps` steps, as the slowest rank saw it.
 double timed_steps(Trainer& t, int steps) {
   MPI_Barrier(MPI_COMM_WORLD);
@@ -115,7 +103,7 @@ void run(int rounds, int steps) {
   int rank = 0, world = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &world);
-  auto data = random_bytes();
+  auto data = bench_tokens();
   Trainer off(model_config(world, false), MPI_COMM_WORLD, data);
   Trainer on(model_config(world, true), MPI_COMM_WORLD, data);
   timed_steps(off, 3);  // warm-up: first touches of activations and BLAS buffers

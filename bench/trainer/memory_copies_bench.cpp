@@ -26,18 +26,6 @@ using namespace sigma::trainer;
 
 namespace {
 
-std::shared_ptr<TokenData> random_bytes() {
-  auto data = std::make_shared<TokenData>();
-  data->vocab_size = 256;
-  uint64_t x = 88172645463325252ull;
-  data->tokens.resize(1 << 20);
-  for (auto& token : data->tokens) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    token = static_cast<uint32_t>(x >> 56);
-  }
-  return data;
-}
-
 // Tokens/s over `steps` steps, the slowest rank's, with a copy every `every` steps (0: none).
 double timed_steps(Trainer& t, sigma::ckpt::MemoryCopies& copies, int steps, int every) {
   MPI_Barrier(MPI_COMM_WORLD);
@@ -71,7 +59,7 @@ void run(int rounds, int steps, const std::vector<int>& everies) {
   TrainConfig config = bench_model(1.25f, 1, world);
   config.steps = 1 << 20;
   config.peak_gflops = 1;
-  Trainer trainer(config, MPI_COMM_WORLD, random_bytes());
+  Trainer trainer(config, MPI_COMM_WORLD, bench_tokens());
   sigma::ckpt::MemoryCopies copies(MPI_COMM_WORLD, {"/dev/shm", fmt::format("bench-{}", getpid()),
                                                     fmt::format("bench-node-{}", rank)});
   timed_steps(trainer, copies, 3, 1);  // warm-up, and the copies' first take (directories, space check)
