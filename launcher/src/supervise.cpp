@@ -21,6 +21,7 @@
 #include "sigma/launcher/hang_clock.hpp"
 #include "sigma/launcher/liveness_watch.hpp"
 #include "sigma/launcher/recovery_policy.hpp"
+#include "sigma/launcher/slurm_step.hpp"
 #include "sigma/launcher/step_process.hpp"
 #include "sigma/launcher/stop_ending.hpp"
 
@@ -32,6 +33,11 @@ namespace {
 constexpr double kPollSeconds = 0.25;
 // The longest an abort waits for srun before SIGKILL: it returns sooner once every node that can answer has.
 constexpr double kAbortGraceSeconds = 10;
+// From a task's bad end that is not a kill or a crash (an exit code, a broken pipe) to the step's abort, unless
+// it ended by then: ranks that stop together (exit 42, 10, a user error) end within it; one that exits alone
+// leaves the others waiting in a collective. The line of a task killed at the same time, the cause of a broken
+// pipe, comes within it too.
+constexpr double kBadEndWaitSeconds = 2;
 
 void say(const std::string& line) { fmt::print(stderr, "sigma-launch: {}\n", line); }
 
@@ -141,7 +147,8 @@ class Supervisor {
     for (const auto& node : attempt.nodes) list += (list.empty() ? "" : ",") + node;
     // --ntasks explicitly: the step would otherwise inherit the whole allocation's SLURM_NTASKS (set by sbatch's
     // --ntasks-per-node), which N nodes minus the spares cannot hold.
-    std::vector<std::string> argv = {"srun", "--mpi=pmix", "--kill-on-bad-exit=1", "-N",
+    // --kill-on-bad-exit=0: the supervisor ends the step on a task's bad end itself (slurm_step.hpp).
+    std::vector<std::string> argv = {"srun", "--mpi=pmix", "--kill-on-bad-exit=0", "-N",
                                      std::to_string(attempt.nodes.size()), "--ntasks",
                                      std::to_string(ranks_of(attempt)), "--ntasks-per-node",
                                      std::to_string(options_.tasks_per_node), "--nodelist", list};
@@ -222,6 +229,14 @@ class Supervisor {
     return heartbeat_dir_fault(options_.heartbeat_dir, probe_heartbeat_dir(options_.heartbeat_dir), beats, alive);
   }
 
+  // Ends the attempt's step: SIGKILL to its tasks (slurm_step.hpp), then srun's abort (StepProcess::abort), which
+  // waits until every node but `lost` has reported its tasks' end.
+  static StepOutcome abort_step(StepProcess& step, SlurmStep& slurm_step, const Attempt& attempt,
+                                const std::string& lost, std::set<std::string>& answered) {
+    slurm_step.kill();
+    return step.abort(kAbortGraceSeconds, abort_answered(attempt, lost, answered));
+  }
+
   // For an abort: whether every node of the attempt but `lost` (one that may never answer: frozen, dead, cut off)
   // has had srun report its tasks' end. `answered` holds the nodes reported so far; new lines add to it.
   static StepProcess::AbortAnswered abort_answered(const Attempt& attempt, const std::string& lost,
@@ -275,15 +290,17 @@ class Supervisor {
     say(fmt::format("starting the step on {} (attempt {})", fmt::join(attempt.nodes, ","), summary_.restarts + 1));
     record(config_, "step_started", {{"nodes", attempt.nodes}, {"attempt", summary_.restarts + 1}});
     // Asked before srun starts, so the new step is not among them.
-    auto held_at_launch = summary_.restarts > 0 ? steps_still_held() : std::vector<std::string>{};
+    const auto steps_before = steps_still_held();
+    auto held_at_launch = summary_.restarts > 0 ? steps_before : std::vector<std::string>{};
     // The trainer records its guardrails' decisions in the site's ledger, as it does under the SPANK plugin.
     StepProcess step(srun_command(attempt, summary_.restarts > 0), {{kHeartbeatDirEnv, options_.heartbeat_dir},
                                                                     {kHeartbeatAttemptEnv, attempt.id},
                                                                     {"SIGMA_LEDGER", config_.paths.ledger}});
     LivenessWatch watch(config_.policy.liveness_timeout_s, ranks_of(attempt));
+    SlurmStep slurm_step(steps_before, attempt.nodes);
     std::set<std::string> answered;  // nodes srun has reported a task's end on
     bool forwarded = false;
-    double next_look = 0;
+    double next_look = 0, bad_end_at = 0;  // bad_end_at: when srun first reported a task's bad end (0: none)
     while (true) {
       if (auto outcome = step.poll(kPollSeconds)) {
         read_progress(attempt);  // the last heartbeats, for the figures
@@ -297,9 +314,18 @@ class Supervisor {
         step.signal(sig);
         forwarded = true;
       }
-      if (const auto died = task_lost(attempt, step.take_lines(), answered, forwarded)) {
-        say(fmt::format("srun reports a task on {} ended: {}: aborting the step", died->node, died->what));
-        const StepOutcome outcome = step.abort(kAbortGraceSeconds, abort_answered(attempt, died->node, answered));
+      // A task killed or crashed: the step is aborted at once. Any other bad end (an exit code, a broken pipe):
+      // kBadEndWaitSeconds later unless the step ended, as --kill-on-bad-exit ended it. Not after a forwarded
+      // stop signal: the ranks save and exit, and Slurm ends what the stop leaves.
+      const TaskEnds ends = task_ends(attempt, step.take_lines(), answered);
+      if (ends.bad && bad_end_at == 0) bad_end_at = now_seconds();
+      const bool late = bad_end_at > 0 && now_seconds() - bad_end_at >= kBadEndWaitSeconds;
+      if (!forwarded && (ends.lost || late)) {
+        say(ends.lost ? fmt::format("srun reports a task on {} ended: {}: aborting the step", ends.lost->node,
+                                    ends.lost->what)
+                      : fmt::format("a task ended badly {:.1f}s ago and the step goes on: aborting it",
+                                    now_seconds() - bad_end_at));
+        const StepOutcome outcome = abort_step(step, slurm_step, attempt, ends.lost ? ends.lost->node : "", answered);
         read_progress(attempt);
         const StepOutcome first = first_task_outcome(outcome);
         return {{first, false, blamed_node(attempt, first, outcome.log)}, forwarded};
@@ -314,27 +340,32 @@ class Supervisor {
       note_blocked_start(attempt, held_at_launch);
       if (const auto hang = forwarded ? std::nullopt : hung(attempt, watch)) {
         say(hang->why + ": aborting the step");
-        StepFailure failure{step.abort(kAbortGraceSeconds, abort_answered(attempt, hang->node, answered)), true,
-                            hang->node, hang->dir_fault, hang->liveness_lost};
+        StepFailure failure{abort_step(step, slurm_step, attempt, hang->node, answered), true, hang->node,
+                            hang->dir_fault, hang->liveness_lost};
         return {failure, false};
       }
     }
   }
 
-  // srun's report, among new lines of the step's stderr, of a task of the attempt killed or crashed
-  // (ends_the_step_at_once): srun would return only once the other tasks end, seconds later. Records every node
-  // reported in `answered`. Not after a forwarded stop signal: the step is ending as asked.
-  static std::optional<TaskEnd> task_lost(const Attempt& attempt, const std::vector<std::string>& lines,
-                                          std::set<std::string>& answered, bool forwarded) {
+  // srun's reports, among new lines of the step's stderr, of the attempt's tasks ending badly: the first one killed
+  // or crashed (ends_the_step_at_once: srun would return only once the other tasks end, seconds later), and
+  // whether there was any. Records every node reported in `answered`. A line naming a node that is not the
+  // attempt's is the program's own output, not srun's.
+  struct TaskEnds {
     std::optional<TaskEnd> lost;
+    bool bad = false;
+  };
+  static TaskEnds task_ends(const Attempt& attempt, const std::vector<std::string>& lines,
+                            std::set<std::string>& answered) {
+    TaskEnds ends;
     for (const auto& line : lines) {
       auto end = srun_task_end(line);
-      if (!end) continue;
+      if (!end || std::find(attempt.nodes.begin(), attempt.nodes.end(), end->node) == attempt.nodes.end()) continue;
       answered.insert(end->node);
-      const bool ours = std::find(attempt.nodes.begin(), attempt.nodes.end(), end->node) != attempt.nodes.end();
-      if (!lost && !forwarded && ours && ends_the_step_at_once(*end)) lost = std::move(end);
+      ends.bad = true;
+      if (!ends.lost && ends_the_step_at_once(*end)) ends.lost = std::move(end);
     }
-    return lost;
+    return ends;
   }
 
   // policy.exclude_stragglers: the first node of this attempt that its trainer flags as a straggler's, when a
