@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <set>
+#include <thread>
 
 #include "sigma/core/error.hpp"
 #include "sigma/core/slurm_node.hpp"
@@ -58,14 +59,18 @@ const std::vector<std::pair<unsigned, unsigned>>& SlurmStep::ids() {
 }
 
 void SlurmStep::kill() {
-  for (const auto& [job, step] : ids()) {
-    try {
-      signal_job_step(job, step, SIGKILL, kSlurmCallSeconds);
-      fmt::print(stderr, "sigma-launch: SIGKILL sent to the tasks of step {}.{}\n", job, step);
-    } catch (const Error& e) {
-      warn(std::string(e.what()) + " (srun's abort follows)");
+  // In a thread of its own, not waited for: slurmctld hands the signal to every node of the allocation, and a
+  // frozen node's answer never comes (the call gives up after kSlurmCallSeconds); srun's abort must not wait.
+  std::thread([ids = ids()] {
+    for (const auto& [job, step] : ids) {
+      try {
+        signal_job_step(job, step, SIGKILL, kSlurmCallSeconds);
+        fmt::print(stderr, "sigma-launch: SIGKILL sent to the tasks of step {}.{}\n", job, step);
+      } catch (const Error& e) {
+        warn(std::string(e.what()) + " (srun's abort goes on)");
+      }
     }
-  }
+  }).detach();
 }
 
 }  // namespace sigma::launch
