@@ -4,8 +4,9 @@
 #    policy.liveness_timeout_s (3 s), long before the progress timeout (10 s here); its node is drained
 #    ("sigma: liveness_lost ...") and training goes on from its checkpoint on the spare, to the end.
 # 2. Hung inside a step (sigma-train --inject-hang-*, on n2): the process and its liveness beat live on, only step
-#    progress stops, so the progress timeout (policy.heartbeat_timeout_s) declares the hang, and the rank that
-#    stopped first (the oldest step) is blamed: its node drained "sigma: hang ...".
+#    progress stops, so the progress timeout (policy.heartbeat_timeout_s) declares the hang and a node of the
+#    step is drained "sigma: hang ...". Which one is not asserted: the rank with the oldest step is blamed, and a
+#    rank hung at the start of a step and its partner waiting for it both finished the step before.
 source "$(dirname "$0")/lib.sh"
 trap restore_cluster EXIT
 
@@ -28,7 +29,11 @@ reason=$(on_cluster sinfo -h -n "$victim" -o '%E')
 [ "$(job_field "$job" Restarts)" = 0 ] || fail "the job was requeued"
 failed=$(events step_failed)
 [ "$(json_field details.rule <<<"$failed")" = liveness ] || fail "step_failed: $failed"
+detected=$(seconds_between "$stopped_at" "$(date -d "$(json_field time <<<"$failed")" +%s.%N)")
+recovered=$(events recovered)
 pass "SIGSTOP on rank 1 ($victim): lost ${elapsed}s later (liveness timeout 3 s), $victim drained (\"$reason\"), job $job completed"
+pass "$(printf 'SIGSTOP to the decision (step_failed): %ss; decision to the first new step: %.1fs; split: %s' "$detected" \
+  "$(json_field details.fault_to_first_step_s <<<"$recovered")" "$(json_field details.split_s <<<"$recovered")")"
 restore_cluster
 : >"$LEDGER"
 
@@ -39,8 +44,10 @@ wait_until 120 "the hang to be declared" grep -q "no heartbeat progress" "$out/s
 wait_until 120 "the restart to train" grep -q "sigma-train: resumed from" "$out/stalled.out"
 grep "sigma-launch" "$out/stalled.out"
 ! grep -q "no liveness beat" "$out/stalled.out" || fail "a rank that still beats was declared lost"
-reason=$(on_cluster sinfo -h -n n2 -o '%E')
-[[ "$reason" == "sigma: hang"* ]] || fail "n2's drain reason is \"$reason\""
 failed=$(events step_failed)
 [ "$(json_field details.rule <<<"$failed")" = hang ] || fail "step_failed: $failed"
-pass "rank 1 hung in a step on n2, its liveness beating: the progress timeout declared it, n2 drained (\"$reason\")"
+blamed=$(json_field details.node <<<"$failed")
+[[ "$blamed" == n1 || "$blamed" == n2 ]] || fail "step_failed blames no node of the step: $failed"
+reason=$(on_cluster sinfo -h -n "$blamed" -o '%E')
+[[ "$reason" == "sigma: hang"* ]] || fail "$blamed's drain reason is \"$reason\""
+pass "rank 1 hung in a step on n2, its liveness beating: the progress timeout declared it, $blamed drained (\"$reason\")"
