@@ -315,12 +315,12 @@ class Supervisor {
         forwarded = true;
       }
       // A task killed or crashed: the step is aborted at once. Any other bad end (an exit code, a broken pipe):
-      // kBadEndWaitSeconds later unless the step ended, as --kill-on-bad-exit ended it. Not after a forwarded
-      // stop signal: the ranks save and exit, and Slurm ends what the stop leaves.
+      // kBadEndWaitSeconds later unless the step ended, as --kill-on-bad-exit ended it (also after a forwarded
+      // stop signal: ranks that save and exit 42 end together).
       const TaskEnds ends = task_ends(attempt, step.take_lines(), answered);
       if (ends.bad && bad_end_at == 0) bad_end_at = now_seconds();
       const bool late = bad_end_at > 0 && now_seconds() - bad_end_at >= kBadEndWaitSeconds;
-      if (!forwarded && (ends.lost || late)) {
+      if (ends.lost || late) {
         say(ends.lost ? fmt::format("srun reports a task on {} ended: {}: aborting the step", ends.lost->node,
                                     ends.lost->what)
                       : fmt::format("a task ended badly {:.1f}s ago and the step goes on: aborting it",
