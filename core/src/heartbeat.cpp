@@ -127,6 +127,10 @@ bool get_string(const nlohmann::json& record, const char* key, std::string& out,
 bool get_attempt(const nlohmann::json& record, std::string& out, std::string& why) {
   return !record.contains("attempt") || get_string(record, "attempt", out, why);
 }
+// "node" is absent from liveness written outside a Slurm step (no SLURMD_NODENAME) or by an older writer.
+bool get_node(const nlohmann::json& record, std::string& out, std::string& why) {
+  return !record.contains("node") || get_string(record, "node", out, why);
+}
 // The rank a record names must be the file's.
 bool rank_matches(const nlohmann::json& record, int rank, std::string& why) {
   long named = -1;
@@ -187,16 +191,16 @@ std::vector<Heartbeat> read_heartbeats(const std::string& dir, const AttemptFilt
   return beats;
 }
 
-std::optional<Heartbeat> stopped_first(const std::vector<Heartbeat>& beats,
-                                       const std::vector<std::pair<int, double>>& liveness, double now) {
+std::optional<Heartbeat> stopped_first(const std::vector<Heartbeat>& beats, const std::vector<Liveness>& liveness,
+                                       double now, double stale_after_s) {
   if (beats.empty()) return std::nullopt;
-  std::optional<std::pair<int, double>> stalest;
-  for (const auto& [rank, time] : liveness) {
-    if (now - time > kLivenessStale_s && (!stalest || time < stalest->second)) stalest = {rank, time};
+  const Liveness* stalest = nullptr;
+  for (const auto& alive : liveness) {
+    if (now - alive.time > stale_after_s && (!stalest || alive.time < stalest->time)) stalest = &alive;
   }
   if (stalest) {
     for (const auto& beat : beats) {
-      if (beat.rank == stalest->first) return beat;
+      if (beat.rank == stalest->rank) return beat;
     }
   }
   return *std::min_element(beats.begin(), beats.end(), [](const Heartbeat& a, const Heartbeat& b) {
@@ -216,11 +220,12 @@ struct LivenessBeat::Impl {
 LivenessBeat::LivenessBeat(std::string dir, int rank) : impl_(new Impl) {
   impl_->dir = std::move(dir);
   impl_->rank = rank;
-  impl_->thread = std::thread([impl = impl_, attempt = heartbeat_attempt_from_env()] {
+  const char* node = std::getenv("SLURMD_NODENAME");
+  impl_->thread = std::thread([impl = impl_, attempt = heartbeat_attempt_from_env(), node = std::string(node ? node : "")] {
     std::unique_lock lock(impl->mutex);
     while (!impl->stop) {
       write_beat_file(impl->dir, kLivenessPrefix, impl->rank,
-                      nlohmann::json{{"time", now_seconds()}, {"attempt", attempt}}.dump());
+                      nlohmann::json{{"time", now_seconds()}, {"attempt", attempt}, {"node", node}}.dump());
       impl->wake.wait_for(lock, std::chrono::duration<double>(kLivenessPeriod_s));
     }
   });
@@ -236,15 +241,17 @@ LivenessBeat::~LivenessBeat() {
   delete impl_;
 }
 
-std::vector<std::pair<int, double>> read_liveness(const std::string& dir, const AttemptFilter& attempt) {
-  std::vector<std::pair<int, double>> out;
+std::vector<Liveness> read_liveness(const std::string& dir, const AttemptFilter& attempt) {
+  std::vector<Liveness> out;
   for_each_beat_file(dir, kLivenessPrefix, [&](const std::filesystem::path& path, int rank) {
     const auto record = read_record(path);
     if (!record) return;
-    double time = 0;
+    Liveness alive{rank, 0, ""};
     std::string written_for, why;
-    if (!get_double(*record, "time", time, why) || !get_attempt(*record, written_for, why)) return skip_file(path, why);
-    if (wanted(attempt, written_for)) out.emplace_back(rank, time);
+    const bool whole = get_double(*record, "time", alive.time, why) && get_attempt(*record, written_for, why) &&
+                       get_node(*record, alive.node, why);
+    if (!whole) return skip_file(path, why);
+    if (wanted(attempt, written_for)) out.push_back(std::move(alive));
   });
   return out;
 }

@@ -11,6 +11,7 @@
 #include <regex>
 
 #include "sigma/core/error.hpp"
+#include "sigma/core/heartbeat.hpp"
 #include "sigma/core/trusted_path.hpp"
 #include "taxonomy_yaml.hpp"
 #include "sigma/core/yaml_section.hpp"
@@ -160,6 +161,13 @@ void read_policy(yaml::Section s, PolicyConfig& out) {
   s.read("exclude_for_s", out.exclude_for_s, 0, 365.0 * 86400);
   s.read("heartbeat_timeout_s", out.heartbeat_timeout_s, 1, kMaxSeconds);
   s.read("startup_timeout_s", out.startup_timeout_s, 1, kMaxSeconds);
+  s.read("liveness_timeout_s", out.liveness_timeout_s, 0, kMaxSeconds);
+  // At least two beat periods: one late beat on a busy node must not pass for a lost rank.
+  if (out.liveness_timeout_s < 2 * kLivenessPeriod_s) {
+    s.fail_at("liveness_timeout_s", fmt::format("expected at least {} (two periods of the ranks' liveness beat, "
+                                                "one every {} s), got {}",
+                                                2 * kLivenessPeriod_s, kLivenessPeriod_s, out.liveness_timeout_s));
+  }
   s.read("exclude_stragglers", out.exclude_stragglers);
   s.finish();
 }

@@ -59,6 +59,7 @@ void emit_policy(YAML::Emitter& out, const PolicyConfig& p) {
   out << YAML::Key << "exclude_for_s" << YAML::Value << p.exclude_for_s;
   out << YAML::Key << "heartbeat_timeout_s" << YAML::Value << p.heartbeat_timeout_s;
   out << YAML::Key << "startup_timeout_s" << YAML::Value << p.startup_timeout_s;
+  out << YAML::Key << "liveness_timeout_s" << YAML::Value << p.liveness_timeout_s;
   out << YAML::Key << "exclude_stragglers" << YAML::Value << p.exclude_stragglers;
   out << YAML::EndMap;
 }

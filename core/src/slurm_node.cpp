@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <csignal>
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
@@ -176,6 +177,20 @@ std::vector<std::string> job_steps(unsigned job_id) {
   const auto j = nlohmann::json::parse(text, nullptr, false);
   if (!j.is_array()) throw Error(ExitCode::internal, fmt::format("steps of job {}: unreadable answer", job_id));
   return j.get<std::vector<std::string>>();
+}
+
+void signal_job_step(unsigned job_id, unsigned step_id, int sig, int timeout_s) {
+  in_child(fmt::format("signal {} to step {}.{}: slurm_signal_job_step failed", sig, job_id, step_id),
+           [&]() -> ChildAnswer {
+             // Sent to every node of the job's allocation: one without the step (a spare) answers "invalid job
+             // id" while the step's nodes deliver the signal, so that answer is not a failure here.
+             if (slurm_signal_job_step(job_id, step_id, static_cast<uint32_t>(sig)) == SLURM_SUCCESS ||
+                 slurm_get_errno() == ESLURM_INVALID_JOB_ID) {
+               return {true, ""};
+             }
+             return {false, slurm_error_text()};
+           },
+           timeout_s);
 }
 
 NodeStatus query_node(const std::string& node) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# A rank crash: training rank 1 killed with kill -9 after step 230. srun reports the task killed; the supervisor
-# classifies it (a killed process: doubt, not evidence of bad hardware), restarts on the spare without that node
-# (excluded, not drained) and training resumes from the newest checkpoint to the fault-free weights.
+# A rank crash: training rank 1 killed with kill -9 after step 230. srun reports the task killed at once and the
+# supervisor aborts the step on that line; it classifies it (a killed process: doubt, not evidence of bad
+# hardware), restarts on the spare without that node (excluded, not drained) and training resumes from the
+# newest checkpoint to the fault-free weights.
 source "$(dirname "$0")/../lib.sh"
 
 matrix_site

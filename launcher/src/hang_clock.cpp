@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <map>
 #include <set>
 
 namespace sigma::launch {
@@ -46,25 +45,18 @@ std::vector<Heartbeat> beats_of_attempt(const std::vector<Heartbeat>& beats, con
   return ours;
 }
 
-std::string heartbeat_dir_fault(const std::string& dir, const std::string& probe_error, int ranks,
-                                const std::vector<Heartbeat>& beats,
-                                const std::vector<std::pair<int, double>>& liveness, double now) {
+std::string heartbeat_dir_fault(const std::string& dir, const std::string& probe_error,
+                                const std::vector<Heartbeat>& beats, const LivenessCheck& liveness) {
   if (!probe_error.empty()) return fmt::format("heartbeat directory {} not writable: {}", dir, probe_error);
-  std::map<int, double> alive;
-  for (const auto& [rank, time] : liveness) alive[rank] = std::max(alive[rank], time);
-  double newest = 0;
-  for (int rank = 0; rank < ranks; ++rank) {
-    const auto it = alive.find(rank);
-    const double last = it == alive.end() ? 0 : it->second;
-    if (now - last <= kLivenessStale_s) return "";  // this rank still beats: the directory takes beats
-    newest = std::max(newest, last);
+  if (!liveness.every_silent) return "";  // a rank still beats: the directory takes beats
+  std::set<std::string> nodes = liveness.nodes;
+  for (const auto& beat : beats) {
+    if (!beat.node.empty()) nodes.insert(beat.node);
   }
-  std::set<std::string> nodes;
-  for (const auto& beat : beats) nodes.insert(beat.node);
-  if (ranks < 1 || nodes.size() < 2) return "";  // one node's ranks all stale: evidence about that node
-  return fmt::format("heartbeat directory {} not writable: no liveness beat from any of the {} ranks on {} nodes{} "
-                     "(every rank at once: their writes fail there, though this host's probe worked)",
-                     dir, ranks, nodes.size(), newest > 0 ? fmt::format(" for {:.0f}s", now - newest) : "");
+  if (nodes.size() < 2) return "";  // one node's ranks all silent: evidence about that node
+  return fmt::format("heartbeat directory {} not writable: no liveness beat from any of the {} ranks on {} nodes for "
+                     "{:.0f}s (every rank at once: their writes fail there, though this host's probe worked)",
+                     dir, liveness.seen, nodes.size(), liveness.silent_s);
 }
 
 }  // namespace sigma::launch

@@ -37,7 +37,10 @@ ExitCode exit_code_for(const Verdict& verdict, const StepOutcome& outcome) {
   return ExitCode::internal;
 }
 
-Verdict hang_verdict() {
+// A lost rank is placed (its node) but not explained: a dead node, a frozen process and a cut network look alike
+// from the directory, so it is classed as a hang is.
+Verdict hang_verdict(const StepFailure& f) {
+  if (!f.liveness_lost.empty()) return {"liveness", FailureClass::platform, FailureAction::restart, "liveness_lost", f.liveness_lost};
   return {"hang", FailureClass::platform, FailureAction::restart, "hang", "no heartbeat progress"};
 }
 
@@ -46,7 +49,7 @@ Verdict heartbeat_dir_verdict(const std::string& why) {
 }
 
 std::string describe(const StepFailure& f) {
-  if (f.hang) return "no progress";
+  if (f.hang) return f.liveness_lost.empty() ? "no progress" : "liveness lost";
   if (f.outcome.signal) return fmt::format("killed by signal {}", f.outcome.signal);
   return fmt::format("exit {}", f.outcome.exit_code);
 }
@@ -67,19 +70,24 @@ int signal_named(const std::string& text) {
 // on at most kMaxTaskLineBytes of each line, so no line can make the supervisor crawl or overflow its stack.
 constexpr std::size_t kMaxTaskLineBytes = 4096;
 
-struct TaskLine {
-  std::string node, what;
-};
-std::optional<TaskLine> deciding_task_line(std::string_view log) {
+std::optional<TaskEnd> task_end_in(std::string_view line) {
   static const RE2 task_line(R"(srun: error: ([A-Za-z0-9._-]+): tasks? [0-9,-]+: (.*))");
-  std::optional<TaskLine> first;
+  TaskEnd found;
+  if (!RE2::PartialMatch(line.substr(0, std::min(line.size(), kMaxTaskLineBytes)), task_line, &found.node, &found.what)) {
+    return std::nullopt;
+  }
+  found.signal = signal_named(found.what);
+  return found;
+}
+
+std::optional<TaskEnd> deciding_task_line(std::string_view log) {
+  std::optional<TaskEnd> first;
   while (!log.empty()) {
     const std::size_t end = std::min(log.find('\n'), log.size());
-    const std::string_view line = log.substr(0, std::min(end, kMaxTaskLineBytes));
+    auto found = task_end_in(log.substr(0, end));
     log.remove_prefix(std::min(end + 1, log.size()));
-    TaskLine found;
-    if (!RE2::PartialMatch(line, task_line, &found.node, &found.what)) continue;
-    if (signal_named(found.what) != SIGPIPE) return found;
+    if (!found) continue;
+    if (found->signal != SIGPIPE) return found;
     if (!first) first = std::move(found);
   }
   return first;
@@ -98,6 +106,13 @@ std::optional<int> exit_code_named(const std::string& what) {
 
 }  // namespace
 
+std::optional<TaskEnd> srun_task_end(std::string_view line) { return task_end_in(line); }
+
+bool ends_the_step_at_once(const TaskEnd& end) {
+  static constexpr int kKilledOrCrashed[] = {SIGKILL, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS};
+  return std::find(std::begin(kKilledOrCrashed), std::end(kKilledOrCrashed), end.signal) != std::end(kKilledOrCrashed);
+}
+
 double backoff_seconds(const BackoffConfig& backoff, int restart_index) {
   return std::min(backoff.max_s, backoff.initial_s * std::pow(backoff.factor, std::max(0, restart_index)));
 }
@@ -115,7 +130,7 @@ Decision decide(const Taxonomy& taxonomy, const PolicyConfig& policy, const Step
     return stop(heartbeat_dir_verdict(failure.heartbeat_dir_fault), ExitCode::config,
                 failure.heartbeat_dir_fault + "; a filesystem fault, not a node's: no node drained, not restarted");
   }
-  const Verdict verdict = failure.hang ? hang_verdict() : taxonomy.classify(failure.outcome);
+  const Verdict verdict = failure.hang ? hang_verdict(failure) : taxonomy.classify(failure.outcome);
   const std::string what = fmt::format("{} ({}: {}{})", describe(failure), to_string(verdict.failure_class),
                                        verdict.rule.empty() ? "no rule" : verdict.rule,
                                        verdict.evidence.empty() ? "" : ", \"" + verdict.evidence + "\"");
@@ -168,6 +183,7 @@ nlohmann::json failure_event(const StepFailure& failure, const Decision& decisio
   if (failure.blamed_node.empty()) {
     event["node"] = nullptr;
     event["node_unknown"] = !failure.heartbeat_dir_fault.empty() ? "a filesystem fault: no node is blamed"
+                            : !failure.liveness_lost.empty() ? "the silent rank's beats name no node"
                             : failure.hang ? "no heartbeat of a started rank names one (a rank never beat)"
                                            : "srun's error lines name none of the step's nodes";
     return event;

@@ -8,10 +8,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <thread>
 
 #include "sigma/core/error.hpp"
@@ -65,6 +67,7 @@ std::optional<StepOutcome> StepProcess::poll(double timeout_s) {
         }
         err_tail_.append(buffer, static_cast<std::size_t>(n));
         if (err_tail_.size() > kStepLogTail) err_tail_.erase(0, err_tail_.size() - kStepLogTail);
+        keep_lines(buffer, static_cast<std::size_t>(n));
       } else if (n == 0) {
         close(err_fd_);
         err_fd_ = -1;
@@ -83,17 +86,43 @@ std::optional<StepOutcome> StepProcess::poll(double timeout_s) {
   return ended_;
 }
 
+void StepProcess::keep_lines(const char* data, std::size_t n) {
+  for (const char* end = data + n; data < end;) {
+    const char* newline = static_cast<const char*>(std::memchr(data, '\n', static_cast<std::size_t>(end - data)));
+    const char* stop = newline != nullptr ? newline : end;
+    partial_line_.append(data, std::min(static_cast<std::size_t>(stop - data), kStepLineBytes - partial_line_.size()));
+    data = stop;
+    if (newline == nullptr) break;
+    ++data;
+    lines_.push_back(std::move(partial_line_));
+    partial_line_.clear();
+    if (lines_.size() > kStepLinesKept) lines_.pop_front();
+  }
+}
+
+std::vector<std::string> StepProcess::take_lines() {
+  std::vector<std::string> out(std::make_move_iterator(lines_.begin()), std::make_move_iterator(lines_.end()));
+  lines_.clear();
+  return out;
+}
+
 void StepProcess::signal(int sig) const {
   if (!ended_ && pid_ > 0) kill(pid_, sig);
 }
 
-StepOutcome StepProcess::abort(double grace_s) {
+StepOutcome StepProcess::abort(double grace_s, const AbortAnswered& answered) {
+  using Clock = std::chrono::steady_clock;
   signal(SIGINT);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   signal(SIGINT);  // a second SIGINT within a second: srun kills the step's tasks
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_s);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (auto outcome = poll(0.2)) return *outcome;
+  auto deadline = Clock::now() + std::chrono::duration<double>(grace_s);
+  bool done = false;
+  while (Clock::now() < deadline) {
+    if (auto outcome = poll(0.1)) return *outcome;
+    if (!done && answered && answered(take_lines())) {
+      done = true;
+      deadline = std::min(deadline, Clock::now() + std::chrono::duration<double>(kAfterAnswer_s));
+    }
   }
   signal(SIGKILL);
   while (true) {

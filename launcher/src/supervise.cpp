@@ -19,15 +19,25 @@
 #include "sigma/core/stop_signal.hpp"
 #include "sigma/core/wall_clock.hpp"
 #include "sigma/launcher/hang_clock.hpp"
+#include "sigma/launcher/liveness_watch.hpp"
 #include "sigma/launcher/recovery_policy.hpp"
+#include "sigma/launcher/slurm_step.hpp"
 #include "sigma/launcher/step_process.hpp"
 #include "sigma/launcher/stop_ending.hpp"
 
 namespace sigma::launch {
 namespace {
 
-constexpr double kPollSeconds = 0.5;
+// How often the heartbeat directory is read (a lost rank is seen within its liveness timeout plus this) and at most
+// how long a line of srun's stderr waits to be read.
+constexpr double kPollSeconds = 0.25;
+// The longest an abort waits for srun before SIGKILL: it returns sooner once every node that can answer has.
 constexpr double kAbortGraceSeconds = 10;
+// From a task's bad end that is not a kill or a crash (an exit code, a broken pipe) to the step's abort, unless
+// it ended by then: ranks that stop together (exit 42, 10, a user error) end within it; one that exits alone
+// leaves the others waiting in a collective. The line of a task killed at the same time, the cause of a broken
+// pipe, comes within it too.
+constexpr double kBadEndWaitSeconds = 2;
 
 void say(const std::string& line) { fmt::print(stderr, "sigma-launch: {}\n", line); }
 
@@ -128,15 +138,24 @@ class Supervisor {
     return out;
   }
 
-  std::vector<std::string> srun_command(const std::vector<std::string>& nodes) const {
+  int ranks_of(const Attempt& attempt) const {
+    return static_cast<int>(attempt.nodes.size()) * options_.tasks_per_node;
+  }
+
+  std::vector<std::string> srun_command(const Attempt& attempt, bool restart) const {
     std::string list;
-    for (const auto& node : nodes) list += (list.empty() ? "" : ",") + node;
+    for (const auto& node : attempt.nodes) list += (list.empty() ? "" : ",") + node;
     // --ntasks explicitly: the step would otherwise inherit the whole allocation's SLURM_NTASKS (set by sbatch's
     // --ntasks-per-node), which N nodes minus the spares cannot hold.
-    const auto tasks = nodes.size() * static_cast<std::size_t>(options_.tasks_per_node);
-    std::vector<std::string> argv = {"srun", "--mpi=pmix", "--kill-on-bad-exit=1", "-N", std::to_string(nodes.size()),
-                                     "--ntasks", std::to_string(tasks), "--ntasks-per-node",
+    // --kill-on-bad-exit=0: the supervisor ends the step on a task's bad end itself (slurm_step.hpp).
+    std::vector<std::string> argv = {"srun", "--mpi=pmix", "--kill-on-bad-exit=0", "-N",
+                                     std::to_string(attempt.nodes.size()), "--ntasks",
+                                     std::to_string(ranks_of(attempt)), "--ntasks-per-node",
                                      std::to_string(options_.tasks_per_node), "--nodelist", list};
+    // A restart shares the nodes the aborted step still holds: a frozen or dead node keeps that step registered
+    // until it thaws or Slurm declares it down, and srun would wait for its resources without a word. Its tasks
+    // on the nodes reused here have ended (abort_answered); the lost node is not among them.
+    if (restart) argv.push_back("--overlap");
     argv.insert(argv.end(), options_.command.begin(), options_.command.end());
     return argv;
   }
@@ -166,31 +185,69 @@ class Supervisor {
     return node_to_blame(first, srun_log, trainer_blame, attempt.nodes);
   }
 
-  // A hang: why (the bound that ran out), the node to blame ("" for none) and, when the heartbeat directory
-  // explains it, that fault instead of a node.
+  // A hang: why (the bound that ran out, or the rank whose liveness was lost), the node to blame ("" for none),
+  // when the heartbeat directory explains it that fault instead of a node, and for a lost rank the evidence.
   struct Hang {
-    std::string why, node, dir_fault;
+    std::string why, node, dir_fault, liveness_lost;
   };
 
-  // A hang when the step is hung (hang_clock.hpp: the start-up bound until every rank has beaten, then the
-  // heartbeat timeout). Before a node is blamed, the directory is probed: beats that could not be written are
-  // no evidence about any node.
-  std::optional<Hang> hung(Attempt& attempt) {
+  // A rank lost or every rank silent (liveness_watch.hpp), else a hang (hang_clock.hpp: the start-up bound until
+  // every rank has beaten, then the heartbeat timeout). Before a node is blamed, the directory is probed: beats
+  // that could not be written are no evidence about any node.
+  std::optional<Hang> hung(Attempt& attempt, LivenessWatch& watch) {
     if (options_.heartbeat_dir.empty()) return std::nullopt;
     const auto beats = read_progress(attempt);
-    const int ranks = static_cast<int>(attempt.nodes.size()) * options_.tasks_per_node;
     const double now = now_seconds();
-    const HangCheck check = check_hang(config_.policy, attempt.started, ranks, beats, now);
-    if (!check.hung) return std::nullopt;
-    Hang hang{check.reason(), "", ""};
     const auto liveness = read_liveness(options_.heartbeat_dir, attempt.id);
-    hang.dir_fault = heartbeat_dir_fault(options_.heartbeat_dir, probe_heartbeat_dir(options_.heartbeat_dir), ranks,
-                                         beats, liveness, now);
+    watch.observe(liveness, now);
+    const LivenessCheck alive = watch.check(now);
+    if (alive.lost || alive.every_silent) return silent(alive, beats);
+    const HangCheck check = check_hang(config_.policy, attempt.started, ranks_of(attempt), beats, now);
+    if (!check.hung) return std::nullopt;
+    Hang hang{check.reason(), "", dir_fault(beats, alive), ""};
     // A rank that never beat has no node on record: rather than blame one that started, blame none.
     if (hang.dir_fault.empty() && !check.starting) {
-      if (const auto blamed = stopped_first(beats, liveness, now)) hang.node = blamed->node;
+      if (const auto blamed = stopped_first(beats, liveness, now, config_.policy.liveness_timeout_s)) {
+        hang.node = blamed->node;
+      }
     }
     return hang;
+  }
+
+  // Silent ranks: the lost rank's node (from its liveness, else its progress beat), or the one node of every
+  // rank, unless the directory explains the silence.
+  Hang silent(const LivenessCheck& alive, const std::vector<Heartbeat>& beats) const {
+    Hang hang{alive.reason(), alive.node, dir_fault(beats, alive), alive.evidence()};
+    for (const auto& beat : beats) {
+      if (hang.node.empty() && alive.lost && beat.rank == alive.rank) hang.node = beat.node;
+    }
+    if (!hang.dir_fault.empty()) hang.node.clear();
+    return hang;
+  }
+
+  std::string dir_fault(const std::vector<Heartbeat>& beats, const LivenessCheck& alive) const {
+    return heartbeat_dir_fault(options_.heartbeat_dir, probe_heartbeat_dir(options_.heartbeat_dir), beats, alive);
+  }
+
+  // Ends the attempt's step: SIGKILL to its tasks (slurm_step.hpp), then srun's abort (StepProcess::abort), which
+  // waits until every node but `lost` has reported its tasks' end.
+  static StepOutcome abort_step(StepProcess& step, SlurmStep& slurm_step, const Attempt& attempt,
+                                const std::string& lost, std::set<std::string>& answered) {
+    slurm_step.kill();
+    return step.abort(kAbortGraceSeconds, abort_answered(attempt, lost, answered));
+  }
+
+  // For an abort: whether every node of the attempt but `lost` (one that may never answer: frozen, dead, cut off)
+  // has had srun report its tasks' end. `answered` holds the nodes reported so far; new lines add to it.
+  static StepProcess::AbortAnswered abort_answered(const Attempt& attempt, const std::string& lost,
+                                                   std::set<std::string>& answered) {
+    return [&attempt, lost, &answered](const std::vector<std::string>& lines) {
+      for (const auto& line : lines) {
+        if (const auto end = srun_task_end(line)) answered.insert(end->node);
+      }
+      return std::all_of(attempt.nodes.begin(), attempt.nodes.end(),
+                         [&](const std::string& node) { return node == lost || answered.count(node) != 0; });
+    };
   }
 
   // This job's steps that slurmctld still holds ("7.0 on n[1-2]"); empty outside a job or when it cannot say.
@@ -233,12 +290,17 @@ class Supervisor {
     say(fmt::format("starting the step on {} (attempt {})", fmt::join(attempt.nodes, ","), summary_.restarts + 1));
     record(config_, "step_started", {{"nodes", attempt.nodes}, {"attempt", summary_.restarts + 1}});
     // Asked before srun starts, so the new step is not among them.
-    auto held_at_launch = summary_.restarts > 0 ? steps_still_held() : std::vector<std::string>{};
+    const auto steps_before = steps_still_held();
+    auto held_at_launch = summary_.restarts > 0 ? steps_before : std::vector<std::string>{};
     // The trainer records its guardrails' decisions in the site's ledger, as it does under the SPANK plugin.
-    StepProcess step(srun_command(attempt.nodes), {{kHeartbeatDirEnv, options_.heartbeat_dir},
-                                                   {kHeartbeatAttemptEnv, attempt.id},
-                                                   {"SIGMA_LEDGER", config_.paths.ledger}});
+    StepProcess step(srun_command(attempt, summary_.restarts > 0), {{kHeartbeatDirEnv, options_.heartbeat_dir},
+                                                                    {kHeartbeatAttemptEnv, attempt.id},
+                                                                    {"SIGMA_LEDGER", config_.paths.ledger}});
+    LivenessWatch watch(config_.policy.liveness_timeout_s, ranks_of(attempt));
+    SlurmStep slurm_step(steps_before, attempt.nodes);
+    std::set<std::string> answered;  // nodes srun has reported a task's end on
     bool forwarded = false;
+    double next_look = 0, bad_end_at = 0;  // bad_end_at: when srun first reported a task's bad end (0: none)
     while (true) {
       if (auto outcome = step.poll(kPollSeconds)) {
         read_progress(attempt);  // the last heartbeats, for the figures
@@ -252,17 +314,58 @@ class Supervisor {
         step.signal(sig);
         forwarded = true;
       }
+      // A task killed or crashed: the step is aborted at once. Any other bad end (an exit code, a broken pipe):
+      // kBadEndWaitSeconds later unless the step ended, as --kill-on-bad-exit ended it (also after a forwarded
+      // stop signal: ranks that save and exit 42 end together).
+      const TaskEnds ends = task_ends(attempt, step.take_lines(), answered);
+      if (ends.bad && bad_end_at == 0) bad_end_at = now_seconds();
+      const bool late = bad_end_at > 0 && now_seconds() - bad_end_at >= kBadEndWaitSeconds;
+      if (ends.lost || late) {
+        say(ends.lost ? fmt::format("srun reports a task on {} ended: {}: aborting the step", ends.lost->node,
+                                    ends.lost->what)
+                      : fmt::format("a task ended badly {:.1f}s ago and the step goes on: aborting it",
+                                    now_seconds() - bad_end_at));
+        const StepOutcome outcome = abort_step(step, slurm_step, attempt, ends.lost ? ends.lost->node : "", answered);
+        read_progress(attempt);
+        const StepOutcome first = first_task_outcome(outcome);
+        return {{first, false, blamed_node(attempt, first, outcome.log)}, forwarded};
+      }
+      // The directory at most every kPollSeconds, however often srun's output wakes the loop.
+      if (now_seconds() < next_look) continue;
+      next_look = now_seconds() + kPollSeconds;
       if (!forwarded && leaving_.empty()) {
         leaving_ = straggler_to_leave(attempt);
         if (!leaving_.empty()) step.signal(SIGUSR1);  // the trainer saves at the step's end and exits 42
       }
       note_blocked_start(attempt, held_at_launch);
-      if (const auto hang = forwarded ? std::nullopt : hung(attempt)) {
+      if (const auto hang = forwarded ? std::nullopt : hung(attempt, watch)) {
         say(hang->why + ": aborting the step");
-        StepFailure failure{step.abort(kAbortGraceSeconds), true, hang->node, hang->dir_fault};
+        StepFailure failure{abort_step(step, slurm_step, attempt, hang->node, answered), true, hang->node,
+                            hang->dir_fault, hang->liveness_lost};
         return {failure, false};
       }
     }
+  }
+
+  // srun's reports, among new lines of the step's stderr, of the attempt's tasks ending badly: the first one killed
+  // or crashed (ends_the_step_at_once: srun would return only once the other tasks end, seconds later), and
+  // whether there was any. Records every node reported in `answered`. A line naming a node that is not the
+  // attempt's is the program's own output, not srun's.
+  struct TaskEnds {
+    std::optional<TaskEnd> lost;
+    bool bad = false;
+  };
+  static TaskEnds task_ends(const Attempt& attempt, const std::vector<std::string>& lines,
+                            std::set<std::string>& answered) {
+    TaskEnds ends;
+    for (const auto& line : lines) {
+      auto end = srun_task_end(line);
+      if (!end || std::find(attempt.nodes.begin(), attempt.nodes.end(), end->node) == attempt.nodes.end()) continue;
+      answered.insert(end->node);
+      ends.bad = true;
+      if (!ends.lost && ends_the_step_at_once(*end)) ends.lost = std::move(end);
+    }
+    return ends;
   }
 
   // policy.exclude_stragglers: the first node of this attempt that its trainer flags as a straggler's, when a

@@ -86,6 +86,9 @@ const BadConfig kBadConfigs[] = {
      "26-endless-documents.yaml:1:1: a second YAML document; expected one"},
     {"27-startup-timeout.yaml",
      "27-startup-timeout.yaml:4:22: policy.startup_timeout_s: expected a number in [1, 2592000], got 0"},
+    {"28-liveness-timeout.yaml",
+     "28-liveness-timeout.yaml:4:23: policy.liveness_timeout_s: expected at least 2 (two periods of the ranks' "
+     "liveness beat, one every 1 s), got 1.5"},
     {"40-flap-window.yaml",
      "40-flap-window.yaml:4:28: preflight.recycle.flap_window_s: expected a number in [1, 2592000], got 0"},
 };
@@ -119,6 +122,8 @@ TEST(SiteConfig, MinimalConfigGetsDefaults) {
   EXPECT_EQ(config.policy.max_restarts, defaults.policy.max_restarts);
   EXPECT_FALSE(config.policy.exclude_stragglers);
   EXPECT_EQ(config.policy.startup_timeout_s, 600) << "start-up gets its own bound by default";
+  EXPECT_EQ(config.policy.liveness_timeout_s, 3) << "three missed liveness beats";
+  EXPECT_EQ(parse_site_config("cluster: {name: c}\npolicy: {liveness_timeout_s: 2}\n", "l.yaml").policy.liveness_timeout_s, 2);
   EXPECT_TRUE(parse_site_config("cluster: {name: c}\npolicy: {exclude_stragglers: true}\n", "s.yaml")
                   .policy.exclude_stragglers);
   EXPECT_EQ(config.preflight.default_level, "quick");

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -201,6 +202,30 @@ TEST_F(HeartbeatFileTest, EveryRecordCarriesTheAttemptItWasWrittenFor) {
   // Outside a supervised step the attempt is "".
   write_heartbeat(dir_, {2, 1, 61.0, "n1", 0});
   EXPECT_EQ(read_heartbeats(dir_, "").size(), 1u);
+}
+
+TEST_F(HeartbeatFileTest, LivenessNamesItsNodeWhenItKnowsIt) {
+  // A rank's liveness places it (SLURMD_NODENAME) before its first progress beat; written outside Slurm, or by a
+  // writer that left the node out, it names none; a node that is not a string is a malformed record.
+  ASSERT_EQ(setenv("SLURMD_NODENAME", "n5", 1), 0);
+  {
+    LivenessBeat alive(dir_, 2);
+    for (int i = 0; i < 100 && read_liveness(dir_).empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  unsetenv("SLURMD_NODENAME");
+  std::ofstream(dir_ + "/alive-3") << R"({"time": 7.5})";
+  std::ofstream(dir_ + "/alive-4") << R"({"time": 7.5, "node": 4})";
+  testing::internal::CaptureStderr();
+  auto liveness = read_liveness(dir_);
+  const std::string said = testing::internal::GetCapturedStderr();
+  std::sort(liveness.begin(), liveness.end(), [](const Liveness& a, const Liveness& b) { return a.rank < b.rank; });
+  ASSERT_EQ(liveness.size(), 2u);
+  EXPECT_EQ(liveness[0].rank, 2);
+  EXPECT_EQ(liveness[0].node, "n5");
+  EXPECT_EQ(liveness[1].rank, 3);
+  EXPECT_EQ(liveness[1].node, "");
+  EXPECT_DOUBLE_EQ(liveness[1].time, 7.5);
+  EXPECT_NE(said.find(dir_ + "/alive-4 skipped: \"node\": expected a string"), std::string::npos) << said;
 }
 
 TEST_F(HeartbeatFileTest, TheProbeWritesAndRemovesAFile) {

@@ -96,28 +96,39 @@ TEST(AttemptBeats, BeatsOfAnotherAttemptOrFromBeforeTheLaunchAreIgnored) {
   EXPECT_LT(beats[0].time - detected, 0);
 }
 
+// The liveness check of a step of `ranks` ranks whose records were each seen once, when written, and not since.
+LivenessCheck silent_since(const std::vector<Liveness>& last, int ranks, double now) {
+  LivenessWatch watch(3, ranks);
+  for (const auto& alive : last) watch.observe({alive}, alive.time);
+  return watch.check(now);
+}
+
 TEST(HeartbeatDirFault, AFailedProbeIsTheDirectorysFault) {
   const auto fault = heartbeat_dir_fault("/run/hb", "/run/hb/.sigma-probe.7: write failed: No space left on device",
-                                         2, {}, {}, kLaunch);
+                                         {}, {});
   EXPECT_EQ(fault, "heartbeat directory /run/hb not writable: /run/hb/.sigma-probe.7: write failed: No space left "
                    "on device");
 }
 
-TEST(HeartbeatDirFault, EveryRankStaleAtOnceOnSeveralNodesIsTheDirectorysFault) {
+TEST(HeartbeatDirFault, EveryRankSilentAtOnceOnSeveralNodesIsTheDirectorysFault) {
   const double now = kLaunch + 100;
-  const std::vector<Heartbeat> two_nodes = {beat_on(0, "n1", now - 20, "a"), beat_on(1, "n2", now - 20, "a")};
-  const auto fault = heartbeat_dir_fault("/hb", "", 2, two_nodes, {{0, now - 15}, {1, now - 14}}, now);
+  const auto both = silent_since({{0, now - 15, "n1"}, {1, now - 14, "n2"}}, 2, now);
+  const auto fault = heartbeat_dir_fault("/hb", "", {}, both);
   EXPECT_EQ(fault.rfind("heartbeat directory /hb not writable: no liveness beat from any of the 2 ranks on 2 nodes "
                         "for 14s", 0), 0u) << fault;
   // One frozen rank: the other still beats, so a node is to blame.
-  EXPECT_EQ(heartbeat_dir_fault("/hb", "", 2, two_nodes, {{0, now - 0.5}, {1, now - 14}}, now), "");
-  // A rank with no liveness at all counts as stale with the others.
-  EXPECT_NE(heartbeat_dir_fault("/hb", "", 2, two_nodes, {{0, now - 15}}, now), "");
-  // Every rank on one node stale: that node's processes are frozen or gone, evidence about it.
-  const std::vector<Heartbeat> one_node = {beat_on(0, "n1", now - 20, "a"), beat_on(1, "n1", now - 20, "a")};
-  EXPECT_EQ(heartbeat_dir_fault("/hb", "", 2, one_node, {{0, now - 15}, {1, now - 15}}, now), "");
+  EXPECT_EQ(heartbeat_dir_fault("/hb", "", {}, silent_since({{0, now - 0.5, "n1"}, {1, now - 14, "n2"}}, 2, now)), "");
+  // Liveness that names no node: the progress beats place the ranks.
+  const std::vector<Heartbeat> two_nodes = {beat_on(0, "n1", now - 20, "a"), beat_on(1, "n2", now - 20, "a")};
+  const auto unnamed = silent_since({{0, now - 15}, {1, now - 15}}, 2, now);
+  EXPECT_EQ(heartbeat_dir_fault("/hb", "", {}, unnamed), "");
+  EXPECT_NE(heartbeat_dir_fault("/hb", "", two_nodes, unnamed), "");
+  // Every rank on one node silent: that node's processes are frozen or gone, evidence about it.
+  EXPECT_EQ(heartbeat_dir_fault("/hb", "", {}, silent_since({{0, now - 15, "n1"}, {1, now - 15, "n1"}}, 2, now)), "");
+  // A rank not seen beating yet (still starting): not every rank is silent.
+  EXPECT_EQ(heartbeat_dir_fault("/hb", "", {}, silent_since({{0, now - 15, "n1"}, {1, now - 15, "n2"}}, 3, now)), "");
   // No rank has beaten yet (start-up): nothing says where they run, only the probe can tell.
-  EXPECT_EQ(heartbeat_dir_fault("/hb", "", 2, {}, {}, now), "");
+  EXPECT_EQ(heartbeat_dir_fault("/hb", "", {}, silent_since({}, 2, now)), "");
 }
 
 }  // namespace

@@ -10,8 +10,8 @@ mkdir -p "$out/state"
 chmod 755 "$out/state"
 
 # The launcher's site config: a 10 s hang timeout once training runs and 90 s for start-up (a restart under a busy
-# CI neighbour must not look like a hang), short backoff, two restarts, a small quick preflight; EXTRA (lines under
-# preflight:) for fault injection.
+# CI neighbour must not look like a hang), a rank lost when its liveness beat is silent for 3 s (the default),
+# short backoff, two restarts, a small quick preflight; EXTRA (lines under preflight:) for fault injection.
 site_config() {
   cat >"$out/site.yaml" <<YAML
 cluster: {name: sigma-launch-test, spare_nodes: 1}
@@ -25,6 +25,7 @@ policy:
   max_restarts: 2
   heartbeat_timeout_s: 10
   startup_timeout_s: 90
+  liveness_timeout_s: 3
   backoff: {initial_s: 1, max_s: 2, factor: 2}
 paths: {state_dir: $out/state, ledger: $LEDGER, healthcheck_bin: $SIGMA_HEALTHCHECK}
 YAML

@@ -165,14 +165,17 @@ TEST(Blame, AFrozenProcessIsBlamedBeforeStepsAreCompared) {
 TEST(Heartbeats, TheLivenessThreadBeatsUntilStopped) {
   char pattern[] = "/tmp/sigma-liveness.XXXXXX";
   const std::string dir = mkdtemp(pattern);
+  ASSERT_EQ(setenv("SLURMD_NODENAME", "n7", 1), 0);
   {
     LivenessBeat alive(dir, 5);
     for (int i = 0; i < 100 && read_liveness(dir).empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  unsetenv("SLURMD_NODENAME");
   const auto liveness = read_liveness(dir);
   ASSERT_EQ(liveness.size(), 1u);
-  EXPECT_EQ(liveness[0].first, 5);
-  EXPECT_GT(liveness[0].second, 0);
+  EXPECT_EQ(liveness[0].rank, 5);
+  EXPECT_GT(liveness[0].time, 0);
+  EXPECT_EQ(liveness[0].node, "n7") << "a rank's liveness places it before its first step";
   std::filesystem::remove_all(dir);
 }
 
@@ -349,4 +352,73 @@ TEST(FailureEvent, NoNodeKnownIsSaidAsNullWithTheReason) {
   EXPECT_TRUE(dir_event["node"].is_null());
   EXPECT_EQ(dir_event["fault_code"], "heartbeat_dir_unwritable");
   EXPECT_EQ(dir_event["exit_code"], 3);
+}
+
+TEST(RecoveryPolicy, ALostRankDrainsItsNodeAsALivenessFault) {
+  StepFailure f = hung_on("n2");
+  f.liveness_lost = "rank 1 on n2: no liveness beat for 3.2s";
+  const Decision d = decide(taxonomy(), policy(), f, {0, 1});
+  EXPECT_EQ(d.next, Next::restart);
+  EXPECT_EQ(d.verdict.rule, "liveness");
+  EXPECT_EQ(d.verdict.fault_code, "liveness_lost");
+  EXPECT_EQ(d.verdict.evidence, "rank 1 on n2: no liveness beat for 3.2s");  // the drain reason's words
+  EXPECT_EQ(d.drain_node, "n2");
+  EXPECT_FALSE(d.exclude_only) << "a dead node and a frozen one look alike: drained, as for a hang";
+  EXPECT_NE(d.reason.find("liveness lost"), std::string::npos) << d.reason;
+  EXPECT_EQ(failure_event(f, d)["node_action"], "drained");
+  const Decision no_spare = decide(taxonomy(), policy(), f, {0, 0});
+  EXPECT_EQ(no_spare.next, Next::stop);
+  EXPECT_EQ(no_spare.exit_code, ExitCode::node_hardware);
+  EXPECT_EQ(no_spare.drain_node, "n2");
+  f.blamed_node = "";
+  EXPECT_EQ(failure_event(f, decide(taxonomy(), policy(), f, {0, 1}))["node_unknown"],
+            "the silent rank's beats name no node");
+}
+
+TEST(Blame, SrunReportsATaskEndAsItHappens) {
+  const auto killed = srun_task_end("srun: error: n2: task 1: Killed");
+  ASSERT_TRUE(killed.has_value());
+  EXPECT_EQ(killed->node, "n2");
+  EXPECT_EQ(killed->what, "Killed");
+  EXPECT_EQ(killed->signal, SIGKILL);
+  EXPECT_TRUE(ends_the_step_at_once(*killed));
+  for (const char* crash : {"srun: error: n1: task 0: Segmentation fault", "srun: error: n1: tasks 0-1: Aborted",
+                            "srun: error: n3: task 4: Bus error"}) {
+    const auto end = srun_task_end(crash);
+    ASSERT_TRUE(end.has_value()) << crash;
+    EXPECT_TRUE(ends_the_step_at_once(*end)) << crash;
+  }
+  // Left to srun's own end: ranks that agree to stop, a partner's broken pipe, a stop signal.
+  for (const char* orderly : {"srun: error: n1: task 0: Exited with exit code 42", "srun: error: n1: task 0: Broken pipe",
+                              "srun: error: n1: task 0: Terminated", "srun: error: n1: task 0: User defined signal 1"}) {
+    const auto end = srun_task_end(orderly);
+    ASSERT_TRUE(end.has_value()) << orderly;
+    EXPECT_FALSE(ends_the_step_at_once(*end)) << orderly;
+  }
+  EXPECT_FALSE(srun_task_end("srun: error: Node failure on n2").has_value());
+  EXPECT_FALSE(srun_task_end("sigma-train: step 12 loss 3.1").has_value());
+  EXPECT_FALSE(srun_task_end("srun: error: n2: task 1" + std::string(5000, ' ') + ": Killed").has_value())
+      << "only the first 4 KiB of a line are read";
+}
+
+TEST(Blame, AnAbortOnAKillLineDecidesAsSrunsOwnEndDid) {
+  // srun's own end after a kill -9 of rank 1 (before: the partner's broken pipe, srun exits 141) and the end
+  // after the supervisor aborted on the "Killed" line (the partner killed by the abort, srun then SIGKILLed):
+  // the same outcome, node and decision.
+  const std::vector<std::string> step_nodes = {"n1", "n2"};
+  const std::string own_end = "srun: error: n2: task 1: Killed\nsrun: error: n1: task 0: Broken pipe\n";
+  const std::string aborted = "srun: error: n2: task 1: Killed\nsrun: Job step aborted: Waiting up to 7 seconds for "
+                              "job step to finish.\nsrun: error: n1: task 0: Killed\n";
+  const std::string pipe_first = "srun: error: n1: task 0: Broken pipe\nsrun: error: n2: task 1: Killed\n";
+  for (const StepOutcome& srun : {StepOutcome{141, 0, own_end}, StepOutcome{0, SIGKILL, aborted},
+                                  StepOutcome{0, SIGKILL, pipe_first}}) {
+    const StepOutcome first = first_task_outcome(srun);
+    EXPECT_EQ(first.signal, SIGKILL) << srun.log;
+    const std::string node = node_to_blame(first, srun.log, std::nullopt, step_nodes);
+    EXPECT_EQ(node, "n2") << srun.log;
+    const Decision d = decide(taxonomy(), policy(), {first, false, node}, {0, 1});
+    EXPECT_EQ(d.next, Next::restart);
+    EXPECT_EQ(d.drain_node, "n2");
+    EXPECT_TRUE(d.exclude_only);
+  }
 }

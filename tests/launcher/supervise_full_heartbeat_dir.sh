@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# A full heartbeat directory: every rank's beats stop at once (their writes fail with ENOSPC) and the step looks
-# hung. The supervisor probes the directory before it blames a node, finds it not writable, and stops once with
-# config (3) and "heartbeat directory ... not writable: ...": no node is drained, no restart, no requeue.
+# A full heartbeat directory: every rank's beats stop at once (their writes fail with ENOSPC), liveness included,
+# so every rank falls silent within policy.liveness_timeout_s. The supervisor probes the directory before it
+# blames a node, finds it not writable, and stops once with config (3) and "heartbeat directory ... not
+# writable: ...": no node is drained, no restart, no requeue.
 # The directory is a 1 MiB tmpfs, filled while the job trains.
 source "$(dirname "$0")/lib.sh"
 dir=$HEARTBEATS.full
@@ -17,8 +18,14 @@ start_training full 6000
 job=$JOB
 dd if=/dev/zero of="$dir/fill" bs=64k 2>/dev/null || true  # until ENOSPC
 filled_at=$(now)
+wait_until 120 "the directory's fault to be seen" grep -q "heartbeat directory $dir not writable" "$out/full.out"
+stopped_at=$(now)
 wait_until 120 "job $job to end" job_in_state "$job" FAILED
 grep "sigma-launch" "$out/full.out"
+elapsed=$(seconds_between "$filled_at" "$stopped_at")
+# Seen by liveness, before the 10 s progress timeout (17.6 s from the fill to the stop before).
+awk -v e="$elapsed" 'BEGIN { exit !(e < 10) }' || fail "the full directory was seen ${elapsed}s after the fill"
+grep -q "no liveness beat from any of the 2 ranks" "$out/full.out" || fail "not seen by the liveness check"
 line=$(grep -m1 "heartbeat directory $dir not writable: " "$out/full.out") || fail "no 'heartbeat directory ... not writable' line"
 [[ $line == *"No space left on device"* ]] || fail "the line does not say why: $line"
 [ "$(job_field "$job" ExitCode)" = "3:0" ] || fail "exit $(job_field "$job" ExitCode), expected 3:0 (config)"
@@ -31,4 +38,4 @@ done
 failed=$(events step_failed)
 [ "$(json_field details.fault_code <<<"$failed")" = heartbeat_dir_unwritable ] || fail "step_failed: $failed"
 [ "$(json_field details.node <<<"$failed")" = None ] || fail "step_failed names a node: $failed"
-pass "full heartbeat directory: stopped $(seconds_between "$filled_at" "$(now)")s after it filled, exit 3, no node drained: $line"
+pass "full heartbeat directory: seen ${elapsed}s after it filled, exit 3, no node drained: $line"

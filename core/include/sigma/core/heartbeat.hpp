@@ -45,11 +45,10 @@ void write_heartbeat(const std::string& dir, const Heartbeat& beat);
 std::vector<Heartbeat> read_heartbeats(const std::string& dir, const AttemptFilter& attempt = std::nullopt);
 
 // Liveness, apart from progress: a thread of each rank rewrites DIR/alive-<r> every kLivenessPeriod_s while the
-// process runs, even while its training thread waits in a collective. A rank whose process is frozen or gone
-// stops beating; the ranks waiting for it do not.
+// process runs, even while its training thread waits in a collective, with the time and its node
+// (SLURMD_NODENAME), so a rank that stops beating can be placed before its first progress beat. A rank whose
+// process is frozen or gone, or whose node died, stops beating; the ranks waiting for it do not.
 inline constexpr double kLivenessPeriod_s = 1.0;
-// A rank whose liveness is older than this has stopped (its process is frozen or gone, or its writes fail).
-inline constexpr double kLivenessStale_s = 3 * kLivenessPeriod_s;
 
 class LivenessBeat {
  public:
@@ -63,8 +62,14 @@ class LivenessBeat {
   Impl* impl_;
 };
 
-// Each rank's last liveness time (seconds since the epoch), by rank.
-std::vector<std::pair<int, double>> read_liveness(const std::string& dir, const AttemptFilter& attempt = std::nullopt);
+// One rank's last liveness beat: when it was written (seconds since the epoch, the writer's clock) and where
+// ("" when the writer did not know its node).
+struct Liveness {
+  int rank = 0;
+  double time = 0;
+  std::string node = {};
+};
+std::vector<Liveness> read_liveness(const std::string& dir, const AttemptFilter& attempt = std::nullopt);
 
 // Straggler flags: while the trainer's straggler monitor holds rank r to be a straggler, DIR/straggler-<r> holds
 // its rank and node (JSON); the flag is removed when the rank recovers. The supervisor moves the job off a
@@ -94,10 +99,10 @@ void reset_heartbeat_dir(const std::string& dir);
 // ("No space left on device"). A supervisor asks before it blames a node for missing heartbeats.
 std::string probe_heartbeat_dir(const std::string& dir);
 
-// The rank to blame for a hang: one whose liveness went stale (its process stopped), the stalest first; when
-// every rank is still alive (a device hang), the rank with the lowest step, then the oldest time. nullopt when
-// there are no heartbeats.
-std::optional<Heartbeat> stopped_first(const std::vector<Heartbeat>& beats,
-                                       const std::vector<std::pair<int, double>>& liveness = {}, double now = 0);
+// The rank to blame for a hang: one whose liveness is older than `stale_after_s` (its process stopped), the
+// stalest first; when every rank is still alive (a device hang), the rank with the lowest step, then the oldest
+// time. nullopt when there are no heartbeats.
+std::optional<Heartbeat> stopped_first(const std::vector<Heartbeat>& beats, const std::vector<Liveness>& liveness = {},
+                                       double now = 0, double stale_after_s = 3 * kLivenessPeriod_s);
 
 }  // namespace sigma

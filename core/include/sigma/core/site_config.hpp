@@ -94,6 +94,8 @@ struct PolicyConfig {
   BackoffConfig backoff;
   double exclude_for_s = 86400;          // validated but unused: no timed exclusion (drains last until resumed)
   double heartbeat_timeout_s = 300;      // no heartbeat for this long = hang
+  double liveness_timeout_s = 3;         // a rank's liveness beat (every second) silent this long while another
+                                         // rank beats on = that rank's process or node is lost (>= 2 beats)
   double startup_timeout_s = 600;        // ... but until every rank's first heartbeat of an attempt, this long
                                          // from the launch (srun, MPI_Init, data and checkpoint load, a step)
   bool exclude_stragglers = false;       // move a step off a node its trainer flags as a straggler's

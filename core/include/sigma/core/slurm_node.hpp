@@ -31,6 +31,12 @@ bool job_has_whole_node(const std::string& job_id, const std::string& node);
 // n[1-2]" each. Throws sigma::Error(transient) like the calls above.
 std::vector<std::string> job_steps(unsigned job_id);
 
+// Sends `sig` to every task of step `step_id` of job `job_id` at once (slurm_signal_job_step), not through a
+// cancel's SIGCONT, SIGTERM, KillWait, SIGKILL sequence: a task that handles SIGTERM (a trainer saving its state)
+// and waits for a dead peer would live on for KillWait (30 s by default). Gives up after `timeout_s`. Throws
+// sigma::Error(transient) like the calls above.
+void signal_job_step(unsigned job_id, unsigned step_id, int sig, int timeout_s);
+
 // The node names of a Slurm hostlist expression ("n[1-3,7]" -> n1 n2 n3 n7); throws sigma::Error(usage).
 std::vector<std::string> expand_hostlist(const std::string& hostlist);
 

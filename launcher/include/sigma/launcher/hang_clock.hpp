@@ -4,8 +4,8 @@
 //   policy.startup_timeout_s from its launch (a rank that never starts is caught here);
 //   after that, against policy.heartbeat_timeout_s from its newest heartbeat (a collective stalls every rank
 //   behind a stopped one, so no progress anywhere is a hang).
-// Before a hang blames a node, the heartbeat directory is asked (heartbeat_dir_fault): beats that could not be
-// written say nothing about a node.
+// A rank whose liveness beat stops is caught sooner, by liveness_watch.hpp. Before either blames a node, the
+// heartbeat directory is asked (heartbeat_dir_fault): beats that could not be written say nothing about a node.
 // No processes and no files: unit-tested without a cluster.
 #pragma once
 
@@ -15,6 +15,7 @@
 
 #include "sigma/core/heartbeat.hpp"
 #include "sigma/core/site_config.hpp"
+#include "sigma/launcher/liveness_watch.hpp"
 
 namespace sigma::launch {
 
@@ -39,13 +40,13 @@ HangCheck check_hang(const PolicyConfig& policy, double launched, int ranks, con
 std::vector<Heartbeat> beats_of_attempt(const std::vector<Heartbeat>& beats, const std::string& attempt,
                                         double launched);
 
-// Whether a hang is the heartbeat directory's fault rather than a node's: "" when a node may be blamed, else one
-// line, "heartbeat directory DIR not writable: WHY". `probe_error` is probe_heartbeat_dir's answer ("" when the
-// supervisor could write there); `beats` and `liveness` are this attempt's (liveness: rank, time). Besides a
-// failed probe, every rank's liveness stale at once, on more than one node, is the filesystem's fault: a frozen
-// or dead node stops only its own ranks' beats, while the others keep beating as they wait for it.
-std::string heartbeat_dir_fault(const std::string& dir, const std::string& probe_error, int ranks,
-                                const std::vector<Heartbeat>& beats,
-                                const std::vector<std::pair<int, double>>& liveness, double now);
+// Whether a hang or a silent rank is the heartbeat directory's fault rather than a node's: "" when a node may be
+// blamed, else one line, "heartbeat directory DIR not writable: WHY". `probe_error` is probe_heartbeat_dir's
+// answer ("" when the supervisor could write there); `beats` and `liveness` are this attempt's. Besides a failed
+// probe, every rank silent at once (liveness.every_silent), on more than one node (of their liveness or progress
+// beats), is the filesystem's fault: a frozen or dead node stops only its own ranks' beats, while the others keep
+// beating as they wait for it.
+std::string heartbeat_dir_fault(const std::string& dir, const std::string& probe_error,
+                                const std::vector<Heartbeat>& beats, const LivenessCheck& liveness);
 
 }  // namespace sigma::launch

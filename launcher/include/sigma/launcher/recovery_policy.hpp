@@ -2,7 +2,7 @@
 // taxonomy) and the site's policy.* — no Slurm, no processes, so every branch is unit-tested:
 //   success                      -> done
 //   state saved (exit 42)        -> stop with 42: Slurm's RequeueExit requeues the job and it resumes
-//   hardware / hang              -> drain the blamed node, restart on the survivors plus a spare, with backoff
+//   hardware / hang / lost rank  -> drain the blamed node, restart on the survivors plus a spare, with backoff
 //   heartbeat directory fault    -> stop with config (3), drain nothing: a hang whose heartbeats could not be
 //                                   written (the directory is full or unwritable, or every rank's beats stopped
 //                                   at once) is the filesystem's fault, not a node's
@@ -19,6 +19,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sigma/core/exit_codes.hpp"
@@ -30,18 +31,22 @@ namespace sigma::launch {
 
 struct StepFailure {
   StepOutcome outcome;        // exit code, signal, stderr tail
-  bool hang = false;          // no heartbeat progress for policy.heartbeat_timeout_s
+  bool hang = false;          // no heartbeat progress for policy.heartbeat_timeout_s, or a rank's liveness lost
   std::string blamed_node;    // "" when nothing points at one node
   // A hang the heartbeat directory explains: "heartbeat directory DIR not writable: why" (hang_clock.hpp,
   // heartbeat_dir_fault). Then no node is blamed.
   std::string heartbeat_dir_fault = {};
+  // The hang is a rank's liveness beat lost (liveness_watch.hpp), not the progress timeout: rule "liveness",
+  // fault code liveness_lost, with this evidence ("rank 1 on n2: no liveness beat for 3.2s").
+  std::string liveness_lost = {};
 };
 
 enum class Next { done, restart, stop };
 
 struct Decision {
   Next next = Next::stop;
-  Verdict verdict;                 // the taxonomy's answer (rule "hang" for a heartbeat timeout)
+  Verdict verdict;                 // the taxonomy's answer (rule "hang" for a heartbeat timeout, "liveness" for a
+                                   // rank whose liveness beat stopped)
   std::string drain_node;          // exclude this node from the job (and drain it, unless exclude_only)
   bool exclude_only = false;       // not a node fault: move off the node without draining it
   ExitCode exit_code = ExitCode::ok;  // for Next::stop
@@ -71,6 +76,23 @@ double backoff_seconds(const BackoffConfig& backoff, int restart_index);
 // A broken pipe is passed over when another task's line follows it: it is what a rank gets when its partner
 // died, and srun may report it before the partner's "Killed".
 StepOutcome first_task_outcome(const StepOutcome& srun);
+
+// srun's report that a task of the step ended ("srun: error: n2: task 1: Killed"), read from one line of the step's
+// stderr (at most 4 KiB of it; the program writes there too): the node, the words after the task list, and the
+// signal they name (strsignal's words; 0 for an exit code or anything else).
+struct TaskEnd {
+  std::string node, what;
+  int signal = 0;
+};
+std::optional<TaskEnd> srun_task_end(std::string_view line);
+
+// Whether a task's end loses the step at once: killed (SIGKILL) or crashed (SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+// SIGABRT, SIGSYS). srun reports it when it happens but returns only when the other tasks have ended too, which
+// they do when Open MPI notices their peer gone, seconds later; the supervisor aborts the step on the line.
+// Exit codes (ranks that agree to stop exit together: 42, 10, a user error), a broken pipe (what a rank gets when
+// its partner died) and the stop signals (SIGTERM, SIGINT, SIGUSR1: the ranks save and exit) are left to srun's
+// own end, as before.
+bool ends_the_step_at_once(const TaskEnd& end);
 
 // The node a step's srun error lines name ("Node failure on n3", else the node of the task line that
 // first_task_outcome decides by: "srun: error: n3: task 2: Killed"), or "".
