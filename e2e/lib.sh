@@ -185,11 +185,19 @@ keep_committed() {
 # assert_kept [STEP_DIR...]: every step committed before the fault (keep_committed) and every periodic step of the
 # run is there and verifies, except the ones named (the case's own damage). Nothing is pruned by design: the
 # template keeps every step (no --ckpt-keep-last).
+# A periodic save the fault interrupted, after the newest committed step, is never written again when the restart
+# resumed from the in-memory copies at or after it: that step alone may be missing.
 assert_kept() {
-  local step count=0 periodic
+  local step count=0 periodic newest from_memory
   periodic=$(seq "$SIGMA_CKPT_EVERY" "$SIGMA_CKPT_EVERY" "$(shape_steps "$SHAPE")" | xargs printf 'step_%08d\n')
+  newest=$(printf '%s\n' ${KEPT:-step_00000000} | tail -1)
+  from_memory=$(sed -n 's/^sigma-train: resumed from in-memory copies (step \([0-9]*\)).*/\1/p' "$OUTPUT" | tail -1)
   for step in $(printf '%s\n' ${KEPT:-} $periodic | sort -u); do
     [[ " $* " != *" $step "* ]] || continue
+    if [ -n "$from_memory" ] && [[ "$step" > "$newest" ]] && (( 10#${step#step_} <= from_memory )) &&
+       [ ! -d "$CKPT/$step" ]; then
+      continue
+    fi
     [ -d "$CKPT/$step" ] || fail "$step is missing"
     "$SIGMA_CKPT" verify "$CKPT" --step "$((10#${step#step_}))" >/dev/null || fail "$step does not verify"
     count=$((count + 1))
