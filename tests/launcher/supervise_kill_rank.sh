@@ -17,7 +17,9 @@ grep "sigma-launch\|resumed" "$out/killed.out"
 grep -q "killed by signal 9" "$out/killed.out" || fail "the failure was not classified"
 grep -q "srun reports a task on $victim ended: Killed: aborting the step" "$out/killed.out" ||
   fail "the step was not aborted on srun's line"
-grep -q "sigma-train: resumed from .*step_0000" "$out/killed.out" || fail "training did not resume from a checkpoint"
+# From the in-memory copies (the survivor's own and the killed rank's mirror), or a file checkpoint.
+grep -qE "sigma-train: resumed from (.*step_0000|in-memory copies)" "$out/killed.out" ||
+  fail "training did not resume from a checkpoint"
 second=$(grep "starting the step on" "$out/killed.out" | sed -n 2p)
 [[ -n "$second" && "$second" != *"$victim"* ]] || fail "the restart ($second) did not leave $victim"
 "$SIGMA_CKPT" verify "$out/killed.ckpt" >/dev/null || fail "the final checkpoint does not verify"

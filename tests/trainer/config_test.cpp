@@ -71,7 +71,7 @@ const BadConfig kBadConfigs[] = {
      ", inject_bitflip_index, inject_bitflip_rank, inject_bitflip_step, inject_crash_at_step"
      ", inject_crash_rank, inject_hang_at_step, inject_hang_rank, inject_nan_at_step, inject_node"
      ", inject_repeat, inject_slow_factor, inject_slow_rank, inject_spike_at_step, inject_spike_factor"
-     ", log_every, log_jsonl, lr, max_rollbacks, max_skipped_batches, metrics_textfile, min_lr, n_experts"
+     ", log_every, log_jsonl, lr, max_rollbacks, max_skipped_batches, memory_copy_budget, memory_copy_dir, memory_copy_every, metrics_textfile, min_lr, n_experts"
      ", n_heads, n_layers, peak_gflops, replica_check_every, rope_theta, seed, seq_len"
      ", skip_numerical_faults, spike_mads, spike_min_rise, spike_skip_data, spike_window, steps"
      ", straggler_margin, straggler_min_seconds, straggler_steps, threads, top_k, vocab_size, warmup_steps"
