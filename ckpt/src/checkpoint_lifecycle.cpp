@@ -62,6 +62,13 @@ std::optional<LoadResult> CheckpointLifecycle::resume(TrainingStateView& state, 
   if (memory_ && memory_->enabled()) {
     if (const auto copy = memory_->restore(state, std::max<int64_t>(0, newest_file_step()), accept)) {
       loaded = LoadResult{copy->step, kMemoryCopies, copy->scalars};
+      int rank = 0, world = 0;
+      MPI_Comm_rank(comm_, &rank);
+      MPI_Comm_size(comm_, &world);
+      if (rank == 0 && copy->world != world) {
+        std::cerr << "sigma-ckpt: in-memory copies of " << copy->world << " ranks taken up by " << world
+                  << " ranks (the same layout's replicas)\n";
+      }
     }
   }
   if (!loaded) loaded = load_newest_checkpoint(comm_, options_.dir, state, load_options(accept));

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -240,13 +241,15 @@ std::vector<MemoryCopies::Held> MemoryCopies::verified_on_node(int64_t min_step)
   for (const auto& entry : fs::directory_iterator(node_dir(), ec)) {
     const std::string name = entry.path().filename().string();
     const auto slot = parse_slot_name(name);
-    if (!slot || slot->rank >= world_) continue;  // another file, or a rank this world size does not have
+    if (!slot) continue;  // another file
     std::string why;
     try {
       const std::string bytes = read_regular_file(entry.path().string(), kMaxCopyBytes, "memory copy");
       if (const auto header = verify_copy(bytes, why)) {
-        if (header->rank == slot->rank && header->world == world_) {
-          if (header->step >= min_step) held.push_back({slot->rank, header->step, rank_, entry.path().string()});
+        if (header->rank == slot->rank && header->rank < header->world) {
+          if (header->step >= min_step) {
+            held.push_back({slot->rank, header->step, rank_, header->world, layout_key(*header), entry.path().string()});
+          }
           continue;
         }
         why = fmt::format("it holds rank {} of {} ranks", header->rank, header->world);
@@ -261,8 +264,9 @@ std::vector<MemoryCopies::Held> MemoryCopies::verified_on_node(int64_t min_step)
 
 // Every rank learns which copies every node leader holds.
 std::vector<MemoryCopies::Held> MemoryCopies::gather_held(const std::vector<Held>& mine) const {
+  constexpr int kFields = 5;
   std::vector<int64_t> flat;
-  for (const Held& h : mine) flat.insert(flat.end(), {h.rank, h.step, h.holder});
+  for (const Held& h : mine) flat.insert(flat.end(), {h.rank, h.step, h.holder, h.world, static_cast<int64_t>(h.layout)});
   int count = static_cast<int>(flat.size());
   std::vector<int> counts(static_cast<size_t>(world_)), offsets(static_cast<size_t>(world_));
   MPI_Allgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, comm_);
@@ -274,36 +278,57 @@ std::vector<MemoryCopies::Held> MemoryCopies::gather_held(const std::vector<Held
   std::vector<int64_t> all(static_cast<size_t>(total));
   MPI_Allgatherv(flat.data(), count, MPI_INT64_T, all.data(), counts.data(), offsets.data(), MPI_INT64_T, comm_);
   std::vector<Held> out;
-  for (size_t i = 0; i + 2 < all.size(); i += 3) {
-    out.push_back({static_cast<int>(all[i]), all[i + 1], static_cast<int>(all[i + 2]), ""});
+  for (size_t i = 0; i + kFields - 1 < all.size(); i += kFields) {
+    out.push_back({static_cast<int>(all[i]), all[i + 1], static_cast<int>(all[i + 2]), static_cast<int>(all[i + 3]),
+                   static_cast<uint64_t>(all[i + 4]), ""});
   }
   return out;
 }
 
-// The newest step of which every rank's copy is held somewhere; -1 when there is none.
-int64_t MemoryCopies::newest_complete_step(const std::vector<Held>& held) const {
-  std::map<int64_t, std::set<int>> ranks_of_step;
-  for (const Held& h : held) ranks_of_step[h.step].insert(h.rank);
-  for (auto it = ranks_of_step.rbegin(); it != ranks_of_step.rend(); ++it) {
-    if (static_cast<int>(it->second.size()) == world_) return it->first;
+// The copy each rank restores from (indexed by rank): of the newest step, and one world size, at which every rank
+// finds a copy of its layout (`layouts`, every rank's). A rank takes its own rank's copy at this world size when
+// there is one, else one its own node holds, else the lowest holder's. Empty when no step has them all.
+std::vector<MemoryCopies::Held> MemoryCopies::choose_copies(const std::vector<Held>& held,
+                                                            const std::vector<uint64_t>& layouts) const {
+  std::map<std::pair<int64_t, int>, std::vector<Held>> by_step;  // (step, world) -> copies
+  for (const Held& h : held) by_step[{h.step, h.world}].push_back(h);
+  auto preference = [&](const Held& h, int rank) {
+    return std::make_tuple(!(h.world == world_ && h.rank == rank), h.holder != rank, h.holder, h.rank);
+  };
+  std::vector<std::pair<int64_t, int>> order;  // newest step first; this world size first among equal steps
+  for (const auto& entry : by_step) order.push_back(entry.first);
+  std::sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : (a.second == world_) > (b.second == world_);
+  });
+  for (const auto& key : order) {
+    const auto& copies = by_step[key];
+    std::vector<Held> chosen;
+    for (int r = 0; r < world_; ++r) {
+      const Held* best = nullptr;
+      for (const Held& h : copies) {
+        if (h.layout == layouts[static_cast<size_t>(r)] && (!best || preference(h, r) < preference(*best, r))) best = &h;
+      }
+      if (!best) break;
+      chosen.push_back(*best);
+    }
+    if (static_cast<int>(chosen.size()) == world_) return chosen;
   }
-  return -1;
+  return {};
 }
 
-// Collective: each rank receives its own copy of `step` from the lowest rank that holds it (itself, when its
-// node does). The holder reads the file again (`here`: what its node holds); the receiver verifies what arrives.
-std::string MemoryCopies::fetch(int64_t step, const std::vector<Held>& held, const std::vector<Held>& here) const {
-  std::vector<int> holder(static_cast<size_t>(world_), world_);
-  for (const Held& h : held) {
-    if (h.step == step) holder[static_cast<size_t>(h.rank)] = std::min(holder[static_cast<size_t>(h.rank)], h.holder);
-  }
+// Collective: each rank receives the copy chosen for it from its holder (itself, when its node holds it). The
+// holder reads the file again (`here`: what its node holds); the receiver verifies what arrives.
+std::string MemoryCopies::fetch(const std::vector<Held>& chosen, const std::vector<Held>& here) const {
   std::vector<std::string> outgoing;
   std::vector<int> to;
   std::string own;
   for (int r = 0; r < world_; ++r) {
-    if (holder[static_cast<size_t>(r)] != rank_) continue;
+    const Held& want = chosen[static_cast<size_t>(r)];
+    if (want.holder != rank_) continue;
     std::string bytes;
-    const auto file = std::find_if(here.begin(), here.end(), [&](const Held& h) { return h.rank == r && h.step == step; });
+    const auto file = std::find_if(here.begin(), here.end(), [&](const Held& h) {
+      return h.rank == want.rank && h.step == want.step && h.world == want.world;
+    });
     try {
       if (file != here.end()) bytes = read_regular_file(file->file, kMaxCopyBytes, "memory copy");
     } catch (const Error&) {
@@ -316,7 +341,7 @@ std::string MemoryCopies::fetch(int64_t step, const std::vector<Held>& held, con
       to.push_back(r);
     }
   }
-  const int from = holder[static_cast<size_t>(rank_)];
+  const int from = chosen[static_cast<size_t>(rank_)].holder;
   const std::vector<int> sources = from == rank_ ? std::vector<int>{} : std::vector<int>{from};
   std::vector<uint64_t> sizes;
   for (const auto& bytes : outgoing) sizes.push_back(bytes.size());
@@ -334,12 +359,16 @@ std::optional<MemoryRestore> MemoryCopies::restore(TrainingStateView& state, int
   if (!enabled_ || !prepare_dir(0)) return std::nullopt;
   const auto here = node_leader_ ? verified_on_node(min_step) : std::vector<Held>{};
   const auto held = gather_held(here);
-  const int64_t step = newest_complete_step(held);
-  if (step < 0) return std::nullopt;
-  const std::string bytes = fetch(step, held, here);
+  std::vector<uint64_t> layouts(static_cast<size_t>(world_));
+  const uint64_t mine = layout_key(state);
+  MPI_Allgather(&mine, 1, MPI_UINT64_T, layouts.data(), 1, MPI_UINT64_T, comm_);
+  const auto chosen = choose_copies(held, layouts);
+  if (chosen.empty()) return std::nullopt;
+  const Held& want = chosen[static_cast<size_t>(rank_)];
+  const std::string bytes = fetch(chosen, here);
   std::string why;
   auto header = verify_copy(bytes, why);
-  if (header && (header->rank != rank_ || header->step != step || header->world != world_)) {
+  if (header && (header->rank != want.rank || header->step != want.step || header->world != want.world)) {
     why = fmt::format("it names rank {} step {} of {} ranks", header->rank, header->step, header->world);
     header.reset();
   }
@@ -352,12 +381,12 @@ std::optional<MemoryRestore> MemoryCopies::restore(TrainingStateView& state, int
     }
   }
   if (!why.empty()) {
-    std::cerr << "sigma-ckpt: rank " << rank_ << ": memory copy of step " << step << " not used: " << printable(why)
+    std::cerr << "sigma-ckpt: rank " << rank_ << ": memory copy of step " << want.step << " not used: " << printable(why)
               << "\n";
   }
   if (!everyone(comm_, why.empty())) return std::nullopt;
   fill_from_copy(bytes, *header, state);
-  return MemoryRestore{step, header->scalars};
+  return MemoryRestore{want.step, header->scalars, want.world};
 }
 
 void MemoryCopies::drop() {

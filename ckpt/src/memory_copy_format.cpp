@@ -29,15 +29,31 @@ uint64_t state_data_bytes(const TrainingStateView& state) {
   return bytes;
 }
 
-std::string copy_header(int rank, int world, int64_t step, const TrainingStateView& state) {
+namespace {
+
+nlohmann::json tensors_json(const TrainingStateView& state) {
   nlohmann::json tensors = nlohmann::json::array();
   for (const TensorSlice& s : state.tensors) {
     tensors.push_back({{"name", s.name}, {"local_shape", s.local_shape}, {"offset0", s.offset0}});
   }
+  return tensors;
+}
+
+uint64_t hash_of(const nlohmann::json& tensors) {
+  const std::string text = tensors.dump();
+  return XXH3_64bits(text.data(), text.size());
+}
+
+}  // namespace
+
+std::string copy_header(int rank, int world, int64_t step, const TrainingStateView& state) {
   return nlohmann::json{{"rank", rank}, {"world", world}, {"step", step}, {"scalars", state.scalars},
-                        {"tensors", tensors}}
+                        {"tensors", tensors_json(state)}}
       .dump();
 }
+
+uint64_t layout_key(const TrainingStateView& state) { return hash_of(tensors_json(state)); }
+uint64_t layout_key(const CopyHeader& header) { return hash_of(header.tensors); }
 
 size_t copy_size(const std::string& header, const TrainingStateView& state) {
   return sizeof kMagic + 3 * sizeof(uint64_t) + header.size() + state_data_bytes(state);

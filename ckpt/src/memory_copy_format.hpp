@@ -45,6 +45,12 @@ std::optional<CopyHeader> verify_copy(const std::string& bytes, std::string& why
 // order; otherwise the first mismatch.
 std::string copy_matches(const CopyHeader& header, const TrainingStateView& state);
 
+// The layout of a rank's share of the state: every tensor's name, local shape and offset, in order (hashed).
+// Ranks with one layout hold replicas of the same slices (data-parallel replicas of the same experts), so one's
+// copy restores the other: a restart on another world size with the same expert-parallel layout.
+uint64_t layout_key(const TrainingStateView& state);
+uint64_t layout_key(const CopyHeader& header);
+
 // Fills state's tensors from a verified copy that matches it.
 void fill_from_copy(const std::string& bytes, const CopyHeader& header, TrainingStateView& state);
 

@@ -113,6 +113,7 @@ ChildAnswer load_node(const std::string& node) {
   const uint32_t base = n.node_state & NODE_STATE_BASE;
   const nlohmann::json out = {{"drain", (n.node_state & NODE_STATE_DRAIN) != 0},
                               {"busy", base == NODE_STATE_ALLOCATED || base == NODE_STATE_MIXED},
+                              {"down", base == NODE_STATE_DOWN || (n.node_state & NODE_STATE_NO_RESPOND) != 0},
                               {"reason", n.reason ? n.reason : ""},
                               {"reason_time", static_cast<double>(n.reason_time)}};
   slurm_free_node_info_msg(info);
@@ -140,6 +141,19 @@ ChildAnswer load_job_share(std::uint32_t job_id, const std::string& node) {
   const int node_cpus = info->node_array[0].cpus;
   slurm_free_node_info_msg(info);
   return {true, nlohmann::json{{"job_cpus", job_cpus}, {"node_cpus", node_cpus}}.dump()};
+}
+
+ChildAnswer load_job_nodes(unsigned job_id) {
+  job_info_msg_t* jobs = nullptr;
+  if (slurm_load_job(&jobs, job_id, SHOW_ALL) != SLURM_SUCCESS) return {false, slurm_error_text()};
+  if (jobs == nullptr || jobs->record_count < 1) {
+    slurm_free_job_info_msg(jobs);
+    return {false, "no such job"};
+  }
+  const char* nodes = jobs->job_array[0].nodes;
+  ChildAnswer answer{true, nodes != nullptr ? nodes : ""};
+  slurm_free_job_info_msg(jobs);
+  return answer;
 }
 
 ChildAnswer load_steps(unsigned job_id) {
@@ -179,6 +193,12 @@ std::vector<std::string> job_steps(unsigned job_id) {
   return j.get<std::vector<std::string>>();
 }
 
+std::vector<std::string> job_nodes(unsigned job_id) {
+  const auto list = in_child(fmt::format("nodes of job {}: slurm_load_job failed", job_id),
+                             [&] { return load_job_nodes(job_id); }, kJobQueryTimeoutSeconds);
+  return list.empty() ? std::vector<std::string>{} : expand_hostlist(list);
+}
+
 void signal_job_step(unsigned job_id, unsigned step_id, int sig, int timeout_s) {
   in_child(fmt::format("signal {} to step {}.{}: slurm_signal_job_step failed", sig, job_id, step_id),
            [&]() -> ChildAnswer {
@@ -197,7 +217,8 @@ NodeStatus query_node(const std::string& node) {
   const auto text = in_child(fmt::format("query {}: slurm_load_node_single failed", node), [&] { return load_node(node); });
   const auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded()) throw Error(ExitCode::internal, fmt::format("query {}: unreadable answer", node));
-  return {j.value("drain", false), j.value("busy", false), j.value("reason", ""), j.value("reason_time", 0.0)};
+  return {j.value("drain", false), j.value("busy", false), j.value("reason", ""), j.value("reason_time", 0.0),
+          j.value("down", false)};
 }
 
 void drain_node(const std::string& node, const std::string& reason) {

@@ -153,7 +153,10 @@ Decision decide(const Taxonomy& taxonomy, const PolicyConfig& policy, const Step
     return d;
   }
   const bool can_replace = !failure.blamed_node.empty() && state.spare_capacity >= 1;
-  if (node_fault && !can_replace) {
+  // No spare, but the job may go on with fewer nodes: only for a node fault (a killed process is no reason to
+  // give up a node's capacity; it restarts in place).
+  const bool can_shrink = node_fault && !can_replace && !failure.blamed_node.empty() && state.shrink_to > 0;
+  if (node_fault && !can_replace && !can_shrink) {
     d.drain_node = failure.blamed_node;
     d.exit_code = ExitCode::node_hardware;
     d.reason = fmt::format("{}; {}: the job goes back to the queue", what,
@@ -162,13 +165,17 @@ Decision decide(const Taxonomy& taxonomy, const PolicyConfig& policy, const Step
   }
   // A node fault drains the node; any other failure that named a node (a rank killed there) only moves the job
   // off it while a spare is free: a killed process is a reason for doubt, not evidence of bad hardware.
-  if (can_replace) {
+  if (can_replace || can_shrink) {
     d.drain_node = failure.blamed_node;
     d.exclude_only = !node_fault;
   }
   d.next = Next::restart;
   d.backoff_s = backoff_seconds(policy.backoff, state.restarts_done);
   d.reason = what;
+  if (can_shrink) {
+    d.shrink_to = state.shrink_to;
+    d.reason = fmt::format("{}; no spare node left: going on with {} node(s)", what, state.shrink_to);
+  }
   return d;
 }
 

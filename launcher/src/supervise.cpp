@@ -38,6 +38,9 @@ constexpr double kAbortGraceSeconds = 10;
 // leaves the others waiting in a collective. The line of a task killed at the same time, the cause of a broken
 // pipe, comes within it too.
 constexpr double kBadEndWaitSeconds = 2;
+// While a step runs on fewer nodes than asked for, how often the nodes drained on the way are asked whether they
+// are back (two libslurm calls each time).
+constexpr double kGrowLookSeconds = 3;
 
 void say(const std::string& line) { fmt::print(stderr, "sigma-launch: {}\n", line); }
 
@@ -74,7 +77,9 @@ struct Attempt {
 
 struct Summary {
   int restarts = 0;
+  int grows = 0;                      // restarts that widened a shrunk step again (not failures)
   std::vector<std::string> excluded;
+  std::vector<std::string> rejoined;  // drained nodes that came back and widened the step
   std::vector<std::string> faults;  // one line each: class, node, seconds lost, steps redone
 };
 
@@ -83,6 +88,8 @@ class Supervisor {
   Supervisor(const SuperviseOptions& options, const SiteConfig& config)
       : options_(options), config_(config), taxonomy_(config.taxonomy), all_(allocation_nodes()) {
     spares_ = options.spares.value_or(config.cluster.spare_nodes);
+    min_nodes_ = options.min_nodes;
+    multiple_ = std::max(1, options.node_multiple);
     width_ = options.nodes > 0 ? options.nodes : static_cast<int>(all_.size()) - spares_;
     if (width_ < 1 || width_ > static_cast<int>(all_.size())) {
       throw Error(ExitCode::usage, fmt::format("supervise: --nodes {} with {} spare(s) does not fit the {} node(s) "
@@ -92,13 +99,14 @@ class Supervisor {
 
   ExitCode run() {
     install_stop_signal_handlers();
-    record(config_, "supervise_started", {{"nodes", all_}, {"width", width_}, {"spares", spares_}});
+    record(config_, "supervise_started", {{"nodes", all_}, {"width", width_}, {"spares", spares_},
+                                          {"min_nodes", may_shrink() ? min_nodes_ : width_}});
     while (true) {
       const auto healthy = healthy_nodes();
-      const std::vector<std::string> active(healthy.begin(), healthy.begin() + std::min<std::size_t>(width_, healthy.size()));
+      const std::vector<std::string> active(healthy.begin(), healthy.begin() + step_width(static_cast<int>(healthy.size())));
       // The id is unique across the job's requeues too (another supervisor process), so no beat of an earlier
       // run's step can pass for this attempt's.
-      const std::string id = fmt::format("{}.{}", getpid(), summary_.restarts + 1);
+      const std::string id = fmt::format("{}.{}", getpid(), attempt_number());
       Attempt attempt{active, id, now_seconds(), 0, 0, 0, 0, 0, 0, 0};
       const auto [failure, forwarded_in_step] = run_step(attempt);
       const bool forwarded = forwarded_in_step || stop_pending();  // or it came as the step ended (scancel: at once)
@@ -106,10 +114,16 @@ class Supervisor {
         leave_straggler(attempt);
         continue;
       }
+      if (!growing_.empty() && !forwarded && failure.outcome.exit_code == to_int(ExitCode::requeue)) {
+        grow_back(attempt);
+        continue;
+      }
       leaving_.clear();
+      growing_.clear();
       if (forwarded && failure.outcome.exit_code == to_int(ExitCode::requeue)) return end_on_stop("stop signal: state saved");
-      const Decision decision = decide(taxonomy_, config_.policy, failure,
-                                       {summary_.restarts, static_cast<int>(healthy.size()) - width_});
+      const Decision decision =
+          decide(taxonomy_, config_.policy, failure,
+                 {summary_.restarts, static_cast<int>(healthy.size() - active.size()), shrink_to(failure.blamed_node)});
       if (decision.next == Next::done) return finish(ExitCode::ok, "the step completed");
       const double detected = now_seconds();
       act_on(failure, decision, attempt, detected);
@@ -129,6 +143,26 @@ class Supervisor {
     long last_step = 0;
     std::string fault_code, node;
   };
+
+  int attempt_number() const { return summary_.restarts + summary_.grows + 1; }
+
+  bool may_shrink() const { return min_nodes_ > 0 && min_nodes_ < width_; }
+
+  // The nodes a step runs on when `available` are healthy: --nodes while they last, then (shrunk) the most that
+  // are a multiple of --node-multiple.
+  int step_width(int available) const {
+    if (available >= width_) return width_;
+    return available - available % multiple_;
+  }
+
+  // With no spare left: the nodes the step may go on with, without `blamed`; 0 when it may not (--min-nodes).
+  int shrink_to(const std::string& blamed) const {
+    if (!may_shrink() || blamed.empty()) return 0;
+    const auto healthy = healthy_nodes();
+    const int left = static_cast<int>(healthy.size()) - static_cast<int>(std::count(healthy.begin(), healthy.end(), blamed));
+    const int width = step_width(left);
+    return width >= min_nodes_ ? width : 0;
+  }
 
   std::vector<std::string> healthy_nodes() const {
     std::vector<std::string> out;
@@ -279,21 +313,22 @@ class Supervisor {
     if (still.empty()) return;
     const std::string reason = "the aborted step still holds nodes: srun waits until it ends (a frozen node's step "
                                "ends only when the node thaws or is declared down)";
-    say(fmt::format("attempt {} waits to start: {}: step {}", summary_.restarts + 1, reason, fmt::join(still, ", ")));
-    record(config_, "restart_blocked", {{"attempt", summary_.restarts + 1}, {"nodes", attempt.nodes},
+    say(fmt::format("attempt {} waits to start: {}: step {}", attempt_number(), reason, fmt::join(still, ", ")));
+    record(config_, "restart_blocked", {{"attempt", attempt_number()}, {"nodes", attempt.nodes},
                                         {"held_by", still}, {"reason", reason},
                                         {"previous_fault_node", pending_fault_.node}});
   }
 
   std::pair<StepFailure, bool> run_step(Attempt& attempt) {
     if (!options_.heartbeat_dir.empty()) reset_heartbeat_dir(options_.heartbeat_dir);
-    say(fmt::format("starting the step on {} (attempt {})", fmt::join(attempt.nodes, ","), summary_.restarts + 1));
-    record(config_, "step_started", {{"nodes", attempt.nodes}, {"attempt", summary_.restarts + 1}});
+    const bool restart = attempt_number() > 1;
+    say(fmt::format("starting the step on {} (attempt {})", fmt::join(attempt.nodes, ","), attempt_number()));
+    record(config_, "step_started", {{"nodes", attempt.nodes}, {"attempt", attempt_number()}});
     // Asked before srun starts, so the new step is not among them.
     const auto steps_before = steps_still_held();
-    auto held_at_launch = summary_.restarts > 0 ? steps_before : std::vector<std::string>{};
+    auto held_at_launch = restart ? steps_before : std::vector<std::string>{};
     // The trainer records its guardrails' decisions in the site's ledger, as it does under the SPANK plugin.
-    StepProcess step(srun_command(attempt, summary_.restarts > 0), {{kHeartbeatDirEnv, options_.heartbeat_dir},
+    StepProcess step(srun_command(attempt, restart), {{kHeartbeatDirEnv, options_.heartbeat_dir},
                                                                     {kHeartbeatAttemptEnv, attempt.id},
                                                                     {"SIGMA_LEDGER", config_.paths.ledger}});
     LivenessWatch watch(config_.policy.liveness_timeout_s, ranks_of(attempt));
@@ -333,9 +368,12 @@ class Supervisor {
       // The directory at most every kPollSeconds, however often srun's output wakes the loop.
       if (now_seconds() < next_look) continue;
       next_look = now_seconds() + kPollSeconds;
-      if (!forwarded && leaving_.empty()) {
+      if (!forwarded && leaving_.empty() && growing_.empty()) {
         leaving_ = straggler_to_leave(attempt);
-        if (!leaving_.empty()) step.signal(SIGUSR1);  // the trainer saves at the step's end and exits 42
+        if (leaving_.empty()) growing_ = nodes_back(attempt);
+        // The trainer saves at the step's end and exits 42; the next attempt runs without the straggler, or on
+        // the wider set of nodes.
+        if (!leaving_.empty() || !growing_.empty()) step.signal(SIGUSR1);
       }
       note_blocked_start(attempt, held_at_launch);
       if (const auto hang = forwarded ? std::nullopt : hung(attempt, watch)) {
@@ -400,6 +438,50 @@ class Supervisor {
     leaving_.clear();
   }
 
+  // Drained nodes that are back (resumed by an admin or a recycle, up, still held by the job: Slurm takes a node
+  // it declared down out of a --no-kill job for good), when they widen a step that runs on fewer nodes than
+  // asked for and has begun training. Asked at most every kGrowLookSeconds.
+  std::vector<std::string> nodes_back(const Attempt& attempt) {
+    if (static_cast<int>(attempt.nodes.size()) >= width_ || drained_.empty() || attempt.first_beat == 0 ||
+        now_seconds() < next_grow_look_) {
+      return {};
+    }
+    next_grow_look_ = now_seconds() + kGrowLookSeconds;
+    const char* job = std::getenv("SLURM_JOB_ID");
+    if (job == nullptr) return {};
+    std::vector<std::string> back;
+    try {
+      const auto held = job_nodes(static_cast<unsigned>(std::strtoul(job, nullptr, 10)));
+      for (const auto& node : drained_) {
+        if (std::find(held.begin(), held.end(), node) == held.end()) continue;
+        const NodeStatus status = query_node(node);
+        if (!status.drain && !status.down) back.push_back(node);
+      }
+    } catch (const Error& e) {
+      say(fmt::format("warning: {}", e.what()));
+      return {};
+    }
+    const int wider = step_width(static_cast<int>(healthy_nodes().size() + back.size()));
+    if (back.empty() || wider <= static_cast<int>(attempt.nodes.size())) return {};
+    say(fmt::format("{} back (resumed, still in the job): stopping the step at its next save to go on with {} "
+                    "node(s)", fmt::join(back, ","), wider));
+    record(config_, "nodes_back", {{"nodes", back}, {"step_nodes", attempt.nodes}, {"width", wider}});
+    return back;
+  }
+
+  // The step saved its state on the stop for growing: the next attempt runs on the nodes that came back too.
+  void grow_back(const Attempt& attempt) {
+    for (const auto& node : growing_) {
+      excluded_.erase(node);
+      drained_.erase(node);
+      summary_.rejoined.push_back(node);
+    }
+    record(config_, "step_growing", {{"nodes", growing_}, {"saved_at_step", attempt.last_step}});
+    pending_fault_ = {now_seconds(), attempt.last_step, "grow", fmt::format("{}", fmt::join(growing_, ","))};
+    ++summary_.grows;
+    growing_.clear();
+  }
+
   void note_recovered(const Attempt& attempt) {
     if (pending_fault_.detected == 0) return;
     const double seconds = attempt.first_beat - pending_fault_.detected;
@@ -435,6 +517,7 @@ class Supervisor {
                                    .substr(0, 64);
     try {
       drain_node(decision.drain_node, reason);
+      drained_.insert(decision.drain_node);  // may come back (nodes_back); a node only excluded does not
       record(config_, "node_drained", {{"node", decision.drain_node}, {"reason", reason}});
     } catch (const Error& e) {
       say(fmt::format("warning: {} (the node is still excluded from this job)", e.what()));
@@ -478,9 +561,11 @@ class Supervisor {
   ExitCode finish(ExitCode code, const std::string& why) {
     const int status = terminated_ ? 128 + SIGTERM : to_int(code);
     record(config_, "supervise_ended", {{"exit_code", status}, {"restarts", summary_.restarts},
-                                        {"excluded", summary_.excluded}, {"reason", why}});
-    fmt::print(stderr, "sigma-launch: summary: {} (exit {}); {} restart(s); excluded: {}\n", why, status,
-               summary_.restarts, summary_.excluded.empty() ? "none" : fmt::format("{}", fmt::join(summary_.excluded, ",")));
+                                        {"excluded", summary_.excluded}, {"rejoined", summary_.rejoined},
+                                        {"reason", why}});
+    fmt::print(stderr, "sigma-launch: summary: {} (exit {}); {} restart(s); excluded: {}{}\n", why, status,
+               summary_.restarts, summary_.excluded.empty() ? "none" : fmt::format("{}", fmt::join(summary_.excluded, ",")),
+               summary_.rejoined.empty() ? "" : fmt::format("; rejoined: {}", fmt::join(summary_.rejoined, ",")));
     for (const auto& fault : summary_.faults) fmt::print(stderr, "sigma-launch:   {}\n", fault);
     return code;
   }
@@ -490,9 +575,12 @@ class Supervisor {
   Taxonomy taxonomy_;
   std::vector<std::string> all_;
   std::set<std::string> excluded_;
+  std::set<std::string> drained_;  // excluded nodes this supervisor drained: they may come back
   std::set<std::string> stragglers_seen_;
   std::string leaving_;  // the straggler's node this attempt was stopped to leave
-  int spares_ = 0, width_ = 0;
+  std::vector<std::string> growing_;  // the nodes back that this attempt was stopped to take in
+  double next_grow_look_ = 0;
+  int spares_ = 0, width_ = 0, min_nodes_ = 0, multiple_ = 1;
   bool usr1_seen_ = false, term_seen_ = false, terminated_ = false;  // stop signals this job got; its end
   Summary summary_;
   PendingFault pending_fault_;

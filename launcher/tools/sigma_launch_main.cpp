@@ -24,11 +24,12 @@ constexpr const char* kUsage = R"(usage:
   sigma-launch task [--preflight off|quick|standard|extended] [--config FILE] -- COMMAND [ARGS...]
         one per task under `srun --mpi=pmix`: burn in each node once (local rank 0) unless the SPANK plugin already
         did, exchange the verdicts over PMIx, then exec COMMAND; any failed node: every task exits 10
-  sigma-launch supervise [--nodes N] [--spares S] [--ntasks-per-node K] [--heartbeat-dir DIR] [--config FILE]
-                         -- COMMAND [ARGS...]
+  sigma-launch supervise [--nodes N] [--spares S] [--min-nodes M] [--node-multiple D] [--ntasks-per-node K]
+                         [--heartbeat-dir DIR] [--config FILE] -- COMMAND [ARGS...]
         in a batch job (sbatch --no-kill; exec it from the script, or run it as a child the script forwards SIGUSR1
         and SIGTERM to): run COMMAND as `srun --mpi=pmix` on N nodes of the allocation, keep S spares, restart it
-        without a failed node, or stop with an exit code from the contract
+        without a failed node (on fewer nodes, down to M, when no spare is left; back to N when a drained node is
+        resumed), or stop with an exit code from the contract
 exit codes: those of sigma-config exit-codes; the step's own code for a user error; 42 after SIGUSR1 (the state
 saved); after SIGTERM alone (scancel, the time limit) it saves, then ends by SIGTERM: not a requeue request)";
 
@@ -78,6 +79,11 @@ ExitCode supervise(int argc, char** argv) {
   options.add_options()("help,h", "this text")("nodes", po::value<int>()->default_value(0),
                                                 "nodes for the step (default: all but the spares)")(
       "spares", po::value<int>(), "spare nodes kept aside (default: cluster.spare_nodes)")(
+      "min-nodes", po::value<int>()->default_value(0),
+      "with no spare left, go on without a failed node down to this many (default: never shrink)")(
+      "node-multiple", po::value<int>()->default_value(1),
+      "a shrunk step's node count stays a multiple of this (so the program's world size still divides its batch "
+      "and its expert-parallel size)")(
       "ntasks-per-node", po::value<int>()->default_value(1), "tasks per node")(
       "heartbeat-dir", po::value<std::string>(), "directory for per-rank heartbeats (hang detection)")(
       "config", po::value<std::string>(), "site config (default: $SIGMA_SITE_CONFIG, else /etc/sigma/site.yaml)");
@@ -92,8 +98,13 @@ ExitCode supervise(int argc, char** argv) {
   opts.nodes = vm["nodes"].as<int>();
   if (vm.count("spares")) opts.spares = vm["spares"].as<int>();
   opts.tasks_per_node = vm["ntasks-per-node"].as<int>();
-  if (opts.nodes < 0 || (opts.spares && *opts.spares < 0) || opts.tasks_per_node < 1) {
-    usage_error("--nodes and --spares: expected numbers >= 0; --ntasks-per-node: expected >= 1");
+  opts.min_nodes = vm["min-nodes"].as<int>();
+  opts.node_multiple = vm["node-multiple"].as<int>();
+  if (opts.nodes < 0 || (opts.spares && *opts.spares < 0) || opts.min_nodes < 0) {
+    usage_error("--nodes, --spares and --min-nodes: expected numbers >= 0");
+  }
+  if (opts.tasks_per_node < 1 || opts.node_multiple < 1) {
+    usage_error("--ntasks-per-node and --node-multiple: expected numbers >= 1");
   }
   if (vm.count("heartbeat-dir")) opts.heartbeat_dir = vm["heartbeat-dir"].as<std::string>();
   opts.command = command;

@@ -36,17 +36,18 @@ site_config
 
 # write_job NAME STEPS [sbatch options...]: a batch script that execs the supervisor over a 2-rank sigma-train on
 # 2 of its 3 nodes (one spare), checkpointing every 500 steps into $out/NAME.ckpt; TRAIN_EXTRA adds trainer
-# options.
+# options; SUPERVISE_SHAPE and TRAIN_SHAPE replace the supervisor's node options and the batch and EP size.
 write_job() {
   local name=$1 steps=$2
   shift 2
   cat >"$out/$name.sbatch" <<JOB
 #!/bin/bash
 #SBATCH -N 3 --no-kill $*
-exec "$SIGMA_LAUNCH" supervise --nodes 2 --spares 1 --heartbeat-dir "$HEARTBEATS.$name" --config "$out/site.yaml" -- \\
+exec "$SIGMA_LAUNCH" supervise ${SUPERVISE_SHAPE:---nodes 2 --spares 1} --heartbeat-dir "$HEARTBEATS.$name" \\
+  --config "$out/site.yaml" -- \\
   "$SIGMA_TRAIN" train --data "$out/licences.tok" --d-model 32 --n-heads 2 --seq-len 32 --d-ff 32 \\
-  --n-experts 4 --top-k 2 --global-batch 8 --ep-size 2 --threads 1 --peak-gflops 1 --steps $steps \\
-  --log-every 1000 --ckpt-every 500 --ckpt-dir "$out/$name.ckpt" ${TRAIN_EXTRA:-}
+  --n-experts 4 --top-k 2 ${TRAIN_SHAPE:---global-batch 8 --ep-size 2} --threads 1 --peak-gflops 1 \\
+  --steps $steps --log-every 1000 --ckpt-every 500 --ckpt-dir "$out/$name.ckpt" ${TRAIN_EXTRA:-}
 JOB
 }
 
@@ -61,12 +62,13 @@ heartbeat_step() { slowest_step "$HEARTBEATS.$1"; }
 past_step() { reached_step "$HEARTBEATS.$1" "$2"; }
 rank_pid() { rank_pid_in "$HEARTBEATS.$2" "$1"; }
 
-# start_training NAME STEPS: submits the job and waits until every rank passed step 1100 (past the second save, so
-# the first checkpoint is committed); sets JOB, and VICTIM_PID and VICTIM for training rank 1 and its node.
+# start_training NAME STEPS [PAST]: submits the job and waits until every rank passed step PAST (default 1100:
+# past the second save, so the first checkpoint is committed); sets JOB, and VICTIM_PID and VICTIM for training
+# rank 1 and its node.
 start_training() {
   write_job "$1" "$2"
   JOB=$(submit "$1")
-  wait_until 120 "job $JOB to pass step 1100" past_step "$1" 1100
+  wait_until 120 "job $JOB to pass step ${3:-1100}" past_step "$1" "${3:-1100}"
   VICTIM_PID=$(rank_pid 1 "$1") || fail "no rank 1 found"
   VICTIM=$(rank_node "$VICTIM_PID")
 }

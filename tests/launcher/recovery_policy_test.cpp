@@ -62,6 +62,29 @@ TEST(RecoveryPolicy, HardwareFaultWithoutASpareGoesBackToTheQueue) {
   EXPECT_NE(d.reason.find("no spare node left"), std::string::npos);
 }
 
+TEST(RecoveryPolicy, ANodeFaultWithoutASpareGoesOnWithFewerNodesWhenTheJobAllows) {
+  const Decision d = decide(taxonomy(), policy(), exited(10, "n3"), {0, 0, 3});
+  EXPECT_EQ(d.next, Next::restart);
+  EXPECT_EQ(d.drain_node, "n3");
+  EXPECT_FALSE(d.exclude_only);
+  EXPECT_EQ(d.shrink_to, 3);
+  EXPECT_NE(d.reason.find("no spare node left: going on with 3 node(s)"), std::string::npos) << d.reason;
+  const Decision lost = decide(taxonomy(), policy(), hung_on("n2"), {0, 0, 1});
+  EXPECT_EQ(lost.next, Next::restart);
+  EXPECT_EQ(lost.shrink_to, 1);
+  // A spare free: replaced, not shrunk.
+  EXPECT_EQ(decide(taxonomy(), policy(), exited(10, "n3"), {0, 1, 3}).shrink_to, 0);
+  // A killed rank is no node fault: it restarts in place, it does not give up a node.
+  const Decision killed_rank = decide(taxonomy(), policy(), killed(SIGKILL, "n2"), {0, 0, 3});
+  EXPECT_EQ(killed_rank.next, Next::restart);
+  EXPECT_EQ(killed_rank.drain_node, "");
+  EXPECT_EQ(killed_rank.shrink_to, 0);
+  // No node blamed: nothing to go on without.
+  EXPECT_EQ(decide(taxonomy(), policy(), hung_on(""), {0, 0, 3}).next, Next::stop);
+  // The restart cap still holds.
+  EXPECT_EQ(decide(taxonomy(), policy(2), exited(10, "n3"), {2, 0, 3}).next, Next::stop);
+}
+
 TEST(RecoveryPolicy, ALogLineCanBlameHardware) {
   const Decision d = decide(taxonomy(), policy(), exited(1, "n2", "NVRM: Xid (PCI:0000:3b:00): 79, pid=1"), {0, 2});
   EXPECT_EQ(d.next, Next::restart);

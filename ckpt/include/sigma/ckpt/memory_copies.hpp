@@ -4,10 +4,12 @@
 // its node's memory too (copy_partners.hpp). The copies outlive the processes (a restart ends every rank of the
 // step) but not the node: a node that dies takes its own copies with it, and the partners' serve instead.
 //
-// A restart restores from memory only when every rank's copy of one step is found on the nodes of the new step
-// and verifies (XXH3-64 over the whole copy, checked by the node that holds it and again by the rank that
-// receives it); otherwise nothing is changed and the caller loads its newest file checkpoint. A copy is never
-// loaded unverified.
+// A restart restores from memory only when every rank finds, on the nodes of the new step, a copy of one step
+// that holds its own share of the state and verifies (XXH3-64 over the whole copy, checked by the node that
+// holds it and again by the rank that receives it); otherwise nothing is changed and the caller loads its newest
+// file checkpoint. A copy is never loaded unverified. A rank's share is its own rank's copy, or at another world
+// size (a job that shrank or grew) the copy of a rank with the same layout (the same tensors, local shapes and
+// offsets: a data-parallel replica of the same experts), all of one step and one world size.
 //
 // Copies live in ROOT/sigma-mem-<uid>/<run key>/<node>/{own,mirror}-r<rank>.<slot>: ROOT/sigma-mem-<uid> is
 // created 0700 and used only when it is this user's own directory (not a link, not writable by others); the run
@@ -48,6 +50,7 @@ std::string this_node_name();
 struct MemoryRestore {
   int64_t step = 0;
   nlohmann::json scalars;
+  int world = 0;  // the world size the copies were taken at (another one: resharded)
 };
 
 class MemoryCopies {
@@ -63,8 +66,8 @@ class MemoryCopies {
   // memory directory full, refused) turns the copies off on every rank with one warning: training goes on.
   void take(int64_t step, const TrainingStateView& state);
 
-  // Fills state from the newest step not older than `min_step` of which every rank's copy is on a node of this
-  // communicator and verifies, and that `accept` takes (it may throw sigma::Error to refuse the scalars);
+  // Fills state from the newest step not older than `min_step` of which every rank's share (above) is on a node
+  // of this communicator and verifies, and that `accept` takes (it may throw sigma::Error to refuse the scalars);
   // nullopt, with state unchanged, when there is none.
   std::optional<MemoryRestore> restore(TrainingStateView& state, int64_t min_step,
                                        const std::function<void(const nlohmann::json&)>& accept);
@@ -73,10 +76,12 @@ class MemoryCopies {
   void drop();
 
  private:
-  struct Held {  // a verified copy of `rank`'s state at `step`, read by `holder` on its node (from `file`)
+  struct Held {  // a verified copy of `rank`'s state at `step` of `world` ranks, read by `holder` on its node
     int rank;
     int64_t step;
     int holder;
+    int world;
+    uint64_t layout;   // layout_key of the copy
     std::string file;  // known to the holder only
   };
   std::string node_dir() const;
@@ -84,8 +89,8 @@ class MemoryCopies {
   bool prepare_dir(int64_t state_bytes);
   std::vector<Held> verified_on_node(int64_t min_step) const;
   std::vector<Held> gather_held(const std::vector<Held>& mine) const;
-  int64_t newest_complete_step(const std::vector<Held>& held) const;
-  std::string fetch(int64_t step, const std::vector<Held>& held, const std::vector<Held>& here) const;
+  std::vector<Held> choose_copies(const std::vector<Held>& held, const std::vector<uint64_t>& layouts) const;
+  std::string fetch(const std::vector<Held>& chosen, const std::vector<Held>& here) const;
   void disable(const std::string& why);
 
   MPI_Comm comm_;

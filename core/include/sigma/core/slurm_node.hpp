@@ -16,6 +16,7 @@ struct NodeStatus {
   bool busy = false;         // jobs still run on it (allocated or mixed)
   std::string reason;        // the drain reason ("" when none)
   double reason_time = 0;    // when the reason was set, seconds since the epoch
+  bool down = false;         // down, or not answering slurmctld's pings
 };
 
 // Each throws sigma::Error(transient) with Slurm's error text, or why the child failed.
@@ -30,6 +31,9 @@ bool job_has_whole_node(const std::string& job_id, const std::string& node);
 // The steps of a job that slurmctld still holds (running or ending), batch and extern steps left out: "7.0 on
 // n[1-2]" each. Throws sigma::Error(transient) like the calls above.
 std::vector<std::string> job_steps(unsigned job_id);
+
+// The nodes job `job_id` holds now: a --no-kill job loses a node Slurm declared down. Throws like the calls above.
+std::vector<std::string> job_nodes(unsigned job_id);
 
 // Sends `sig` to every task of step `step_id` of job `job_id` at once (slurm_signal_job_step), not through a
 // cancel's SIGCONT, SIGTERM, KillWait, SIGKILL sequence: a task that handles SIGTERM (a trainer saving its state)

@@ -2,7 +2,8 @@
 // taxonomy) and the site's policy.* — no Slurm, no processes, so every branch is unit-tested:
 //   success                      -> done
 //   state saved (exit 42)        -> stop with 42: Slurm's RequeueExit requeues the job and it resumes
-//   hardware / hang / lost rank  -> drain the blamed node, restart on the survivors plus a spare, with backoff
+//   hardware / hang / lost rank  -> drain the blamed node, restart on the survivors plus a spare, with backoff;
+//                                   with no spare, on the survivors alone when the job allows fewer nodes
 //   heartbeat directory fault    -> stop with config (3), drain nothing: a hang whose heartbeats could not be
 //                                   written (the directory is full or unwritable, or every rank's beats stopped
 //                                   at once) is the filesystem's fault, not a node's
@@ -50,6 +51,7 @@ struct Decision {
   std::string drain_node;          // exclude this node from the job (and drain it, unless exclude_only)
   bool exclude_only = false;       // not a node fault: move off the node without draining it
   ExitCode exit_code = ExitCode::ok;  // for Next::stop
+  int shrink_to = 0;               // the restart runs on this many nodes, fewer than before (0: as many)
   double backoff_s = 0;            // wait before a restart
   std::string reason;              // one line for the log and the ledger
 };
@@ -57,6 +59,8 @@ struct Decision {
 struct RecoveryState {
   int restarts_done = 0;           // restarts of the step so far in this allocation
   int spare_capacity = 0;          // healthy nodes not in the step, usable to replace one
+  int shrink_to = 0;               // with no spare: the nodes the step may go on with without the blamed one
+                                   // (0: it may not shrink)
 };
 
 Decision decide(const Taxonomy& taxonomy, const PolicyConfig& policy, const StepFailure& failure,
