@@ -238,7 +238,8 @@ class Supervisor {
     if (alive.lost || alive.every_silent) return silent(alive, beats);
     const HangCheck check = check_hang(config_.policy, attempt.started, ranks_of(attempt), beats, now);
     if (!check.hung) return std::nullopt;
-    Hang hang{check.reason(), "", dir_fault(beats, alive), ""};
+    Hang hang{check.reason() + (check.starting ? where_starting(check.not_started, liveness) : ""), "",
+              dir_fault(beats, alive), ""};
     // A rank that never beat has no node on record: rather than blame one that started, blame none.
     if (hang.dir_fault.empty() && !check.starting) {
       if (const auto blamed = stopped_first(beats, liveness, now, config_.policy.liveness_timeout_s)) {
@@ -246,6 +247,20 @@ class Supervisor {
       }
     }
     return hang;
+  }
+
+  // For a start-up that ran out: how far each rank without a first step got (a rank beats liveness once MPI
+  // start and its data load are done), so that a stuck restart says where it stuck.
+  static std::string where_starting(const std::vector<int>& not_started, const std::vector<Liveness>& liveness) {
+    std::vector<std::string> parts;
+    for (const int rank : not_started) {
+      const auto alive = std::find_if(liveness.begin(), liveness.end(), [&](const Liveness& l) { return l.rank == rank; });
+      parts.push_back(alive == liveness.end()
+                          ? fmt::format("rank {}: no liveness beat (not past srun, MPI start or its data load)", rank)
+                          : fmt::format("rank {} on {}: beats liveness (loading its state or in its first step)", rank,
+                                        alive->node.empty() ? "?" : alive->node));
+    }
+    return parts.empty() ? "" : fmt::format(" ({})", fmt::join(parts, "; "));
   }
 
   // Silent ranks: the lost rank's node (from its liveness, else its progress beat), or the one node of every

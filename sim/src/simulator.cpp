@@ -211,17 +211,13 @@ class Run {
     restart_segment();
   }
 
-  // Returned nodes rejoin a narrowed job at the next step boundary: one restart, the state resharded from memory,
-  // or without memory copies saved synchronously and loaded back.
+  // Returned nodes rejoin a narrowed job at the next step boundary as sigma-launch does it: the job saves
+  // synchronously on its stop signal (nothing redone) and the wider restart loads that save.
   void grow() {
     while (width_ < full_ && take_spare()) ++width_;
     ++result_.grows;
-    double restore = memory_restore_;
-    if (!s_.memory_copy.enabled) {
-      restore = write_ + load_;
-      file_point_ = progress_;
-    }
-    spend(result_.recovery_s, s_.shrink.grow_s + restore);
+    file_point_ = progress_;
+    spend(result_.recovery_s, s_.shrink.grow_s + write_ + load_);
     restart_segment();
   }
 
