@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Shrink and grow: a 3-node step with no spare (--nodes 3 --spares 0 --min-nodes 2) loses rank 1's node (its
-# process frozen with SIGSTOP: its liveness beat stops). With no spare to take its place the supervisor drains
-# the node and goes on with the 2 nodes left, same global batch (6 sequences: 3 a rank instead of 2), the state
-# taken up from the in-memory copies of the 3 ranks (pure data parallel: every rank's copy is a replica); the job
-# is not requeued. When an admin resumes the drained node (still in the job), the supervisor stops the step at a
-# save (SIGUSR1, exit 42) and restarts it on all 3 nodes from that save: nothing redone. The job is then
-# cancelled (SIGTERM: saved, ended by it).
+# Shrink and grow, twice: a 3-node step with no spare (--nodes 3 --spares 0 --min-nodes 2) loses rank 1's node:
+# 1. its process frozen with SIGSTOP (its liveness beat stops);
+# 2. the node dies (its slurmd killed, its slurmstepd and rank frozen), and comes back (slurmd started again)
+#    before Slurm declares it down, so it is still in the job.
+# With no spare to take its place the supervisor drains the node and goes on with the 2 nodes left, same global
+# batch (6 sequences: 3 a rank instead of 2), the state taken up from the in-memory copies of the 3 ranks (taken
+# every step here; pure data parallel, so every rank's copy is a replica): at most 2 steps redone, the job not
+# requeued. When an admin resumes the drained node (still in the job), the supervisor stops the step at a save
+# (SIGUSR1, exit 42) and restarts it on all 3 nodes from that save: nothing redone. The job is then cancelled
+# (SIGTERM: saved, ended by it).
 source "$(dirname "$0")/lib.sh"
-trap restore_cluster EXIT
+victim="" frozen=""
+cleanup() {
+  [ -z "$frozen" ] || { kill -CONT $frozen; kill -9 $frozen; } 2>/dev/null || true
+  [ -z "$victim" ] || "$SIGMA_CLUSTER_SCRIPT" start-node "$SIGMA_CLUSTER_DIR" "$victim" 2>/dev/null || true
+  restore_cluster
+}
+trap cleanup EXIT
 
-SUPERVISE_SHAPE="--nodes 3 --spares 0 --min-nodes 2" TRAIN_SHAPE="--global-batch 6 --ep-size 1" \
+SUPERVISE_SHAPE="--nodes 3 --spares 0 --min-nodes 2" TRAIN_SHAPE="--global-batch 6 --ep-size 1" TRAIN_EXTRA="--memory-copy-budget 0" \
   start_training elastic 50000 300
 job=$JOB victim=$VICTIM
 kill -STOP "$VICTIM_PID"
@@ -53,3 +62,38 @@ pass "rank 1's node $victim lost with no spare: went on with 2 nodes from the 3 
   "($(json_field details.steps_redone <<<"$shrunk") step(s) redone, $(json_field details.fault_to_first_step_s <<<"$shrunk")s" \
   "to the first step), widened back to 3 when $victim was resumed ($(json_field details.fault_to_first_step_s <<<"$grew")s" \
   "from the save to the first 3-node step, 0 redone); job $job not requeued"
+restore_cluster
+: >"$LEDGER"
+
+# 2. The node dies, then comes back and is resumed.
+SUPERVISE_SHAPE="--nodes 3 --spares 0 --min-nodes 2" TRAIN_SHAPE="--global-batch 6 --ep-size 1" TRAIN_EXTRA="--memory-copy-budget 0" \
+  start_training dead 50000 300
+job=$JOB victim=$VICTIM
+stepd=$(ps -o ppid= -p "$VICTIM_PID" | tr -d ' ')
+"$SIGMA_CLUSTER_SCRIPT" kill-node "$SIGMA_CLUSTER_DIR" "$victim"
+frozen="$stepd $VICTIM_PID"
+kill -STOP $frozen
+wait_until 120 "rank 1 to be declared lost" grep -q "no liveness beat" "$out/dead.out"
+wait_until 120 "the step to go on with 2 nodes" grep -q "sigma-train: resumed from" "$out/dead.out"
+grep -q "no spare node left: going on with 2 node(s)" "$out/dead.out" || fail "the dead node's step did not shrink"
+# The node comes back: its frozen processes end (a reboot) and its slurmd starts, before Slurm's SlurmdTimeout.
+kill -CONT $frozen 2>/dev/null; kill -9 $frozen 2>/dev/null || true
+frozen=""
+"$SIGMA_CLUSTER_SCRIPT" start-node "$SIGMA_CLUSTER_DIR" "$victim"
+node_answers() { ! node_state "$1" | grep -q 'down\|\*'; }  # sinfo marks a node that does not answer with *
+wait_until 60 "$victim to answer slurmctld" node_answers "$victim"
+on_cluster scontrol update nodename="$victim" state=resume
+wait_until 60 "the supervisor to see $victim back" grep -q "$victim back (resumed, still in the job)" "$out/dead.out"
+wait_until 120 "the step to restart on 3 nodes" grep -q "(attempt 3)" "$out/dead.out"
+wait_until 120 "the widened step to train" grep -q "resumed from .*dead.ckpt/step_" "$out/dead.out"
+regrown=$(grep -o "(step [0-9]*)" "$out/dead.out" | tail -1 | tr -dc 0-9)
+wait_until 120 "the 3-node step to train" past_step dead $((regrown + 50))
+on_cluster scancel "$job"
+wait_until 120 "job $job to end" grep -q "sigma-launch: summary:" "$out/dead.out"
+grep "sigma-launch\|resumed from\|taken up" "$out/dead.out"
+victim=""
+[ "$(job_field "$job" Restarts)" = 0 ] || fail "the job was requeued"
+grep -q "summary: .*; 1 restart(s); excluded: $VICTIM; rejoined: $VICTIM" "$out/dead.out" ||
+  fail "the summary does not say $VICTIM rejoined"
+pass "$VICTIM died with no spare: went on with 2 nodes; back and resumed before Slurm declared it down, the step" \
+  "widened to 3 again; job $job not requeued"
