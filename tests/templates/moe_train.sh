@@ -36,7 +36,15 @@ state=$(wait_job_ends "$job" 120)
 [ "$state" = FAILED ] || fail "job with 3 spares out of 3 nodes ended $state"
 grep -q "moe-train: SIGMA_SPARES: expected a whole number below the job's 3 nodes, got \"3\"" "$out/moe-train-$job.out" ||
   fail "no message for SIGMA_SPARES=3: $(cat "$out/moe-train-$job.out")"
-export SIGMA_SPARES=1 SIGMA_TRAIN_ARGS='--ep-size 2 --data "my corpus.tok"'
+export SIGMA_SPARES=1 SIGMA_MIN_NODES=two
+job=$(submit_template moe-train.sbatch)
+state=$(wait_job_ends "$job" 120)
+[ "$state" = FAILED ] || fail "job with SIGMA_MIN_NODES=two ended $state"
+grep -qx 'moe-train: SIGMA_MIN_NODES: expected a whole number, got "two"' "$out/moe-train-$job.out" ||
+  fail "no message for SIGMA_MIN_NODES=two: $(cat "$out/moe-train-$job.out")"
+[ "$(job_field "$job" ExitCode)" = "2:0" ] || fail "exit code $(job_field "$job" ExitCode), expected usage (2)"
+unset SIGMA_MIN_NODES
+export SIGMA_TRAIN_ARGS='--ep-size 2 --data "my corpus.tok"'
 job=$(submit_template moe-train.sbatch)
 state=$(wait_job_ends "$job" 120)
 [ "$state" = FAILED ] || fail "job with quotes in SIGMA_TRAIN_ARGS ended $state"
@@ -44,4 +52,4 @@ grep -qx "moe-train: SIGMA_TRAIN_ARGS: quotes and backslashes are not parsed; ex
   "$out/moe-train-$job.out" || fail "no message for quotes in SIGMA_TRAIN_ARGS: $(cat "$out/moe-train-$job.out")"
 [ "$(job_field "$job" ExitCode)" = "2:0" ] || fail "exit code $(job_field "$job" ExitCode), expected usage (2)"
 [ ! -e "$out/sigma-runs/$job" ] || fail "the refused job left a run directory"
-pass "moe-train.sbatch refuses a missing trainer config, too many spares and quoted SIGMA_TRAIN_ARGS with one line and exit 2"
+pass "moe-train.sbatch refuses a missing trainer config, too many spares, a SIGMA_MIN_NODES that is no number and quoted SIGMA_TRAIN_ARGS with one line and exit 2"
