@@ -82,8 +82,8 @@ ExitCode supervise(int argc, char** argv) {
       "min-nodes", po::value<int>()->default_value(0),
       "with no spare left, go on without a failed node down to this many (default: never shrink)")(
       "node-multiple", po::value<int>()->default_value(1),
-      "a shrunk step's node count stays a multiple of this (so the program's world size still divides its batch "
-      "and its expert-parallel size)")(
+      "a shrunk step's node count stays a multiple of this (so the program's world size stays a multiple of its "
+      "expert-parallel size)")(
       "ntasks-per-node", po::value<int>()->default_value(1), "tasks per node")(
       "heartbeat-dir", po::value<std::string>(), "directory for per-rank heartbeats (hang detection)")(
       "config", po::value<std::string>(), "site config (default: $SIGMA_SITE_CONFIG, else /etc/sigma/site.yaml)");

@@ -18,9 +18,9 @@ int world_size() {
   return size;
 }
 
-TrainConfig parallel_config(int ep_size) {
+TrainConfig parallel_config(int ep_size, int global_batch = 4) {
   auto c = testing::tiny_config();
-  c.global_batch = 4;
+  c.global_batch = global_batch;
   c.steps = 10;
   c.ep_size = ep_size;
   return c;
@@ -55,11 +55,11 @@ void expect_close(const std::vector<float>& a, const std::vector<float>& b, doub
   EXPECT_LT(worst, tol) << what;
 }
 
-void compare_with_single_rank(int ep_size) {
+void compare_with_single_rank(int ep_size, int global_batch = 4) {
   ASSERT_EQ(world_size(), 2) << "run under mpirun -n 2";
   auto data = testing::synthetic_tokens(32, 4000);
-  Trainer parallel(parallel_config(ep_size), MPI_COMM_WORLD, data);
-  Trainer alone(parallel_config(1), MPI_COMM_SELF, data);
+  Trainer parallel(parallel_config(ep_size, global_batch), MPI_COMM_WORLD, data);
+  Trainer alone(parallel_config(1, global_batch), MPI_COMM_SELF, data);
   auto p = losses(parallel, 10), a = losses(alone, 10);
   for (size_t i = 0; i < p.size(); ++i)
     EXPECT_NEAR(p[i], a[i], 2e-5 * std::abs(a[i])) << "step " << i + 1 << ": fp32 reduction order is the only difference";
@@ -71,6 +71,26 @@ void compare_with_single_rank(int ep_size) {
 TEST(Parallel, DataParallelMatchesOneRank) { compare_with_single_rank(1); }
 
 TEST(Parallel, ExpertParallelMatchesOneRank) { compare_with_single_rank(2); }
+
+// A world size that does not divide the global batch (a job shrunk onto fewer nodes): 2 and 3 sequences.
+TEST(Parallel, AnUnevenSplitOfTheBatchMatchesOneRank) { compare_with_single_rank(2, 5); }
+
+TEST(BatchShare, SharesCoverTheBatchOnceAndDifferByAtMostOne) {
+  for (int world : {1, 2, 3, 7, 8}) {
+    for (int batch : {8, 9, 13, 64}) {
+      int next = 0;
+      for (int r = 0; r < world; ++r) {
+        const BatchShare share = batch_share(batch, r, world);
+        EXPECT_EQ(share.first, next) << batch << " over " << world;
+        EXPECT_GE(share.count, batch / world);
+        EXPECT_LE(share.count, largest_share(batch, world));
+        next += share.count;
+      }
+      EXPECT_EQ(next, batch) << batch << " over " << world;
+    }
+  }
+  EXPECT_EQ(batch_share(8, 1, 2).first, 4);  // an even split is the old one: rank r takes r * G / W on
+}
 
 TEST(Parallel, ExpertParallelIsBitwiseDeterministic) {
   auto data = testing::synthetic_tokens(32, 4000);

@@ -77,7 +77,7 @@ expect 11 "numerical fault at step 3: non-finite loss on rank 0" -- "$bin" train
 # Under mpirun: world-size checks, and the guardrail names the rank that produced the NaN.
 mpi=("$mpirun" -n 2 --oversubscribe --bind-to none)
 expect 3 "ep_size=4 does not divide the world size 2" -- "${mpi[@]}" "$bin" train "${small[@]}" --ep-size 4 --data "$tokens"
-expect 3 "global_batch=3 is not divisible by the world size 2" -- "${mpi[@]}" "$bin" train "${shape[@]}" --n-experts 4 --global-batch 3 --data "$tokens"
+expect 3 "global_batch=1 is smaller than the world size 2" -- "${mpi[@]}" "$bin" train "${shape[@]}" --n-experts 4 --global-batch 1 --data "$tokens"
 expect 11 "numerical fault at step 2: non-finite loss on rank 1" -- "${mpi[@]}" "$bin" train "${small[@]}" --ep-size 2 --steps 4 --inject-nan-at-step 2 --data "$tokens"
 
 # A good run: progress lines, JSON lines and the heartbeat.

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "sigma/core/error.hpp"
+#include "sigma/trainer/batch_share.hpp"
 #include "sigma/trainer/params.hpp"
 #include "sigma/trainer/peak.hpp"
 
@@ -90,7 +91,7 @@ MemoryFootprint estimate_memory_footprint(const TrainConfig& config, int world_s
   const int experts_local = m.n_experts / config.ep_size;
   const ParamLayout layout(m, experts_local, 0);
   const uint64_t parameters = layout.dense_size + layout.expert_size;
-  const uint64_t B = static_cast<uint64_t>(config.global_batch / world_size);
+  const uint64_t B = static_cast<uint64_t>(largest_share(config.global_batch, world_size));
   const uint64_t N = B * static_cast<uint64_t>(m.seq_len);
   MemoryFootprint f;
   f.model_state = 4 * parameters * kFloat;

@@ -15,13 +15,18 @@
 namespace sigma::trainer {
 namespace {
 
-int checked_local_sequences(const TrainConfig& c, MPI_Comm world) {
-  int size = 1;
+// This rank's share of the global batch: [first, first + count) of its sequences. The shares differ by at most
+// one sequence when the world size does not divide global_batch (a job shrunk onto fewer nodes): the loss and
+// the gradients are normalized by the global batch's tokens, so the step is the same whatever the split.
+BatchShare checked_share(const TrainConfig& c, MPI_Comm world) {
+  int size = 1, rank = 0;
   MPI_Comm_size(world, &size);
-  if (c.global_batch % size != 0)
+  MPI_Comm_rank(world, &rank);
+  const BatchShare share = batch_share(c.global_batch, rank, size);
+  if (share.count < 1)
     throw Error(ExitCode::config,
-                fmt::format("config: global_batch={} is not divisible by the world size {}", c.global_batch, size));
-  return c.global_batch / size;
+                fmt::format("config: global_batch={} is smaller than the world size {}", c.global_batch, size));
+  return share;
 }
 
 const TrainConfig& validated(const TrainConfig& c) {
@@ -50,7 +55,8 @@ Trainer::Trainer(const TrainConfig& config, MPI_Comm world, std::shared_ptr<cons
     : config_(validated(config)),
       comm_(world, config.ep_size),
       data_(std::move(data)),
-      local_sequences_(checked_local_sequences(config, world)),
+      share_(checked_share(config, world)),
+      local_sequences_(share_.count),
       layout_(config.model, config.model.n_experts / config.ep_size,
               comm_.ep_rank() * (config.model.n_experts / config.ep_size)),
       weights_(layout_),
@@ -79,7 +85,7 @@ Batch Trainer::next_batch() const {
   batch.inputs.resize(static_cast<size_t>(local_sequences_) * T);
   batch.targets.resize(batch.inputs.size());
   for (int i = 0; i < local_sequences_; ++i) {
-    uint64_t sequence = data_position_ + static_cast<uint64_t>(comm_.rank()) * local_sequences_ + i;
+    uint64_t sequence = data_position_ + static_cast<uint64_t>(share_.first) + i;
     uint64_t start = sequence_start(config_.seed, sequence, data_->tokens.size(), T);
     for (int t = 0; t < T; ++t) {
       batch.inputs[static_cast<size_t>(i) * T + t] = data_->tokens[start + t];

@@ -114,8 +114,9 @@ std::pair<TrainConfig, std::shared_ptr<TokenData>> load_inputs(int argc, char** 
   if (world_size % config.ep_size != 0)
     throw Error(ExitCode::config, fmt::format("config: ep_size={} does not divide the world size {}", config.ep_size,
                                               world_size));
-  if (config.global_batch % world_size != 0)
-    throw Error(ExitCode::config, fmt::format("config: global_batch={} is not divisible by the world size {}",
+  if (config.global_batch < world_size)
+    throw Error(ExitCode::config, fmt::format("config: global_batch={} is smaller than the world size {} (every "
+                                              "rank takes at least one sequence a step)",
                                               config.global_batch, world_size));
   auto data = std::make_shared<TokenData>(read_token_file(config.data));
   check_token_data(*data, config.data, config.model.vocab_size, config.model.seq_len);

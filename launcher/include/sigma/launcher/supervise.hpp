@@ -24,7 +24,7 @@ struct SuperviseOptions {
   // (0 or >= the step's width: never; the job goes back to the queue), keeping the node count a multiple of
   // node_multiple; a node drained on the way that comes back (resumed, still in the job) widens it again at the
   // program's next save (SIGUSR1, exit 42). The program sees its new world size; sigma-train keeps its global
-  // batch and reshards its checkpoint (trainer/README.md, "Shrink and grow").
+  // batch (split unevenly when it must) and reshards its state (trainer/README.md, "Shrink and grow").
   int min_nodes = 0;
   int node_multiple = 1;
   int tasks_per_node = 1;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sigma/core/tensor_state.hpp"
+#include "sigma/trainer/batch_share.hpp"
 #include "sigma/trainer/comm.hpp"
 #include "sigma/trainer/config.hpp"
 #include "sigma/trainer/guardrails/guardrails.hpp"
@@ -92,6 +93,7 @@ class Trainer {
   TrainConfig config_;
   Comm comm_;
   std::shared_ptr<const TokenData> data_;
+  BatchShare share_;
   int local_sequences_;
   ParamLayout layout_;
   Arena weights_, grads_, adam_m_, adam_v_;
