@@ -74,3 +74,26 @@ start_training() {
 }
 
 events() { "$(dirname "$SIGMA_LAUNCH")/../core/sigma-ledger" show "$LEDGER" --json --event "$1" 2>/dev/null || true; }
+
+# kill_victim_node: rank 1's node (start_training's VICTIM) dies: its slurmd killed with kill -9, its slurmstepd
+# and training rank frozen with SIGSTOP (a node that lost power runs nothing, answers nothing). Sets DEAD_NODE
+# and FROZEN for revive_node.
+kill_victim_node() {
+  local stepd
+  stepd=$(ps -o ppid= -p "$VICTIM_PID" | tr -d ' ')
+  [ "$(ps -o comm= -p "$stepd")" = slurmstepd ] || fail "rank 1's parent $stepd is not its node's slurmstepd"
+  "$SIGMA_CLUSTER_SCRIPT" kill-node "$SIGMA_CLUSTER_DIR" "$VICTIM"
+  DEAD_NODE=$VICTIM FROZEN="$stepd $VICTIM_PID"
+  kill -STOP $FROZEN
+}
+# revive_node: the dead node back, as after a reboot: its frozen processes ended, its slurmd started again.
+revive_node() {
+  [ -z "${FROZEN:-}" ] || { kill -CONT $FROZEN; kill -9 $FROZEN; } 2>/dev/null || true
+  [ -z "${DEAD_NODE:-}" ] || "$SIGMA_CLUSTER_SCRIPT" start-node "$SIGMA_CLUSTER_DIR" "$DEAD_NODE" 2>/dev/null || true
+  FROZEN="" DEAD_NODE=""
+}
+# The EXIT trap of a test that kills a node.
+revive_and_restore() {
+  revive_node
+  restore_cluster
+}

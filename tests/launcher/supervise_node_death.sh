@@ -6,22 +6,12 @@
 # and the spare at once (srun --overlap: the dead node's step stays registered until Slurm declares the node down),
 # resuming from the newest checkpoint. (The job is then cancelled: a loaded machine trains it slowly.)
 source "$(dirname "$0")/lib.sh"
-victim="" frozen=""
-cleanup() {
-  [ -z "$frozen" ] || { kill -CONT $frozen; kill -9 $frozen; } 2>/dev/null || true
-  [ -z "$victim" ] || "$SIGMA_CLUSTER_SCRIPT" start-node "$SIGMA_CLUSTER_DIR" "$victim" 2>/dev/null || true
-  restore_cluster
-}
-trap cleanup EXIT
+trap revive_and_restore EXIT
 
 start_training dead 30000
 job=$JOB victim=$VICTIM
 [ "$victim" != n1 ] || fail "rank 1 landed on the batch host"
-stepd=$(ps -o ppid= -p "$VICTIM_PID" | tr -d ' ')
-[ "$(ps -o comm= -p "$stepd")" = slurmstepd ] || fail "rank 1's parent $stepd is not its node's slurmstepd"
-"$SIGMA_CLUSTER_SCRIPT" kill-node "$SIGMA_CLUSTER_DIR" "$victim"
-frozen="$stepd $VICTIM_PID"
-kill -STOP $frozen
+kill_victim_node
 killed_at=$(now)
 wait_until 120 "rank 1 to be declared lost" grep -q "no liveness beat" "$out/dead.out"
 state_at_decision=$(node_state "$victim")

@@ -10,13 +10,7 @@
 # (SIGUSR1, exit 42) and restarts it on all 3 nodes from that save: nothing redone. The job is then cancelled
 # (SIGTERM: saved, ended by it).
 source "$(dirname "$0")/lib.sh"
-victim="" frozen=""
-cleanup() {
-  [ -z "$frozen" ] || { kill -CONT $frozen; kill -9 $frozen; } 2>/dev/null || true
-  [ -z "$victim" ] || "$SIGMA_CLUSTER_SCRIPT" start-node "$SIGMA_CLUSTER_DIR" "$victim" 2>/dev/null || true
-  restore_cluster
-}
-trap cleanup EXIT
+trap revive_and_restore EXIT
 
 SUPERVISE_SHAPE="--nodes 3 --spares 0 --min-nodes 2" TRAIN_SHAPE="--global-batch 6 --ep-size 1" TRAIN_EXTRA="--memory-copy-budget 0" \
   start_training elastic 50000 300
@@ -69,17 +63,12 @@ restore_cluster
 SUPERVISE_SHAPE="--nodes 3 --spares 0 --min-nodes 2" TRAIN_SHAPE="--global-batch 6 --ep-size 1" TRAIN_EXTRA="--memory-copy-budget 0" \
   start_training dead 50000 300
 job=$JOB victim=$VICTIM
-stepd=$(ps -o ppid= -p "$VICTIM_PID" | tr -d ' ')
-"$SIGMA_CLUSTER_SCRIPT" kill-node "$SIGMA_CLUSTER_DIR" "$victim"
-frozen="$stepd $VICTIM_PID"
-kill -STOP $frozen
+kill_victim_node
 wait_until 120 "rank 1 to be declared lost" grep -q "no liveness beat" "$out/dead.out"
 wait_until 120 "the step to go on with 2 nodes" grep -q "sigma-train: resumed from" "$out/dead.out"
 grep -q "no spare node left: going on with 2 node(s)" "$out/dead.out" || fail "the dead node's step did not shrink"
 # The node comes back: its frozen processes end (a reboot) and its slurmd starts, before Slurm's SlurmdTimeout.
-kill -CONT $frozen 2>/dev/null; kill -9 $frozen 2>/dev/null || true
-frozen=""
-"$SIGMA_CLUSTER_SCRIPT" start-node "$SIGMA_CLUSTER_DIR" "$victim"
+revive_node
 node_answers() { ! node_state "$1" | grep -q 'down\|\*'; }  # sinfo marks a node that does not answer with *
 wait_until 60 "$victim to answer slurmctld" node_answers "$victim"
 on_cluster scontrol update nodename="$victim" state=resume
@@ -91,9 +80,8 @@ wait_until 120 "the 3-node step to train" past_step dead $((regrown + 50))
 on_cluster scancel "$job"
 wait_until 120 "job $job to end" grep -q "sigma-launch: summary:" "$out/dead.out"
 grep "sigma-launch\|resumed from\|taken up" "$out/dead.out"
-victim=""
 [ "$(job_field "$job" Restarts)" = 0 ] || fail "the job was requeued"
-grep -q "summary: .*; 1 restart(s); excluded: $VICTIM; rejoined: $VICTIM" "$out/dead.out" ||
-  fail "the summary does not say $VICTIM rejoined"
-pass "$VICTIM died with no spare: went on with 2 nodes; back and resumed before Slurm declared it down, the step" \
+grep -q "summary: .*; 1 restart(s); excluded: $victim; rejoined: $victim" "$out/dead.out" ||
+  fail "the summary does not say $victim rejoined"
+pass "$victim died with no spare: went on with 2 nodes; back and resumed before Slurm declared it down, the step" \
   "widened to 3 again; job $job not requeued"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # moe-train.sbatch, unchanged: 3 nodes (2 training + 1 spare), every node burned in by the plugin's prolog, the
 # supervisor running sigma-train with checkpoints in the job's own run directory, to the end; then the
-# template's own refusals of a missing trainer config, a spare count the job cannot hold and quotes in
-# SIGMA_TRAIN_ARGS (which it does not parse).
+# template's own refusals of a missing trainer config, a spare count the job cannot hold, a SIGMA_MIN_NODES that
+# is no number and quotes in SIGMA_TRAIN_ARGS (which it does not parse).
 source "$(dirname "$0")/lib.sh"
 trap restore_spank_cluster EXIT
 
@@ -23,33 +23,25 @@ last=$(tail -1 "$out/sigma-runs/$job/train.jsonl" | json_field step)
 [ "$last" = 300 ] || fail "train.jsonl ends at step $last, not 300"
 pass "moe-train.sbatch: preflight on 3 nodes, trained to step 300 on 2 with 1 spare, checkpoints verified"
 
+# refused WHAT LINE: the template, submitted with the environment as it is now, ends FAILED with exit 2 (usage) and
+# the one line LINE (a grep -x pattern) in its output; sets REFUSED to the job's id.
+refused() {
+  local state
+  REFUSED=$(submit_template moe-train.sbatch)
+  state=$(wait_job_ends "$REFUSED" 120)
+  [ "$state" = FAILED ] || fail "job with $1 ended $state"
+  grep -qx -- "$2" "$out/moe-train-$REFUSED.out" || fail "no message for $1: $(cat "$out/moe-train-$REFUSED.out")"
+  [ "$(job_field "$REFUSED" ExitCode)" = "2:0" ] || fail "$1: exit code $(job_field "$REFUSED" ExitCode), expected usage (2)"
+}
+
 unset SIGMA_TRAIN_CONFIG
-job=$(submit_template moe-train.sbatch)
-state=$(wait_job_ends "$job" 120)
-[ "$state" = FAILED ] || fail "job without a trainer config ended $state"
-grep -qx "moe-train: SIGMA_TRAIN_CONFIG: not set; expected the path of a sigma-train config" "$out/moe-train-$job.out" ||
-  fail "no message for the missing SIGMA_TRAIN_CONFIG: $(cat "$out/moe-train-$job.out")"
-[ "$(job_field "$job" ExitCode)" = "2:0" ] || fail "exit code $(job_field "$job" ExitCode), expected usage (2)"
+refused "no trainer config" "moe-train: SIGMA_TRAIN_CONFIG: not set; expected the path of a sigma-train config"
 export SIGMA_TRAIN_CONFIG=$out/run.yaml SIGMA_SPARES=3
-job=$(submit_template moe-train.sbatch)
-state=$(wait_job_ends "$job" 120)
-[ "$state" = FAILED ] || fail "job with 3 spares out of 3 nodes ended $state"
-grep -q "moe-train: SIGMA_SPARES: expected a whole number below the job's 3 nodes, got \"3\"" "$out/moe-train-$job.out" ||
-  fail "no message for SIGMA_SPARES=3: $(cat "$out/moe-train-$job.out")"
+refused "3 spares out of 3 nodes" 'moe-train: SIGMA_SPARES: expected a whole number below the job.s 3 nodes, got "3"'
 export SIGMA_SPARES=1 SIGMA_MIN_NODES=two
-job=$(submit_template moe-train.sbatch)
-state=$(wait_job_ends "$job" 120)
-[ "$state" = FAILED ] || fail "job with SIGMA_MIN_NODES=two ended $state"
-grep -qx 'moe-train: SIGMA_MIN_NODES: expected a whole number, got "two"' "$out/moe-train-$job.out" ||
-  fail "no message for SIGMA_MIN_NODES=two: $(cat "$out/moe-train-$job.out")"
-[ "$(job_field "$job" ExitCode)" = "2:0" ] || fail "exit code $(job_field "$job" ExitCode), expected usage (2)"
+refused "SIGMA_MIN_NODES=two" 'moe-train: SIGMA_MIN_NODES: expected a whole number, got "two"'
 unset SIGMA_MIN_NODES
 export SIGMA_TRAIN_ARGS='--ep-size 2 --data "my corpus.tok"'
-job=$(submit_template moe-train.sbatch)
-state=$(wait_job_ends "$job" 120)
-[ "$state" = FAILED ] || fail "job with quotes in SIGMA_TRAIN_ARGS ended $state"
-grep -qx "moe-train: SIGMA_TRAIN_ARGS: quotes and backslashes are not parsed; expected options split at spaces, or one argument a line for a value with spaces" \
-  "$out/moe-train-$job.out" || fail "no message for quotes in SIGMA_TRAIN_ARGS: $(cat "$out/moe-train-$job.out")"
-[ "$(job_field "$job" ExitCode)" = "2:0" ] || fail "exit code $(job_field "$job" ExitCode), expected usage (2)"
-[ ! -e "$out/sigma-runs/$job" ] || fail "the refused job left a run directory"
+refused "quotes in SIGMA_TRAIN_ARGS" "moe-train: SIGMA_TRAIN_ARGS: quotes and backslashes are not parsed; expected options split at spaces, or one argument a line for a value with spaces"
+[ ! -e "$out/sigma-runs/$REFUSED" ] || fail "the refused job left a run directory"
 pass "moe-train.sbatch refuses a missing trainer config, too many spares, a SIGMA_MIN_NODES that is no number and quoted SIGMA_TRAIN_ARGS with one line and exit 2"
