@@ -158,6 +158,7 @@ MemoryCopies::MemoryCopies(MPI_Comm comm, MemoryCopyOptions options) : comm_(com
   const auto nodes = gather_nodes(comm_, options_.node);
   const CopyPlan plan = plan_copies(nodes);
   partner_ = plan.partner[static_cast<size_t>(rank_)];
+  node_of_ = plan.node_of;
   sources_ = mirrored_by(plan, rank_);
   node_leader_ = std::find(plan.node_of.begin(), plan.node_of.end(), plan.node_of[static_cast<size_t>(rank_)]) -
                      plan.node_of.begin() == rank_;
@@ -287,13 +288,17 @@ std::vector<MemoryCopies::Held> MemoryCopies::gather_held(const std::vector<Held
 
 // The copy each rank restores from (indexed by rank): of the newest step, and one world size, at which every rank
 // finds a copy of its layout (`layouts`, every rank's). A rank takes its own rank's copy at this world size when
-// there is one, else one its own node holds, else the lowest holder's. Empty when no step has them all.
+// there is one, else one its own node holds (read there, not sent), else the copy of the holder that serves the
+// fewest ranks so far (the sends spread over the nodes). Empty when no step has them all.
 std::vector<MemoryCopies::Held> MemoryCopies::choose_copies(const std::vector<Held>& held,
                                                             const std::vector<uint64_t>& layouts) const {
   std::map<std::pair<int64_t, int>, std::vector<Held>> by_step;  // (step, world) -> copies
   for (const Held& h : held) by_step[{h.step, h.world}].push_back(h);
+  std::vector<int> serving;  // how many ranks each holder serves in the choice being made
   auto preference = [&](const Held& h, int rank) {
-    return std::make_tuple(!(h.world == world_ && h.rank == rank), h.holder != rank, h.holder, h.rank);
+    const bool own = h.world == world_ && h.rank == rank;
+    const bool on_my_node = node_of_[static_cast<size_t>(h.holder)] == node_of_[static_cast<size_t>(rank)];
+    return std::make_tuple(!own, !on_my_node, serving[static_cast<size_t>(h.holder)], h.holder, h.rank);
   };
   std::vector<std::pair<int64_t, int>> order;  // newest step first; this world size first among equal steps
   for (const auto& entry : by_step) order.push_back(entry.first);
@@ -303,6 +308,7 @@ std::vector<MemoryCopies::Held> MemoryCopies::choose_copies(const std::vector<He
   for (const auto& key : order) {
     const auto& copies = by_step[key];
     std::vector<Held> chosen;
+    serving.assign(static_cast<size_t>(world_), 0);
     for (int r = 0; r < world_; ++r) {
       const Held* best = nullptr;
       for (const Held& h : copies) {
@@ -310,6 +316,7 @@ std::vector<MemoryCopies::Held> MemoryCopies::choose_copies(const std::vector<He
       }
       if (!best) break;
       chosen.push_back(*best);
+      ++serving[static_cast<size_t>(best->holder)];
     }
     if (static_cast<int>(chosen.size()) == world_) return chosen;
   }

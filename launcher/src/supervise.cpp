@@ -118,6 +118,7 @@ class Supervisor {
         grow_back(attempt);
         continue;
       }
+      if (!growing_.empty() && failure.outcome.exit_code != to_int(ExitCode::requeue)) give_up_growing();
       leaving_.clear();
       growing_.clear();
       if (forwarded && failure.outcome.exit_code == to_int(ExitCode::requeue)) return end_on_stop("stop signal: state saved");
@@ -494,6 +495,16 @@ class Supervisor {
     record(config_, "step_growing", {{"nodes", growing_}, {"saved_at_step", attempt.last_step}});
     pending_fault_ = {now_seconds(), attempt.last_step, "grow", fmt::format("{}", fmt::join(growing_, ","))};
     ++summary_.grows;
+    growing_.clear();
+  }
+
+  // The step stopped for a grow did not save and exit 42 (a program without a checkpoint or a stop-signal
+  // handler): the nodes that came back stay out of this job, so the stop is not asked again at every attempt.
+  void give_up_growing() {
+    const std::string reason = "the step did not save and exit 42 on the stop signal: the node(s) stay out of this job";
+    say(fmt::format("{} back, but {}", fmt::join(growing_, ","), reason));
+    record(config_, "grow_failed", {{"nodes", growing_}, {"reason", reason}});
+    for (const auto& node : growing_) drained_.erase(node);
     growing_.clear();
   }
 

@@ -197,7 +197,8 @@ StepReport Trainer::step() {
   report.peak_gflops = peak_gflops_total_;
   report.peak_source = peak_source_;
   report.mfu = report.flops / report.seconds / (peak_gflops_total_ * 1e9);
-  guard_.step_taken(step_, report.loss.total(), report.seconds, mpi_wait_seconds() - mpi_start);
+  const double work_scale = static_cast<double>(largest_share(config_.global_batch, comm_.size())) / share_.count;
+  guard_.step_taken(step_, report.loss.total(), report.seconds, mpi_wait_seconds() - mpi_start, work_scale);
   return report;
 }
 

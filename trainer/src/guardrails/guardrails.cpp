@@ -131,9 +131,9 @@ void Guardrails::rolled_back(int spike_step, int to_step, bool from_checkpoint, 
                                    {"end_sequence", data_to}, {"sequences", data_to - data_from}});
 }
 
-void Guardrails::step_taken(int step, double loss, double step_seconds, double mpi_seconds) {
+void Guardrails::step_taken(int step, double loss, double step_seconds, double mpi_seconds, double work_scale) {
   spikes_.accept(step, loss);
-  stragglers_.observe(step, step_seconds, mpi_seconds);
+  stragglers_.observe(step, step_seconds, mpi_seconds, work_scale);
 }
 
 }  // namespace sigma::trainer

@@ -23,9 +23,9 @@ StragglerMonitor::StragglerMonitor(const GuardConfig& config, const Comm& comm, 
   if (const char* dir = std::getenv(kHeartbeatDirEnv); dir != nullptr) flag_dir_ = dir;
 }
 
-void StragglerMonitor::observe(int step, double step_seconds, double mpi_seconds) {
+void StragglerMonitor::observe(int step, double step_seconds, double mpi_seconds, double work_scale) {
   if (!enabled_) return;
-  double mine[2] = {step_seconds - mpi_seconds, mpi_seconds};
+  double mine[2] = {(step_seconds - mpi_seconds) * work_scale, mpi_seconds};
   std::vector<double> all(2 * compute_.size());
   MPI_Allgather(mine, 2, MPI_DOUBLE, all.data(), 2, MPI_DOUBLE, comm_.world());
   for (size_t r = 0; r < compute_.size(); ++r) {

@@ -100,6 +100,7 @@ class MemoryCopies {
   bool checked_space_ = false;
   bool node_leader_ = false;      // the lowest rank of its node: it reads the node's copies on a restore
   int partner_ = -1;
+  std::vector<int> node_of_;      // every rank's node (index in copy_partners.hpp's plan)
   std::vector<int> sources_;      // the ranks whose mirror this rank keeps
   // Two slots, rewritten in turn: this rank's copy and the mirrors it keeps (by their rank), open and mapped.
   std::unique_ptr<CopyFile> own_[2];

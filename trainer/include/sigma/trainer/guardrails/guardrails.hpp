@@ -38,7 +38,9 @@ class Guardrails {
   // Collective. `step` is the 1-based step being computed; `rerun` computes it again from the same inputs.
   StepVerdict check(int step, const StepResult& result, const std::function<StepResult()>& rerun);
   // After the update of `step`: the loss joins the spike window; the step's times go to the straggler monitor.
-  void step_taken(int step, double loss, double step_seconds, double mpi_seconds);
+  // `work_scale`: the largest share of the global batch over this rank's (1 for an even split), so that a rank
+  // with one sequence fewer is not taken for a fast one, nor its peers for stragglers.
+  void step_taken(int step, double loss, double step_seconds, double mpi_seconds, double work_scale = 1);
   // After the loop rolled back to `to_step` (restored from a checkpoint or, without one, only the update of
   // the spike step discarded); `data_from`/`data_to` is the window of global sequences skipped (equal: none).
   void rolled_back(int spike_step, int to_step, bool from_checkpoint, uint64_t data_from, uint64_t data_to);

@@ -19,8 +19,9 @@ class StragglerMonitor {
  public:
   StragglerMonitor(const GuardConfig& config, const Comm& comm, GuardLog& log);
   bool enabled() const { return enabled_; }
-  // Collective. `step_seconds` and `mpi_seconds` are this rank's for the step just taken.
-  void observe(int step, double step_seconds, double mpi_seconds);
+  // Collective. `step_seconds` and `mpi_seconds` are this rank's for the step just taken; its compute time is
+  // compared scaled by `work_scale` (the largest batch share over its own: an uneven split is no straggler).
+  void observe(int step, double step_seconds, double mpi_seconds, double work_scale = 1);
 
  private:
   void report(int step, const StragglerChange& change);
