@@ -20,9 +20,14 @@ exec "$@"
 SH
 chmod +x as_node.sh
 mkdir -m 0700 shm
-steps=3000
+# The run's length (SIGMA_MEMORY_TEST_STEPS: 3000, a sanitizer build 600); a checkpoint every sixth of it, and the
+# kills a little past the second one, so a fallback has a committed file step to take.
+steps=${SIGMA_MEMORY_TEST_STEPS:-3000}
+every=$((steps / 6))
+kill_step=$((2 * every + every * 2 / 5))
+second_save=$(printf 'step_%08d' $((2 * every)))
 args=(--data data.tok --d-model 16 --n-heads 2 --seq-len 16 --d-ff 16 --peak-gflops 1 --n-experts 4
-      --global-batch 4 --ep-size 2 --ckpt-every 500 --memory-copy-dir "$WORK/shm"
+      --global-batch 4 --ep-size 2 --ckpt-every $every --memory-copy-dir "$WORK/shm"
       --memory-copy-budget 0)
 train() { ranks "${RANKS:-2}" ./as_node.sh "$TRAIN" train "${args[@]}" --steps "${STEPS:-$steps}" "$@"; }
 same_weights() {  # same_weights DIR1 DIR2 [STEP]
@@ -51,7 +56,7 @@ kill_at() {
 train --ckpt-dir whole >/dev/null || fail "uninterrupted run"
 [ -z "$(find shm -type f)" ] || fail "copies left in memory after a run that ended: $(find shm -type f)"
 
-last=$(kill_at killed 1200)
+last=$(kill_at killed $kill_step)
 rm -rf shm/sigma-mem-*/*/n1  # node n1 died: its memory is gone
 train --ckpt-dir killed >resumed.log 2>&1 || { cat resumed.log; fail "resume after the kill"; }
 resumed=$(grep -o "resumed from in-memory copies (step [0-9]*)" resumed.log | grep -o "[0-9]*") ||
@@ -60,14 +65,14 @@ resumed=$(grep -o "resumed from in-memory copies (step [0-9]*)" resumed.log | gr
 same_weights whole killed
 echo "ok: killed after step $last, n1's memory gone: resumed from memory at step $resumed, bitwise equal"
 
-last=$(kill_at corrupt 1200)
+last=$(kill_at corrupt $kill_step)
 rm -rf shm/sigma-mem-*/*/n1
 for slot in shm/sigma-mem-*/*/n0/mirror-r1.*; do printf 'x' | dd of="$slot" bs=1 seek=100 conv=notrunc status=none; done
 train --ckpt-dir corrupt >fallback.log 2>&1 || { cat fallback.log; fail "resume with a corrupt mirror"; }
 grep -q "memory copy .*mirror-r1.* rejected: checksum mismatch" fallback.log || { cat fallback.log; fail "corrupt copy not rejected"; }
-grep -q "resumed from corrupt/step_00001000" fallback.log || { cat fallback.log; fail "no fall back to the file checkpoint"; }
+grep -q "resumed from corrupt/$second_save" fallback.log || { cat fallback.log; fail "no fall back to the file checkpoint"; }
 same_weights whole corrupt
-echo "ok: rank 1's only copy corrupt: rejected, resumed from corrupt/step_00001000, bitwise equal"
+echo "ok: rank 1's only copy corrupt: rejected, resumed from corrupt/$second_save, bitwise equal"
 
 chmod 0777 shm/sigma-mem-*
 train --ckpt-dir open >open.log 2>&1 || { cat open.log; fail "a run with an unsafe memory directory"; }
@@ -78,9 +83,9 @@ echo "ok: a memory directory others can write is refused; training goes on"
 # A shrink: a constant learning rate after warm-up, so that a run told to stop at step S computes what a longer
 # one does up to S.
 flat=(--lr 0.002 --min-lr 0.002)
-export STEPS=900
+export STEPS=$((steps * 3 / 10))
 chmod 0700 shm/sigma-mem-*
-last=$(RANKS=4 kill_at shrunk 400 "${flat[@]}")
+last=$(RANKS=4 kill_at shrunk $((steps * 2 / 15)) "${flat[@]}")
 rm -rf shm/sigma-mem-*/*/n1
 RANKS=2 train --ckpt-dir shrunk "${flat[@]}" >shrunk.log 2>&1 || { cat shrunk.log; fail "resume on 2 ranks"; }
 resumed=$(grep -o "resumed from in-memory copies (step [0-9]*)" shrunk.log | grep -o "[0-9]*") ||
@@ -90,5 +95,5 @@ grep -q "in-memory copies of 4 ranks taken up by 2 ranks" shrunk.log || { cat sh
 RANKS=4 STEPS=$resumed train --ckpt-dir reference "${flat[@]}" >/dev/null || fail "4-rank reference"
 RANKS=2 train --ckpt-dir reference "${flat[@]}" >reference.log 2>&1 || { cat reference.log; fail "reference resume"; }
 grep -q "resumed from reference/step_$(printf %08d "$resumed")" reference.log || { cat reference.log; fail "reference load"; }
-same_weights reference shrunk 900
+same_weights reference shrunk "$STEPS"
 echo "ok: 4 ranks killed after step $last, n1's memory gone: 2 ranks took up the copies of step $resumed, bitwise equal"
