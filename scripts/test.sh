@@ -11,7 +11,10 @@ flavour=${1:-release}
 shift || true
 case "$flavour" in
   release) cmake_args=(-DCMAKE_BUILD_TYPE=Release -DSIGMA_WERROR=ON) ;;
-  asan) cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIGMA_WERROR=ON -DSIGMA_SANITIZE=ON -DSIGMA_BENCH=OFF) ;;
+  # Line tables only (-g1): a sanitizer's report still names file and line, and the build takes a fifth less.
+  asan) cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG"
+                    "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" -DSIGMA_WERROR=ON -DSIGMA_SANITIZE=ON
+                    -DSIGMA_BENCH=OFF) ;;
   *) echo "test.sh: unknown flavour \"$flavour\" (expected release or asan)" >&2; exit 2 ;;
 esac
 
