@@ -29,6 +29,12 @@ std::string slurm_node_name() {
   return out.substr(0, out.find('.'));
 }
 
+std::optional<unsigned> this_job_id() {
+  const char* job = std::getenv("SLURM_JOB_ID");
+  if (job == nullptr) return std::nullopt;
+  return static_cast<unsigned>(std::strtoul(job, nullptr, 10));
+}
+
 namespace {
 
 constexpr int kSlurmCallTimeoutSeconds = 60;  // slurmctld may be slow to answer; a prolog must not wait forever

@@ -48,10 +48,10 @@ SlurmStep::SlurmStep(std::vector<std::string> held_before, std::vector<std::stri
 const std::vector<std::pair<unsigned, unsigned>>& SlurmStep::ids() {
   if (ids_) return *ids_;
   ids_.emplace();
-  const char* job = std::getenv("SLURM_JOB_ID");
-  if (job == nullptr) return *ids_;
+  const auto job = this_job_id();
+  if (!job) return *ids_;
   try {
-    *ids_ = new_steps_on(job_steps(static_cast<unsigned>(std::strtoul(job, nullptr, 10))), held_before_, nodes_);
+    *ids_ = new_steps_on(job_steps(*job), held_before_, nodes_);
   } catch (const Error& e) {
     warn(e.what());
   }

@@ -302,10 +302,10 @@ class Supervisor {
 
   // This job's steps that slurmctld still holds ("7.0 on n[1-2]"); empty outside a job or when it cannot say.
   static std::vector<std::string> steps_still_held() {
-    const char* job = std::getenv("SLURM_JOB_ID");
-    if (job == nullptr) return {};
+    const auto job = this_job_id();
+    if (!job) return {};
     try {
-      return job_steps(static_cast<unsigned>(std::strtoul(job, nullptr, 10)));
+      return job_steps(*job);
     } catch (const Error& e) {
       say(fmt::format("warning: {}", e.what()));
       return {};
@@ -463,11 +463,11 @@ class Supervisor {
       return {};
     }
     next_grow_look_ = now_seconds() + kGrowLookSeconds;
-    const char* job = std::getenv("SLURM_JOB_ID");
-    if (job == nullptr) return {};
+    const auto job = this_job_id();
+    if (!job) return {};
     std::vector<std::string> back;
     try {
-      const auto held = job_nodes(static_cast<unsigned>(std::strtoul(job, nullptr, 10)));
+      const auto held = job_nodes(*job);
       for (const auto& node : drained_) {
         if (std::find(held.begin(), held.end(), node) == held.end()) continue;
         const NodeStatus status = query_node(node);

@@ -3,6 +3,7 @@
 // configuration, so every call that talks to slurmctld runs in a child process with a time limit.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,9 @@ namespace sigma {
 
 // This node's Slurm name: SLURMD_NODENAME when slurmd set it, else the short hostname.
 std::string slurm_node_name();
+
+// The job this process runs in ($SLURM_JOB_ID); nullopt outside a job.
+std::optional<unsigned> this_job_id();
 
 struct NodeStatus {
   bool drain = false;        // DRAIN flag set (drained, or draining while jobs finish)
