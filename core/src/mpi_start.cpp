@@ -12,8 +12,8 @@ void wait_for_every_process() {
   pmix_proc_t self{};
   if (PMIx_Init(&self, nullptr, 0) != PMIX_SUCCESS) return;  // counted: an MPI program's own client stays up
   // Collecting (no data) is what makes it wait: under Slurm 22.05's PMIx plugin a fence without
-  // PMIX_COLLECT_DATA returned at once while another rank was still 0.5 s away from it (measured with srun
-  // on the local cluster); with it, every rank waited the 0.5 s. The test pmix_barrier_across_nodes holds this.
+  // PMIX_COLLECT_DATA returned at once while another rank had yet to reach it; with it, every rank waited
+  // (bench/results/mpi-start.md). The test pmix_barrier_across_nodes holds this.
   pmix_info_t collect;
   bool yes = true;
   PMIX_INFO_LOAD(&collect, PMIX_COLLECT_DATA, &yes, PMIX_BOOL);

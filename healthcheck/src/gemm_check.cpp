@@ -2,7 +2,8 @@
 // (gemm_verify.hpp) and its GFLOP/s compared with the node type's baseline.
 //
 // Throughput is measured on one core in that thread's CPU time. Wall-clock, all-core timing on a node with any
-// other load (a leftover process, a neighbour's build on a shared test machine) swings by 2-100x, because every
+// other load (a leftover process, a neighbour's build on a shared test machine) swings by whole multiples
+// (healthcheck/README.md, "Checks"), because every
 // BLAS barrier waits for whichever thread the scheduler preempted; per-core CPU time does not see the neighbours
 // and still drops with a core that is throttled, capped or slow.
 #include <cblas.h>

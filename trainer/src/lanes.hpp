@@ -3,8 +3,9 @@
 // vector register, instead of one chain of dependent additions; the same result on every instruction set.
 // The lanes are one GCC vector of eight (a ymm of floats, a zmm of doubles): `group(j)` gives the summands
 // j … j+7 from whole-vector loads, `term(j)` the j-th alone (for the n mod 8 at the end), each already
-// rounded to T (float, or double for the gradient norm). Left to the vectoriser, the lanes ran 1.5x slower:
-// tuned for 512-bit vectors, it packs two groups into one register and shuffles them apart again.
+// rounded to T (float, or double for the gradient norm). Left to the vectoriser, the lanes ran slower
+// (bench/results/trainer-speed.md, the 8-lane sums row): tuned for 512-bit vectors, it packs two groups into
+// one register and shuffles them apart again.
 // Private to the trainer library: its sources are all compiled for SIGMA_TRAINER_ARCH (with -Wno-psabi: GCC's
 // note that a vector return's calling convention depends on the instruction set), and a file compiled without
 // it (tests, tools) would call these another way.

@@ -16,8 +16,8 @@ namespace {
 constexpr uint64_t kFloat = sizeof(float);
 
 // Address space a rank reserves after the check without using it (OpenBLAS's buffers on the first sgemm, sigma's
-// sgemm's packing buffers of 1.5 MiB a thread, thread stacks, malloc arenas): 110-160 MiB measured on a 1-4
-// thread rank. RLIMIT_AS and RLIMIT_DATA count it;
+// sgemm's packing buffers of 1.5 MiB a thread, thread stacks, malloc arenas), below this bound on a 1-4
+// thread rank (the measured range: trainer/README.md, "Memory check"). RLIMIT_AS and RLIMIT_DATA count it;
 // MemAvailable and the cgroup, which count pages in use, do not.
 constexpr uint64_t kReservedAddressSpace = 256ull << 20;
 

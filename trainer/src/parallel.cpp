@@ -19,9 +19,9 @@ constexpr int kSpins = 4000;                             // ~0.2 ms of pause ins
 constexpr auto kYieldFor = std::chrono::milliseconds(2);  // up to 2 ms of giving the core away, then sleep
 
 // Waits for done() without sleeping for about kYieldFor: a step's serial parts (MPI calls, routing counts)
-// often take longer than the spin, and sleeping through them (~100 sleeps and wake-ups a step on the bench
-// model) cost ~4% of a step on the 2-core VM. Yielding, not spinning, keeps the core available to other
-// threads when the machine is busy. Returns done()'s last answer.
+// often take longer than the spin, and sleeping through them (about a hundred times a step on the bench
+// model) cost a share of every step (bench/results/trainer-speed.md, the pool's wake-ups). Yielding, not
+// spinning, keeps the core available to other threads when the machine is busy. Returns done()'s last answer.
 template <class Done>
 bool wait_awake(Done done) {
   for (int i = 0; i < kSpins; ++i) {

@@ -14,8 +14,9 @@ namespace sigma::trainer {
 namespace {
 
 // Timed in batches of calls of at least 10 ms each, the best batch kept: one call of a step's shape takes well
-// under a millisecond, and the fastest single call can be a clock artefact (on a VM, once 194 GFLOP/s a core
-// where 158 is the most a 2048^3 sgemm reaches), which would understate every MFU after it.
+// under a millisecond, and the fastest single call can be a clock artefact (on a VM, once far above what a
+// 2048^3 sgemm reaches: bench/results/trainer-speed.md, the MFU's peak row), which would understate every MFU
+// after it.
 constexpr double kBatchSeconds = 0.01;
 
 enum class Sgemm { sigma, openblas };

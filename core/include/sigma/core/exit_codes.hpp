@@ -1,5 +1,5 @@
 // The exit-code contract: every sigma binary exits with one of these, and Slurm's RequeueExit names the
-// requeue-worthy ones. The table here is the single source; README.md documents it.
+// requeue-worthy ones. The table here is the single source; docs/exit-codes.md documents it.
 #pragma once
 
 #include <optional>

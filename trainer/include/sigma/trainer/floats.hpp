@@ -2,10 +2,10 @@
 // 2 MiB-aligned, rounded up to whole 2 MiB, and advised MADV_HUGEPAGE before their first use, so that where
 // transparent huge pages are "madvise" or "always" (/sys/kernel/mm/transparent_hugepage/enabled) the kernel
 // backs them with 2 MiB pages: the matmuls' packing reads matrices across hundreds of 4 KiB pages and AdamW
-// streams through the whole model, and with 4 KiB pages both wait on the TLB (+5% tokens/s on the bench model:
-// bench/README.md, "sigma-train speed"). The advice is only that: without THP nothing changes. The rounding
-// costs at most 2 MiB a buffer, which the memory estimate (memory_footprint.hpp) leaves out. Smaller buffers
-// come from the ordinary allocator: rounding them to 2 MiB would cost more memory than it saves.
+// streams through the whole model, and with 4 KiB pages both wait on the TLB (the gain on the bench model:
+// bench/results/trainer-speed.md, the huge-pages row). The advice is only that: without THP nothing changes.
+// The rounding costs at most 2 MiB a buffer, which the memory estimate (memory_footprint.hpp) leaves out.
+// Smaller buffers come from the ordinary allocator: rounding them to 2 MiB would cost more memory than it saves.
 #pragma once
 
 #include <cstddef>

@@ -102,8 +102,8 @@ inline float exp_fast(float x) {
 
 // The largest of a[0..n), n >= 1: sixteen running maxima (one vector register), then combined. A maximum is
 // the same whatever order it is taken in (a zero's sign aside, which changes no result here), so this equals
-// a sequential loop's, which is one chain of dependent compares (with it, attention forward took 7.0 ms a
-// layer on the bench model, with this 5.2-5.6). With a NaN in a[] the two may differ, but the softmax is NaN
+// a sequential loop's, which is one chain of dependent compares and was slower (sigma_kernels_bench's attention
+// forward: bench/results/trainer-speed.md). With a NaN in a[] the two may differ, but the softmax is NaN
 // either way.
 inline float max_lanes(const float* a, int64_t n) {
   using Lanes = float __attribute__((vector_size(64)));  // GCC's vector type: one zmm, or two ymm / four xmm
@@ -123,7 +123,7 @@ inline float max_lanes(const float* a, int64_t n) {
 }
 
 // Router logits z[N, E] = x[N, D] · router[D, E], each z_te summed over d in order (MODEL.md, "Router"): with
-// E ~ 8 columns an sgemm spends most of its time on packing (47 GFLOP/s here).
+// E ~ 8 columns an sgemm spends most of its time on packing (its rate: bench/results/trainer-speed.md).
 void router_logits(const float* x, const float* router, float* z, int N, int D, int E);
 
 // SwiGLU: act = silu(gate) * up.

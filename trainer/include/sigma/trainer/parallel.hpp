@@ -3,10 +3,11 @@
 // kernels and the matmuls share the same threads.
 //
 // Waiting threads spin briefly, then yield their core for up to 2 ms, then sleep: a step forks hundreds of
-// times, and on an idle machine the next fork comes before the wait ends (waking a sleeping thread took 4% of
-// a step on a VM), while on a busy one (more runnable threads than cores) yielding hands the core to the
-// threads that need it (OpenMP's default active wait, which does not yield, made two threads 4x slower than one
-// there; this pool's two threads on a machine with another busy process run about as before).
+// times, and on an idle machine the next fork comes before the wait ends (waking a sleeping thread costs a
+// visible share of a step), while on a busy one (more runnable threads than cores) yielding hands the core to
+// the threads that need it (OpenMP's default active wait, which does not yield, made two threads slower than
+// one there; this pool's two threads on a machine with another busy process run about as before). The figures:
+// bench/results/trainer-speed.md.
 //
 // Work is split into contiguous chunks decided only by the range and the thread count, so a given thread count
 // always computes the same thing in the same order (bitwise determinism). Reductions that must not depend on
