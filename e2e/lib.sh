@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../tests/templates/lib.sh"
 readonly E2E_LIB_DIR=$(dirname "${BASH_SOURCE[0]}")
 readonly CASE=$(basename "$0" .sh)
 readonly REFERENCE=$E2E_WORK/reference
-readonly SIGMA_LEDGER_BIN=$(dirname "$SIGMA_HEALTHCHECK")/../core/sigma-ledger
+readonly SIGMA_LEDGER_BIN=$(dirname "$SIGMA_HEALTHCHECK")/../contracts/sigma-ledger
 export FAIL_NOTE=$out/fail-note
 
 # Ranks waiting in MPI give up their core (sbatch passes the environment to the job): on a 2-core machine shared
@@ -111,9 +111,9 @@ detected_at() { note detection_s "$(elapsed "$FAULT_AT" "$1")"; DETECTED_AT=$1; 
 # reached before the fault (LAST_STEP) and the step the attempt resumed at.
 recovered_from_heartbeats() {
   local ready resumed
-  ready=$(cat "$HB"/rank-* | /usr/bin/python3 -c '
+  ready=$("$SIGMA_LAUNCH" beats --dir "$HB" | /usr/bin/python3 -c '
 import json, sys
-beats = [json.loads(part + "}") for part in sys.stdin.read().split("}") if part.strip()]
+beats = json.load(sys.stdin)["beats"]
 print(max(beat["ready_at"] for beat in beats), min(beat["resumed_from"] for beat in beats))')
   resumed=${ready#* } ready=${ready% *}
   note recovery_s "$(elapsed "$DETECTED_AT" "$ready")"

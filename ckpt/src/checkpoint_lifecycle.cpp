@@ -14,7 +14,7 @@
 #include "sigma/core/cli.hpp"
 #include "sigma/core/durable_file.hpp"
 #include "sigma/core/error.hpp"
-#include "sigma/core/ledger.hpp"
+#include "sigma/contracts/ledger.hpp"
 #include "sigma/core/stop_agreement.hpp"
 #include "step_commit.hpp"
 
@@ -166,18 +166,12 @@ void CheckpointLifecycle::finish() {
 void CheckpointLifecycle::record_save_failure(int64_t step, const Error& e) const {
   int rank = 0;
   MPI_Comm_rank(comm_, &rank);
-  if (rank != 0 || options_.ledger_path.empty()) return;
-  try {
-    Event event;
-    event.component = "ckpt";
-    event.event = "ckpt_save_failed";
-    event.details = {{"step", step}, {"path", options_.dir + "/.tmp_" + step_dir_name(step)},
-                     {"errno", e.sys_errno()}, {"error", e.sys_errno() != 0 ? std::strerror(e.sys_errno()) : ""},
-                     {"exit_code", to_int(e.code())}, {"message", e.what()}};
-    append_event(options_.ledger_path, event);
-  } catch (const std::exception& ledger_error) {
-    std::cerr << "sigma-ckpt: warning: ckpt_save_failed not recorded: " << printable(ledger_error.what()) << "\n";
-  }
+  if (rank != 0) return;
+  LedgerWriter(options_.ledger_path, Component::ckpt, "sigma-ckpt")
+      .record(LedgerEvent::ckpt_save_failed,
+              {{"step", step}, {"path", options_.dir + "/.tmp_" + step_dir_name(step)}, {"errno", e.sys_errno()},
+               {"error", e.sys_errno() != 0 ? std::strerror(e.sys_errno()) : ""}, {"exit_code", to_int(e.code())},
+               {"message", e.what()}});
 }
 
 void CheckpointLifecycle::finish_before_exit() noexcept {

@@ -11,7 +11,7 @@
 #include "sigma/ckpt/checkpoint.hpp"
 #include "sigma/core/cli.hpp"
 #include "sigma/core/error.hpp"
-#include "sigma/core/ledger.hpp"
+#include "sigma/contracts/ledger.hpp"
 #include "step_commit.hpp"
 
 namespace sigma::ckpt {
@@ -58,16 +58,8 @@ std::vector<int64_t> broadcast_steps(MPI_Comm comm, const std::string& dir) {
 
 void record_rejection(const LoadOptions& options, const std::string& step_dir, const std::string& problem) {
   std::cerr << "sigma-ckpt: rejected " << printable(step_dir) << ": " << printable(problem) << "\n";
-  if (options.ledger_path.empty()) return;
-  try {
-    Event event;
-    event.component = "ckpt";
-    event.event = "ckpt_rejected";
-    event.details = {{"step_dir", step_dir}, {"problem", problem}};
-    append_event(options.ledger_path, event);
-  } catch (const std::exception& e) {
-    std::cerr << "sigma-ckpt: " << printable(e.what()) << "\n";
-  }
+  LedgerWriter(options.ledger_path, Component::ckpt, "sigma-ckpt")
+      .record(LedgerEvent::ckpt_rejected, {{"step_dir", step_dir}, {"problem", problem}});
 }
 
 LoadResult load_step(MPI_Comm comm, const std::string& step_dir, TrainingStateView& state,

@@ -21,14 +21,6 @@
 
 namespace sigma {
 
-std::string slurm_node_name() {
-  if (const char* name = std::getenv("SLURMD_NODENAME"); name != nullptr && *name != '\0') return name;
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  std::string out(host);
-  return out.substr(0, out.find('.'));
-}
-
 std::optional<unsigned> this_job_id() {
   const char* job = std::getenv("SLURM_JOB_ID");
   if (job == nullptr) return std::nullopt;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "sigma/contracts/node_name.hpp"
 #include "sigma/core/mpi_start.hpp"
 #include "sigma/healthcheck/check.hpp"
 #include "sigma/healthcheck/fault_injector.hpp"
@@ -121,14 +122,9 @@ std::vector<std::pair<int, int>> pairs(int size) {
 }
 
 std::vector<std::string> host_names(const Mpi& mpi) {
+  // Links are named by node names (node_name.hpp): what an admin drains, distinct even when nodes share a host.
   char name[MPI_MAX_PROCESSOR_NAME] = {};
-  int length = 0;
-  MPI_Get_processor_name(name, &length);
-  // Under Slurm, name a link by its Slurm node names: what an admin drains, and distinct even when several
-  // nodes share a host.
-  if (const char* node = std::getenv("SLURMD_NODENAME"); node && *node) {
-    std::snprintf(name, sizeof name, "%s", node);
-  }
+  std::snprintf(name, sizeof name, "%s", this_node_name().c_str());
   std::vector<char> all(static_cast<std::size_t>(MPI_MAX_PROCESSOR_NAME) * mpi.size);
   MPI_Allgather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR,
                 MPI_COMM_WORLD);

@@ -9,6 +9,7 @@
 #include <functional>
 #include <iostream>
 
+#include "sigma/contracts/node_name.hpp"
 #include "sigma/core/cli.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/core/mpi_process.hpp"
@@ -40,14 +41,13 @@ constexpr const char* kUsage = R"(usage:
 checks: gemm membw memtest interconnect cuda  (interconnect: srun --mpi=pmix, one rank per node)
 exit codes: 0 pass, 2 usage, 3 config, 10 a check failed (drain), 12 a check timed out and none failed)";
 
-constexpr const char* kDefaultConfig = "/etc/sigma/site.yaml";
 constexpr int kMaxCalibrationRuns = 100;
 
 // As root, read only a config that only root can change. Fault injection applies to the nodes it names.
 SiteConfig load_config(const po::variables_map& vm) {
   SiteConfig config = load_site_config_as_admin(vm["config"].as<std::string>());
   auto& faults = config.preflight.fault_injection;
-  if (!faults.nodes.empty() && !hostlist_contains(faults.nodes, slurm_node_name())) faults.enabled = false;
+  if (!faults.nodes.empty() && !hostlist_contains(faults.nodes, this_node_name())) faults.enabled = false;
   return config;
 }
 
@@ -81,8 +81,8 @@ RunObserver progress_to_stderr() {
 
 // The ledger and metrics record what happened; failing to write them must not change the node's verdict.
 void record(const SiteConfig& config, const RunReport& report) {
+  record_report(LedgerWriter(config.paths.ledger, Component::healthcheck, "sigma-healthcheck"), report);
   try {
-    if (!config.paths.ledger.empty()) append_ledger_event(config.paths.ledger, report);
     if (!config.paths.metrics_dir.empty()) write_prometheus_textfile(config.paths.metrics_dir, report);
   } catch (const Error& e) {
     fmt::print(stderr, "sigma-healthcheck: warning: {}\n", e.what());
@@ -126,14 +126,14 @@ Throughput preflight_throughput(const std::string& node) {
 
 // The prolog's burn-in: whether the node is shared is asked of slurmctld only after a throughput failure.
 ExitCode preflight(const po::variables_map& vm, const SiteConfig& config) {
-  const std::string node = slurm_node_name();
+  const std::string node = this_node_name();
   return preflight_node(config, node, level_from(vm, config), [&](const std::string& level, Throughput) {
     return run_and_record(vm, config, node_local_plan(config, level), [&] { return preflight_throughput(node); });
   });
 }
 
 ExitCode nhc(const po::variables_map& vm, const SiteConfig& config) {
-  return nhc_node(config, slurm_node_name(), level_from(vm, config), [&](const std::string& level, Throughput throughput) {
+  return nhc_node(config, this_node_name(), level_from(vm, config), [&](const std::string& level, Throughput throughput) {
     return run_and_record(vm, config, plan_from(vm, config, level), [throughput] { return throughput; });
   });
 }
@@ -163,8 +163,8 @@ ExitCode list(const SiteConfig& config) {
 
 ExitCode run(int argc, char** argv) {
   po::options_description options("options");
-  options.add_options()("help,h", "this text")("config", po::value<std::string>()->default_value(kDefaultConfig),
-                                                "site config (root-owned)")(
+  options.add_options()("help,h", "this text")(
+      "config", po::value<std::string>()->default_value(default_site_config_path()), "site config (root-owned)")(
       "level", po::value<std::string>(), "quick, standard or extended (default: preflight.default_level)")(
       "check", po::value<std::vector<std::string>>()->composing(), "run only this check (repeatable)")(
       "json", "print the report as JSON")("runs", po::value<int>()->default_value(5), "calibrate: runs")(

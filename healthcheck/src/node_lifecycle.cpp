@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "sigma/core/error.hpp"
-#include "sigma/core/ledger.hpp"
+#include "sigma/contracts/ledger.hpp"
 #include "sigma/core/node_drains.hpp"
 #include "sigma/core/validated_nodes.hpp"
 
@@ -19,13 +19,8 @@ constexpr double kSameDrainSlack_s = 5;
 void warn(const std::string& message) { fmt::print(stderr, "sigma-healthcheck: warning: {}\n", message); }
 
 // The ledger records what happened; failing to write it must not change what happens to the node.
-void ledger_event(const SiteConfig& config, const std::string& node, const std::string& name, nlohmann::json details) {
-  Event event;
-  event.component = "healthcheck";
-  event.event = name;
-  event.host = node;
-  event.details = std::move(details);
-  if (const auto error = record_event(config.paths.ledger, std::move(event)); !error.empty()) warn(error);
+void ledger_event(const SiteConfig& config, const std::string& node, LedgerEvent event, nlohmann::json details) {
+  LedgerWriter(config.paths.ledger, Component::healthcheck, "sigma-healthcheck").record(event, std::move(details), node);
 }
 
 // The cache only saves time: when paths.state_dir is unusable, burn-ins simply are not skipped.
@@ -78,13 +73,13 @@ void set_drain(const NodeControl& control, const std::string& node, const std::s
 // human instead. A node that someone else drained in the meantime keeps their reason: it is drained anyway, and
 // their reason is theirs (an admin's "replacing DIMM" must not become a sigma reason that recycling resumes).
 void drain(const SiteConfig& config, const NodeControl& control, const std::string& node, const std::string& reason,
-           const char* event) {
+           LedgerEvent event) {
   update_cache(config, node, "");
   const auto current = query(control, node);
   if (current && current->drain && !sigma_reason(current->reason)) {
     fmt::print(stderr, "sigma-healthcheck: {} already drained by someone else (\"{}\"): not drained for {}\n", node,
                current->reason, reason);
-    ledger_event(config, node, "node_drain_skipped", {{"reason", reason}, {"current_reason", current->reason}});
+    ledger_event(config, node, LedgerEvent::node_drain_skipped, {{"reason", reason}, {"current_reason", current->reason}});
     return;
   }
   const auto& recycle = config.preflight.recycle;
@@ -94,7 +89,7 @@ void drain(const SiteConfig& config, const NodeControl& control, const std::stri
   const std::string applied = flapping ? flapping_reason(drains, recycle) : reason;
   set_drain(control, node, applied);
   ledger_event(config, node, event, {{"reason", applied}, {"check_reason", reason}, {"recent_drains", drains}});
-  if (flapping) ledger_event(config, node, "node_flapping", {{"reason", applied}, {"last_failure", reason}});
+  if (flapping) ledger_event(config, node, LedgerEvent::node_flapping, {{"reason", applied}, {"last_failure", reason}});
 }
 
 // Holds a node that keeps coming back for a human; the recycle never resumes a flapping reason.
@@ -102,7 +97,7 @@ ExitCode quarantine(const SiteConfig& config, const NodeControl& control, const 
                     const NodeStatus& status, std::size_t drains) {
   const std::string reason = flapping_reason(drains, config.preflight.recycle);
   set_drain(control, node, reason);
-  ledger_event(config, node, "node_flapping", {{"reason", reason}, {"last_failure", status.reason}});
+  ledger_event(config, node, LedgerEvent::node_flapping, {{"reason", reason}, {"last_failure", status.reason}});
   return ExitCode::ok;
 }
 
@@ -127,7 +122,7 @@ ExitCode recycle(const SiteConfig& config, const NodeControl& control, const std
                status.reason, recycle.hold_off_s - drained_for);
     return ExitCode::ok;
   }
-  ledger_event(config, node, "node_validating",
+  ledger_event(config, node, LedgerEvent::node_validating,
                {{"level", recycle.level}, {"drained_for_s", drained_for}, {"drain_reason", status.reason}});
   const RunReport report = run_level(recycle.level, Throughput::judged);
   // The burn-in took a while: act only if the node is still in the drain this pass began with.
@@ -136,12 +131,12 @@ ExitCode recycle(const SiteConfig& config, const NodeControl& control, const std
     const std::string now_reason = current ? (current->drain ? current->reason : "in service") : "unknown";
     fmt::print(stderr, "sigma-healthcheck: {} changed during its re-validation (now: \"{}\"): left alone\n", node,
                now_reason);
-    ledger_event(config, node, "node_recycle_abandoned",
+    ledger_event(config, node, LedgerEvent::node_recycle_abandoned,
                  {{"drain_reason", status.reason}, {"now", now_reason}, {"verdict", report.reason}});
     return report.exit_code;
   }
   if (report.exit_code != ExitCode::ok) {
-    drain(config, control, node, report.reason, "node_recycle_failed");
+    drain(config, control, node, report.reason, LedgerEvent::node_recycle_failed);
     return report.exit_code;
   }
   try {
@@ -151,7 +146,7 @@ ExitCode recycle(const SiteConfig& config, const NodeControl& control, const std
     return ExitCode::ok;
   }
   update_cache(config, node, recycle.level);
-  ledger_event(config, node, "node_resumed", {{"level", recycle.level}, {"drained_for_s", drained_for}});
+  ledger_event(config, node, LedgerEvent::node_resumed, {{"level", recycle.level}, {"drained_for_s", drained_for}});
   fmt::print(stderr, "sigma-healthcheck: resumed {} after it passed {}\n", node, recycle.level);
   return ExitCode::ok;
 }
@@ -166,11 +161,11 @@ ExitCode preflight_node(const SiteConfig& config, const std::string& node, const
                         const RunLevel& run_level, Throughput throughput, const NodeControl& control) {
   const RunReport report = run_level(level, throughput);
   if (report.exit_code != ExitCode::ok) {
-    drain(config, control, node, report.reason, "node_drained");
+    drain(config, control, node, report.reason, LedgerEvent::node_drained);
   } else if (!report.unjudged.empty()) {
     // Not a full pass: the cache must not vouch for a throughput nobody judged.
     update_cache(config, node, "");
-    ledger_event(config, node, "throughput_not_judged", {{"level", level}, {"unjudged", report.unjudged}});
+    ledger_event(config, node, LedgerEvent::throughput_not_judged, {{"level", level}, {"unjudged", report.unjudged}});
   } else {
     update_cache(config, node, level);
   }

@@ -7,7 +7,7 @@
 
 #include "sigma/core/durable_file.hpp"
 #include "sigma/core/error.hpp"
-#include "sigma/core/ledger.hpp"
+#include "sigma/contracts/ledger.hpp"
 #include "sigma/core/wall_clock.hpp"
 #include "sigma/healthcheck/report.hpp"
 
@@ -73,12 +73,9 @@ void write_prometheus_textfile(const std::string& metrics_dir, const RunReport& 
   write_file_durably(metrics_dir + "/" + kTextfileName, format_prometheus(report));
 }
 
-void append_ledger_event(const std::string& ledger_path, const RunReport& report) {
-  Event event;
-  event.component = "healthcheck";
-  event.event = report.exit_code == ExitCode::ok ? "preflight_pass" : "preflight_fail";
-  event.details = to_json(report);
-  append_event(ledger_path, std::move(event));
+void record_report(const LedgerWriter& ledger, const RunReport& report) {
+  ledger.record(report.exit_code == ExitCode::ok ? LedgerEvent::preflight_pass : LedgerEvent::preflight_fail,
+                to_json(report));
 }
 
 }  // namespace sigma::hc

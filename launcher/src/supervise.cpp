@@ -14,12 +14,14 @@
 
 #include "sigma/core/error.hpp"
 #include "sigma/core/heartbeat.hpp"
-#include "sigma/core/ledger.hpp"
+#include "sigma/contracts/env_names.hpp"
+#include "sigma/contracts/ledger.hpp"
 #include "sigma/core/slurm_node.hpp"
 #include "sigma/core/stop_signal.hpp"
 #include "sigma/core/wall_clock.hpp"
 #include "sigma/launcher/hang_clock.hpp"
 #include "sigma/launcher/liveness_watch.hpp"
+#include "sigma/launcher/node_plan.hpp"
 #include "sigma/launcher/recovery_policy.hpp"
 #include "sigma/launcher/slurm_step.hpp"
 #include "sigma/launcher/step_process.hpp"
@@ -43,15 +45,6 @@ constexpr double kBadEndWaitSeconds = 2;
 constexpr double kGrowLookSeconds = 3;
 
 void say(const std::string& line) { fmt::print(stderr, "sigma-launch: {}\n", line); }
-
-// The ledger records what happened; failing to write it (a user cannot write root's ledger) is only a warning.
-void record(const SiteConfig& config, const std::string& name, nlohmann::json details) {
-  Event event;
-  event.component = "launcher";
-  event.event = name;
-  event.details = std::move(details);
-  if (const auto error = record_event(config.paths.ledger, std::move(event)); !error.empty()) say("warning: " + error);
-}
 
 std::vector<std::string> allocation_nodes() {
   const char* list = std::getenv("SLURM_JOB_NODELIST");
@@ -87,19 +80,19 @@ class Supervisor {
  public:
   Supervisor(const SuperviseOptions& options, const SiteConfig& config)
       : options_(options), config_(config), taxonomy_(config.taxonomy), all_(allocation_nodes()) {
-    spares_ = options.spares.value_or(config.cluster.spare_nodes);
+    // The split is decided here, not by the batch script: the site's cluster.spare_nodes unless --spares says.
+    const NodePlan plan =
+        plan_nodes(static_cast<int>(all_.size()), options.nodes, options.spares, config.cluster.spare_nodes);
+    spares_ = plan.spares;
+    width_ = plan.width;
     min_nodes_ = options.min_nodes;
     multiple_ = std::max(1, options.node_multiple);
-    width_ = options.nodes > 0 ? options.nodes : static_cast<int>(all_.size()) - spares_;
-    if (width_ < 1 || width_ > static_cast<int>(all_.size())) {
-      throw Error(ExitCode::usage, fmt::format("supervise: --nodes {} with {} spare(s) does not fit the {} node(s) "
-                                               "of this allocation", width_, spares_, all_.size()));
-    }
+    say(plan.describe(static_cast<int>(all_.size())));
   }
 
   ExitCode run() {
     install_stop_signal_handlers();
-    record(config_, "supervise_started", {{"nodes", all_}, {"width", width_}, {"spares", spares_},
+    ledger_.record(LedgerEvent::supervise_started, {{"nodes", all_}, {"width", width_}, {"spares", spares_},
                                           {"min_nodes", may_shrink() ? min_nodes_ : width_}});
     while (true) {
       const auto healthy = healthy_nodes();
@@ -330,7 +323,7 @@ class Supervisor {
     const std::string reason = "the aborted step still holds nodes: srun waits until it ends (a frozen node's step "
                                "ends only when the node thaws or is declared down)";
     say(fmt::format("attempt {} waits to start: {}: step {}", attempt_number(), reason, fmt::join(still, ", ")));
-    record(config_, "restart_blocked", {{"attempt", attempt_number()}, {"nodes", attempt.nodes},
+    ledger_.record(LedgerEvent::restart_blocked, {{"attempt", attempt_number()}, {"nodes", attempt.nodes},
                                         {"held_by", still}, {"reason", reason},
                                         {"previous_fault_node", pending_fault_.node}});
   }
@@ -339,14 +332,14 @@ class Supervisor {
     if (!options_.heartbeat_dir.empty()) reset_heartbeat_dir(options_.heartbeat_dir);
     const bool restart = attempt_number() > 1;
     say(fmt::format("starting the step on {} (attempt {})", fmt::join(attempt.nodes, ","), attempt_number()));
-    record(config_, "step_started", {{"nodes", attempt.nodes}, {"attempt", attempt_number()}});
+    ledger_.record(LedgerEvent::step_started, {{"nodes", attempt.nodes}, {"attempt", attempt_number()}});
     // Asked before srun starts, so the new step is not among them.
     const auto steps_before = steps_still_held();
     auto held_at_launch = restart ? steps_before : std::vector<std::string>{};
     // The trainer records its guardrails' decisions in the site's ledger, as it does under the SPANK plugin.
     StepProcess step(srun_command(attempt, restart), {{kHeartbeatDirEnv, options_.heartbeat_dir},
                                                                     {kHeartbeatAttemptEnv, attempt.id},
-                                                                    {"SIGMA_LEDGER", config_.paths.ledger}});
+                                                                    {env::kLedger, config_.paths.ledger}});
     LivenessWatch watch(config_.policy.liveness_timeout_s, ranks_of(attempt));
     SlurmStep slurm_step(steps_before, attempt.nodes);
     std::set<std::string> answered;  // nodes srun has reported a task's end on
@@ -431,7 +424,7 @@ class Supervisor {
       if (!in_attempt || !stragglers_seen_.insert(flag.node).second) continue;
       const bool can_leave = static_cast<int>(healthy_nodes().size()) > width_ &&
                              summary_.restarts < config_.policy.max_restarts;
-      record(config_, can_leave ? "straggler_leaving" : "straggler_kept",
+      ledger_.record(can_leave ? LedgerEvent::straggler_leaving : LedgerEvent::straggler_kept,
              {{"node", flag.node}, {"rank", flag.rank},
               {"reason", can_leave ? "policy.exclude_stragglers: checkpoint, then restart without the node"
                                    : "no spare node or no restart left"}});
@@ -448,7 +441,7 @@ class Supervisor {
   void leave_straggler(const Attempt& attempt) {
     excluded_.insert(leaving_);
     summary_.excluded.push_back(leaving_);
-    record(config_, "node_excluded", {{"node", leaving_}, {"reason", "straggler"}});
+    ledger_.record(LedgerEvent::node_excluded, {{"node", leaving_}, {"reason", "straggler"}});
     pending_fault_ = {now_seconds(), attempt.last_step, "straggler", leaving_};
     ++summary_.restarts;
     leaving_.clear();
@@ -481,7 +474,7 @@ class Supervisor {
     if (back.empty() || wider <= static_cast<int>(attempt.nodes.size())) return {};
     say(fmt::format("{} back (resumed, still in the job): stopping the step at its next save to go on with {} "
                     "node(s)", fmt::join(back, ","), wider));
-    record(config_, "nodes_back", {{"nodes", back}, {"step_nodes", attempt.nodes}, {"width", wider}});
+    ledger_.record(LedgerEvent::nodes_back, {{"nodes", back}, {"step_nodes", attempt.nodes}, {"width", wider}});
     return back;
   }
 
@@ -492,7 +485,7 @@ class Supervisor {
       drained_.erase(node);
       summary_.rejoined.push_back(node);
     }
-    record(config_, "step_growing", {{"nodes", growing_}, {"saved_at_step", attempt.last_step}});
+    ledger_.record(LedgerEvent::step_growing, {{"nodes", growing_}, {"saved_at_step", attempt.last_step}});
     pending_fault_ = {now_seconds(), attempt.last_step, "grow", fmt::format("{}", fmt::join(growing_, ","))};
     ++summary_.grows;
     growing_.clear();
@@ -503,7 +496,7 @@ class Supervisor {
   void give_up_growing() {
     const std::string reason = "the step did not save and exit 42 on the stop signal: the node(s) stay out of this job";
     say(fmt::format("{} back, but {}", fmt::join(growing_, ","), reason));
-    record(config_, "grow_failed", {{"nodes", growing_}, {"reason", reason}});
+    ledger_.record(LedgerEvent::grow_failed, {{"nodes", growing_}, {"reason", reason}});
     for (const auto& node : growing_) drained_.erase(node);
     growing_.clear();
   }
@@ -514,7 +507,7 @@ class Supervisor {
     const long redone = std::max(0L, pending_fault_.last_step - (attempt.first_step - 1));
     // The split: backoff and decision (detection to srun), step launch (srun to the processes), MPI start, data
     // and checkpoint load (to ready), and the first step (to its heartbeat, polled every kPollSeconds).
-    record(config_, "recovered", {{"fault_code", pending_fault_.fault_code}, {"node", pending_fault_.node},
+    ledger_.record(LedgerEvent::recovered, {{"fault_code", pending_fault_.fault_code}, {"node", pending_fault_.node},
                                   {"fault_to_first_step_s", seconds}, {"steps_redone", redone},
                                   {"resumed_at_step", attempt.first_step},
                                   {"split_s", {{"detection_to_launch", attempt.started - pending_fault_.detected},
@@ -533,7 +526,7 @@ class Supervisor {
     nlohmann::json details = failure_event(failure, decision);
     details["last_step"] = attempt.last_step;
     details["detected_after_last_beat_s"] = attempt.last_beat > 0 ? detected - attempt.last_beat : 0;
-    record(config_, "step_failed", std::move(details));
+    ledger_.record(LedgerEvent::step_failed, std::move(details));
     if (decision.drain_node.empty()) return;
     excluded_.insert(decision.drain_node);
     summary_.excluded.push_back(decision.drain_node);
@@ -544,7 +537,7 @@ class Supervisor {
     try {
       drain_node(decision.drain_node, reason);
       drained_.insert(decision.drain_node);  // may come back (nodes_back); a node only excluded does not
-      record(config_, "node_drained", {{"node", decision.drain_node}, {"reason", reason}});
+      ledger_.record(LedgerEvent::node_drained, {{"node", decision.drain_node}, {"reason", reason}});
     } catch (const Error& e) {
       say(fmt::format("warning: {} (the node is still excluded from this job)", e.what()));
     }
@@ -586,7 +579,7 @@ class Supervisor {
   // The ledger and the summary give the status the batch script sees: 128 + 15 when ending by SIGTERM.
   ExitCode finish(ExitCode code, const std::string& why) {
     const int status = terminated_ ? 128 + SIGTERM : to_int(code);
-    record(config_, "supervise_ended", {{"exit_code", status}, {"restarts", summary_.restarts},
+    ledger_.record(LedgerEvent::supervise_ended, {{"exit_code", status}, {"restarts", summary_.restarts},
                                         {"excluded", summary_.excluded}, {"rejoined", summary_.rejoined},
                                         {"reason", why}});
     fmt::print(stderr, "sigma-launch: summary: {} (exit {}); {} restart(s); excluded: {}{}\n", why, status,
@@ -598,6 +591,8 @@ class Supervisor {
 
   const SuperviseOptions& options_;
   const SiteConfig& config_;
+  // What happened goes to the ledger; a user who cannot write root's ledger gets a warning (LedgerWriter).
+  const LedgerWriter ledger_{config_.paths.ledger, Component::launcher, "sigma-launch"};
   Taxonomy taxonomy_;
   std::vector<std::string> all_;
   std::set<std::string> excluded_;

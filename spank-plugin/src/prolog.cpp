@@ -9,7 +9,7 @@
 #include <exception>
 
 #include "sigma/core/error.hpp"
-#include "sigma/core/ledger.hpp"
+#include "sigma/contracts/ledger.hpp"
 #include "sigma/core/node_drains.hpp"
 #include "sigma/core/preflight_process.hpp"
 #include "sigma/core/validated_nodes.hpp"
@@ -18,15 +18,10 @@
 namespace sigma::spank {
 namespace {
 
-void ledger_event(const SiteConfig& config, const PrologContext& context, const std::string& name,
-                  nlohmann::json details) {
-  Event event;
-  event.component = "spank";
-  event.event = name;
-  event.host = context.node;
-  event.job_id = context.job_id;
-  event.details = std::move(details);
-  record_event(config.paths.ledger, std::move(event));  // whether it was written must not decide whether a job runs
+// Whether an event was written must not decide whether a job runs (LedgerWriter only warns).
+void ledger_event(const SiteConfig& config, const PrologContext& context, LedgerEvent event, nlohmann::json details) {
+  LedgerWriter(config.paths.ledger, Component::spank, "sigma").record(event, std::move(details), context.node,
+                                                                    context.job_id);
 }
 
 // Root runs this binary: it must be as trustworthy as the site config that names it.
@@ -112,7 +107,7 @@ PrologOutcome decide(const SiteConfig& config, const PluginArgs& args, const Pro
         "job {} was requeued {} times, more than its cap of {} (--sigma-max-requeues, at most the site's "
         "policy.max_requeues {}): ending it instead of running it again",
         context.job_id, context.restart_count, cap, config.policy.max_requeues);
-    ledger_event(config, context, "requeue_cap_reached", {{"restart_count", context.restart_count}, {"cap", cap}});
+    ledger_event(config, context, LedgerEvent::requeue_cap_reached, {{"restart_count", context.restart_count}, {"cap", cap}});
   } else if (level != "off") {
     auto cached = request.fresh ? std::nullopt : cached_pass(config, state, context, level);
     verdict = cached ? *cached : burn_in(config, args, context, level);
@@ -121,11 +116,11 @@ PrologOutcome decide(const SiteConfig& config, const PluginArgs& args, const Pro
   }
   if (verdict.verdict == "killed") {
     forget_node(state, context.node);
-    ledger_event(config, context, "preflight_killed", {{"level", level}, {"reason", verdict.reason}});
+    ledger_event(config, context, LedgerEvent::preflight_killed, {{"level", level}, {"reason", verdict.reason}});
   }
   write_job_verdict(state, context.job_id, context.node, verdict);
   const double prolog_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ledger_event(config, context, "job_prolog",
+  ledger_event(config, context, LedgerEvent::job_prolog,
                {{"level", level}, {"verdict", verdict.verdict}, {"reason", verdict.reason},
                 {"burn_in_s", verdict.seconds}, {"prolog_s", prolog_s}});
   return outcome_of(verdict, context);
@@ -139,7 +134,7 @@ PrologOutcome prolog(const PrologContext& context) {
     return decide(config, args, context, start);
   } catch (const std::exception& e) {
     // The site config named the ledger: what went wrong is kept there too, not only in slurmd's log.
-    ledger_event(config, context, "prolog_error", {{"error", e.what()}});
+    ledger_event(config, context, LedgerEvent::prolog_error, {{"error", e.what()}});
     throw;
   }
 }

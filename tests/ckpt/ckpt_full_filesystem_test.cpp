@@ -14,7 +14,7 @@
 #include "sigma/ckpt/checkpoint.hpp"
 #include "sigma/ckpt/checkpoint_lifecycle.hpp"
 #include "sigma/core/error.hpp"
-#include "sigma/core/ledger.hpp"
+#include "sigma/contracts/ledger.hpp"
 #include "synthetic_state.hpp"
 
 namespace fs = std::filesystem;

@@ -11,7 +11,7 @@
 #include "sigma/ckpt/catalog.hpp"
 #include "sigma/ckpt/checkpoint_lifecycle.hpp"
 #include "sigma/core/error.hpp"
-#include "sigma/core/ledger.hpp"
+#include "sigma/contracts/ledger.hpp"
 #include "sigma/core/stop_signal.hpp"
 #include "synthetic_state.hpp"
 

@@ -10,7 +10,7 @@
 #include "sigma/ckpt/catalog.hpp"
 #include "sigma/ckpt/checkpoint.hpp"
 #include "sigma/core/error.hpp"
-#include "sigma/core/ledger.hpp"
+#include "sigma/contracts/ledger.hpp"
 #include "synthetic_state.hpp"
 
 namespace sigma::ckpt::testing {

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "sigma/core/error.hpp"
-#include "sigma/core/ledger.hpp"
+#include "sigma/contracts/ledger.hpp"
 #include "sigma/healthcheck/baseline.hpp"
 #include "sigma/healthcheck/report.hpp"
 
@@ -103,7 +103,7 @@ TEST(Report, RootRefusesAMetricsOrBaselineDirectoryOthersCanWrite) {
 TEST(Report, LedgerGetsAPreflightFailEvent) {
   TempDir dir;
   const std::string ledger = (dir.path / "events.jsonl").string();
-  append_ledger_event(ledger, failing_report());
+  record_report(LedgerWriter(ledger, Component::healthcheck, "test"), failing_report());
   const auto contents = read_ledger(ledger);
   ASSERT_EQ(contents.events.size(), 1u);
   EXPECT_EQ(contents.events[0]["component"], "healthcheck");

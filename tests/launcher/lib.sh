@@ -73,7 +73,7 @@ start_training() {
   VICTIM=$(rank_node "$VICTIM_PID")
 }
 
-events() { "$(dirname "$SIGMA_LAUNCH")/../core/sigma-ledger" show "$LEDGER" --json --event "$1" 2>/dev/null || true; }
+events() { "$(dirname "$SIGMA_LAUNCH")/../contracts/sigma-ledger" show "$LEDGER" --json --event "$1" 2>/dev/null || true; }
 
 # kill_victim_node: rank 1's node (start_training's VICTIM) dies: its slurmd killed with kill -9, its slurmstepd
 # and training rank frozen with SIGSTOP (a node that lost power runs nothing, answers nothing). Sets DEAD_NODE

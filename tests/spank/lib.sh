@@ -12,12 +12,13 @@ readonly LEDGER=$STATE/events.jsonl
 # site_config [YAML lines under preflight:] [recycle hold-off] [YAML keys inside policy's flow map]: the cluster's
 # one site config, replaced atomically (the plugin reads it afresh in every prolog; the supervisor once per run).
 # Small checks and budgets keep each burn-in around a second on this machine.
+# One spare node, as site-configs/local.yaml has it: moe-train.sbatch's supervisor keeps that many.
 site_config() {
   local extra=${1:-} hold_off=${2:-600} policy=${3:+, $3}
   mkdir -p "$STATE"
   chmod 755 "$STATE"
   cat >"$SITE.new" <<YAML
-cluster: {name: sigma-spank-test}
+cluster: {name: sigma-spank-test, spare_nodes: 1}
 preflight:
   default_level: quick
   levels:
@@ -57,7 +58,7 @@ events() {
   local args=(show "$LEDGER" --json --event "$2")
   [ -z "$1" ] || args+=(--job "$1")
   [ -z "${3:-}" ] || args+=(--host "$3")
-  "$(dirname "$SIGMA_HEALTHCHECK")/../core/sigma-ledger" "${args[@]}" 2>/dev/null || true
+  "$(dirname "$SIGMA_HEALTHCHECK")/../contracts/sigma-ledger" "${args[@]}" 2>/dev/null || true
 }
 
 

@@ -28,4 +28,4 @@ node_is n4 'drained\*\{0,1\}' || fail "n4 failed re-validation but is $(node_sta
 [ -n "$(events "" node_recycle_failed n4)" ] || fail "no node_recycle_failed for n4"
 [ -z "$(events "" node_validating n3)" ] || fail "n3 was validated"
 pass "n2 resumed after passing extended; n3 (admin) left drained; n4 drained again: $(reason_of n4)"
-"$(dirname "$SIGMA_HEALTHCHECK")/../core/sigma-ledger" show "$LEDGER" --host n2 | tail -3
+"$(dirname "$SIGMA_HEALTHCHECK")/../contracts/sigma-ledger" show "$LEDGER" --host n2 | tail -3

@@ -42,7 +42,7 @@ void Trainer::check_replicas() const {
   int candidate = std::min(dense, expert), bad = kAllAgree;
   MPI_Allreduce(&candidate, &bad, 1, MPI_INT, MPI_MIN, comm_.world());
   if (bad == kAllAgree) return;
-  guard_.log().decision("replica_mismatch", {{"step", step_}, {"rank", bad < 0 ? -1 : bad},
+  guard_.log().decision(LedgerEvent::replica_mismatch, {{"step", step_}, {"rank", bad < 0 ? -1 : bad},
                                              {"node", bad < 0 ? "" : guard_.log().node_of(bad)},
                                              {"action", "exit_node_hardware"}});
   guard_.log().blame(bad);

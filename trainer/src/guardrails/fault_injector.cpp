@@ -55,7 +55,7 @@ bool FaultInjector::fires(int target_step, int step, bool& once_done) {
 void FaultInjector::flip(float& value, const char* where, int step) {
   const float before = value;
   flip_bit(value, config_.bitflip_bit);
-  log_.local("fault_injected", {{"fault", fmt::format("bitflip_{}", where)}, {"step", step}, {"rank", rank_},
+  log_.local(LedgerEvent::fault_injected, {{"fault", fmt::format("bitflip_{}", where)}, {"step", step}, {"rank", rank_},
                                 {"node", log_.node_of(rank_)}, {"attempt", attempt_}, {"index", config_.bitflip_index},
                                 {"bit", config_.bitflip_bit}, {"before", before}, {"after", value}});
 }
@@ -66,11 +66,11 @@ void FaultInjector::begin_attempt(int step, uint64_t batch, Arena& weights) {
   attempt_step_ = step;
   attempt_batch_ = batch;
   if (step == config_.crash_at_step && hits(config_.crash_rank) && attempt_ == 1) {
-    log_.local("fault_injected", {{"fault", "crash"}, {"step", step}, {"rank", rank_}, {"node", log_.node_of(rank_)}});
+    log_.local(LedgerEvent::fault_injected, {{"fault", "crash"}, {"step", step}, {"rank", rank_}, {"node", log_.node_of(rank_)}});
     std::raise(SIGKILL);
   }
   if (step == config_.hang_at_step && hits(config_.hang_rank) && attempt_ == 1) {
-    log_.local("fault_injected", {{"fault", "hang"}, {"step", step}, {"rank", rank_}, {"node", log_.node_of(rank_)}});
+    log_.local(LedgerEvent::fault_injected, {{"fault", "hang"}, {"step", step}, {"rank", rank_}, {"node", log_.node_of(rank_)}});
     while (true) pause();  // a stop signal's handler returns here: a hung rank does not answer
   }
   if (config_.bitflip == FaultTarget::param && hits(config_.bitflip_rank) && fires(config_.bitflip_step, step, bitflip_done_)) {
@@ -86,7 +86,7 @@ void FaultInjector::after_local_compute(int step, Arena& weights, LossParts& loc
   }
   if (rank_ == last_rank_ && fires(config_.nan_at_step, step, nan_done_)) {
     local.ce = std::nan("");
-    log_.local("fault_injected", {{"fault", "nan"}, {"step", step}, {"rank", rank_}, {"node", log_.node_of(rank_)},
+    log_.local(LedgerEvent::fault_injected, {{"fault", "nan"}, {"step", step}, {"rank", rank_}, {"node", log_.node_of(rank_)},
                                   {"attempt", attempt_}});
   }
   if (hits(config_.slow_rank) && config_.slow_factor > 1)
@@ -101,7 +101,7 @@ void FaultInjector::after_reduction(int step, Arena& grads) {
 double FaultInjector::loss_seen(int step, double loss) {
   if (step != config_.spike_at_step || spike_done_) return loss;
   spike_done_ = true;
-  log_.decision("fault_injected", {{"fault", "spike"}, {"step", step}, {"factor", config_.spike_factor}});
+  log_.decision(LedgerEvent::fault_injected, {{"fault", "spike"}, {"step", step}, {"factor", config_.spike_factor}});
   return loss * config_.spike_factor;
 }
 

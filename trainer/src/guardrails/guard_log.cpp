@@ -5,30 +5,28 @@
 
 #include <fmt/format.h>
 
+#include "sigma/contracts/env_names.hpp"
+#include "sigma/contracts/node_name.hpp"
 #include "sigma/core/cli.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/core/heartbeat.hpp"
-#include "sigma/core/ledger.hpp"
 
 namespace sigma::trainer {
 namespace {
 
 constexpr int kNodeChars = 256;
 
-std::string this_node() {
-  for (const char* name : {"SIGMA_NODE_NAME", "SLURMD_NODENAME"})
-    if (const char* value = std::getenv(name); value != nullptr && *value != '\0') return value;
-  char host[MPI_MAX_PROCESSOR_NAME] = {};
-  int length = 0;
-  MPI_Get_processor_name(host, &length);
-  return host;
+std::string ledger_path() {
+  const char* path = std::getenv(env::kLedger);
+  return path ? path : "";
 }
 
 }  // namespace
 
-GuardLog::GuardLog(const Comm& comm, const std::string& jsonl_path) : rank_(comm.rank()) {
+GuardLog::GuardLog(const Comm& comm, const std::string& jsonl_path)
+    : rank_(comm.rank()), ledger_(ledger_path(), Component::trainer, "guardrail") {
   char mine[kNodeChars] = {};
-  std::strncpy(mine, this_node().c_str(), kNodeChars - 1);
+  std::strncpy(mine, this_node_name().c_str(), kNodeChars - 1);
   std::vector<char> all(static_cast<size_t>(kNodeChars) * static_cast<size_t>(comm.size()));
   MPI_Allgather(mine, kNodeChars, MPI_CHAR, all.data(), kNodeChars, MPI_CHAR, comm.world());
   for (int r = 0; r < comm.size(); ++r) nodes_.emplace_back(all.data() + static_cast<size_t>(r) * kNodeChars);
@@ -38,7 +36,7 @@ GuardLog::GuardLog(const Comm& comm, const std::string& jsonl_path) : rank_(comm
   }
 }
 
-void GuardLog::decision(const std::string& event, nlohmann::json details) const {
+void GuardLog::decision(LedgerEvent event, nlohmann::json details) const {
   if (rank_ == 0) write(event, std::move(details));
 }
 
@@ -47,23 +45,18 @@ void GuardLog::blame(int rank) const {
   if (rank_ == 0 && rank >= 0 && dir != nullptr && *dir != '\0') write_blame(dir, {rank, node_of(rank)});
 }
 
-void GuardLog::local(const std::string& event, nlohmann::json details) const { write(event, std::move(details)); }
+void GuardLog::local(LedgerEvent event, nlohmann::json details) const { write(event, std::move(details)); }
 
-void GuardLog::write(const std::string& event, nlohmann::json details) const {
-  fmt::print("guardrail: {} {}\n", event, details.dump());
+void GuardLog::write(LedgerEvent event, nlohmann::json details) const {
+  const std::string name = event_name(event);
+  fmt::print("guardrail: {} {}\n", name, details.dump());
   std::fflush(stdout);
   if (jsonl_.is_open()) {
-    nlohmann::json line = {{"event", event}};
+    nlohmann::json line = {{"event", name}};
     line.update(details);
     jsonl_ << line.dump() << '\n' << std::flush;
   }
-  Event ledger_event;
-  ledger_event.component = "trainer";
-  ledger_event.event = event;
-  ledger_event.details = std::move(details);
-  const char* ledger = std::getenv("SIGMA_LEDGER");
-  if (const auto error = record_event(ledger ? ledger : "", std::move(ledger_event)); !error.empty())
-    fmt::print(stderr, "guardrail: warning: {}\n", printable(error));
+  ledger_.record(event, std::move(details));
 }
 
 }  // namespace sigma::trainer

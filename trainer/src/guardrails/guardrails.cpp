@@ -71,7 +71,7 @@ StepVerdict Guardrails::check(int step, const StepResult& result, const std::fun
 StepVerdict Guardrails::on_bad_step(int step, const StepResult& first, const StepSymptom& symptom,
                                     const std::function<StepResult()>& rerun) {
   const std::string what = !symptom.finite ? "non-finite loss or gradient" : "replicas disagree on the gradient norm";
-  log_.decision("step_rerun", {{"step", step}, {"symptom", what}, {"suspect_rank", symptom.suspect_rank},
+  log_.decision(LedgerEvent::step_rerun, {{"step", step}, {"symptom", what}, {"suspect_rank", symptom.suspect_rank},
                                {"loss", first.global.total()}, {"grad_norm", first.grad_norm}});
   const StepResult again = rerun();
   const StepSymptom second = observe(again, true);
@@ -82,7 +82,7 @@ StepVerdict Guardrails::on_bad_step(int step, const StepResult& first, const Ste
                             {"loss", first.global.total()}, {"rerun_loss", again.global.total()}};
   if (c.kind != FaultKind::deterministic) {
     details["action"] = "exit_node_hardware";
-    log_.decision("fault_classified", details);
+    log_.decision(LedgerEvent::fault_classified, details);
     log_.blame(c.blamed_rank);
     throw Error(ExitCode::node_hardware,
                 fmt::format("{} fault at step {}: {}; {} on re-run: blaming {}", to_string(c.kind), step, what,
@@ -90,10 +90,10 @@ StepVerdict Guardrails::on_bad_step(int step, const StepResult& first, const Ste
   }
   const bool skip = config_.skip_numerical_faults && skipped_ < config_.max_skipped_batches;
   details["action"] = skip ? "skip_batch" : "exit_numerical";
-  log_.decision("fault_classified", details);
+  log_.decision(LedgerEvent::fault_classified, details);
   if (skip) {
     ++skipped_;
-    log_.decision("batch_skipped", {{"step", step}, {"skipped", skipped_}, {"reason", "deterministic " + what}});
+    log_.decision(LedgerEvent::batch_skipped, {{"step", step}, {"skipped", skipped_}, {"reason", "deterministic " + what}});
     return StepVerdict::skip_batch;
   }
   const bool loss_bad = !std::isfinite(first.global.total());
@@ -110,7 +110,7 @@ StepVerdict Guardrails::on_bad_step(int step, const StepResult& first, const Ste
 StepVerdict Guardrails::on_spike(int step, double loss, const SpikeVerdict& spike) {
   nlohmann::json details = {{"step", step}, {"loss", loss}, {"median", spike.median},
                             {"threshold", spike.threshold}, {"rollbacks", rollbacks_}};
-  log_.decision("loss_spike", details);
+  log_.decision(LedgerEvent::loss_spike, details);
   if (rollbacks_ >= config_.max_rollbacks)
     throw Error(ExitCode::numerical,
                 fmt::format("loss spike at step {}: loss {:.4g} above the threshold {:.4g} (window median {:.4g}) after "
@@ -123,11 +123,11 @@ StepVerdict Guardrails::on_spike(int step, double loss, const SpikeVerdict& spik
 void Guardrails::rolled_back(int spike_step, int to_step, bool from_checkpoint, uint64_t data_from,
                              uint64_t data_to) {
   spikes_.forget_after(to_step);
-  log_.decision("rolled_back", {{"spike_step", spike_step}, {"to_step", to_step},
+  log_.decision(LedgerEvent::rolled_back, {{"spike_step", spike_step}, {"to_step", to_step},
                                 {"from", from_checkpoint ? "checkpoint" : "weights before the spike step"},
                                 {"rollbacks", rollbacks_}});
   if (data_to > data_from)
-    log_.decision("data_skipped", {{"spike_step", spike_step}, {"first_sequence", data_from},
+    log_.decision(LedgerEvent::data_skipped, {{"spike_step", spike_step}, {"first_sequence", data_from},
                                    {"end_sequence", data_to}, {"sequences", data_to - data_from}});
 }
 

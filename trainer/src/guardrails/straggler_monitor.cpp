@@ -42,7 +42,7 @@ void StragglerMonitor::report(int step, const StragglerChange& change) {
   nlohmann::json details = {{"step", step}, {"rank", change.rank}, {"node", node},
                             {"compute_s", change.seconds}, {"others_median_s", change.others_median},
                             {"wait_s", wait_[static_cast<size_t>(change.rank)]}};
-  log_.decision(change.straggler ? "straggler_detected" : "straggler_cleared", details);
+  log_.decision(change.straggler ? LedgerEvent::straggler_detected : LedgerEvent::straggler_cleared, details);
   if (comm_.rank() != 0 || flag_dir_.empty()) return;
   if (change.straggler)
     write_straggler_flag(flag_dir_, {change.rank, node});

@@ -9,9 +9,6 @@
 
 namespace sigma {
 
-// This node's Slurm name: SLURMD_NODENAME when slurmd set it, else the short hostname.
-std::string slurm_node_name();
-
 // The job this process runs in ($SLURM_JOB_ID); nullopt outside a job.
 std::optional<unsigned> this_job_id();
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "sigma/contracts/ledger.hpp"
 #include "sigma/healthcheck/runner.hpp"
 
 namespace sigma::hc {
@@ -17,7 +18,7 @@ nlohmann::json to_json(const RunReport& report);
 std::string format_prometheus(const RunReport& report);
 void write_prometheus_textfile(const std::string& metrics_dir, const RunReport& report);
 
-// preflight_pass / preflight_fail event with the report as details.
-void append_ledger_event(const std::string& ledger_path, const RunReport& report);
+// A preflight_pass / preflight_fail event with the report as details.
+void record_report(const LedgerWriter& ledger, const RunReport& report);
 
 }  // namespace sigma::hc
