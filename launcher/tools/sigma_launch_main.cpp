@@ -1,5 +1,6 @@
-// sigma-launch: the per-task PMIx wrapper (task) and the in-allocation supervisor (supervise) of a training job.
-// Thin: options here, the work in task.cpp, supervise.cpp and recovery_policy.cpp.
+// sigma-launch: the per-task PMIx wrapper (task) and the in-allocation supervisor (supervise) of a training job,
+// and its heartbeats as JSON for scripts (beats). Thin: options here, the work in task.cpp, supervise.cpp,
+// recovery_policy.cpp and beats_json.cpp.
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
@@ -12,6 +13,7 @@
 #include "sigma/core/cli.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/core/site_config.hpp"
+#include "sigma/launcher/beats_json.hpp"
 #include "sigma/launcher/supervise.hpp"
 #include "sigma/launcher/task.hpp"
 
@@ -29,7 +31,9 @@ constexpr const char* kUsage = R"(usage:
         in a batch job (sbatch --no-kill; exec it from the script, or run it as a child the script forwards SIGUSR1
         and SIGTERM to): run COMMAND as `srun --mpi=pmix` on N nodes of the allocation, keep S spares, restart it
         without a failed node (on fewer nodes, down to M, when no spare is left; back to N when a drained node is
-        resumed), or stop with an exit code from the contract
+        resumed), or stop with an exit code from the contract; the spares: S, else the site's cluster.spare_nodes
+  sigma-launch beats --dir DIR
+        the heartbeat directory DIR (--heartbeat-dir) as one JSON object: every rank's newest progress beat
 exit codes: those of sigma-config exit-codes; the step's own code for a user error; 42 after SIGUSR1 (the state
 saved); after SIGTERM alone (scancel, the time limit) it saves, then ends by SIGTERM: not a requeue request)";
 
@@ -111,6 +115,23 @@ ExitCode supervise(int argc, char** argv) {
   return launch::supervise(opts, load_site_config(site_config_path(vm)));
 }
 
+// For scripts that follow a run (the demo, the fault matrix): the beats through core's reader, printed as JSON.
+ExitCode beats(int argc, char** argv) {
+  po::options_description options("options");
+  options.add_options()("help,h", "this text")("dir", po::value<std::string>(), "the heartbeat directory");
+  po::variables_map vm;
+  po::store(po::command_line_parser(argc, argv).options(options).positional({}).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << kUsage << "\n\n" << options;
+    return ExitCode::ok;
+  }
+  if (!vm.count("dir")) usage_error("beats: expected --dir DIR");
+  const auto json = launch::heartbeats_json(vm["dir"].as<std::string>());
+  std::cout << json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+  return ExitCode::ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -119,6 +140,9 @@ int main(int argc, char** argv) {
   }
   if (argc >= 2 && std::strcmp(argv[1], "task") == 0) {
     return run_main("sigma-launch", [&] { return task(argc - 1, argv + 1); });
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "beats") == 0) {
+    return run_main("sigma-launch", [&] { return beats(argc - 1, argv + 1); });
   }
   std::cerr << kUsage << "\n";
   return to_int(argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)

@@ -1,0 +1,21 @@
+#include "sigma/launcher/beats_json.hpp"
+
+#include <algorithm>
+
+#include "sigma/core/heartbeat.hpp"
+
+namespace sigma::launch {
+
+nlohmann::json heartbeats_json(const std::string& dir) {
+  auto beats = read_heartbeats(dir);
+  std::sort(beats.begin(), beats.end(), [](const Heartbeat& a, const Heartbeat& b) { return a.rank < b.rank; });
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& beat : beats) {
+    list.push_back({{"rank", beat.rank}, {"step", beat.step}, {"time", beat.time}, {"node", beat.node},
+                    {"resumed_from", beat.resumed_from}, {"started_at", beat.started_at},
+                    {"mpi_ready_at", beat.mpi_ready_at}, {"ready_at", beat.ready_at}, {"attempt", beat.attempt}});
+  }
+  return {{"dir", dir}, {"beats", list}};
+}
+
+}  // namespace sigma::launch
