@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <cstring>
 #include <regex>
 #include <utility>
 
@@ -114,6 +115,33 @@ std::vector<TaxonomyRule> read_taxonomy_rules(yaml::Section& section, const std:
     rules.push_back(read_rule(yaml::Section(item, path, section.file(), item.Mark())));
   }
   return rules;
+}
+
+namespace {
+
+std::vector<std::string> signal_names(const std::vector<int>& signals) {
+  std::vector<std::string> names;
+  for (int s : signals) {
+    const char* abbrev = sigabbrev_np(s);
+    names.push_back(abbrev ? std::string("SIG") + abbrev : std::to_string(s));
+  }
+  return names;
+}
+
+}  // namespace
+
+void emit_taxonomy_rule(YAML::Emitter& out, const TaxonomyRule& rule) {
+  out << YAML::BeginMap;
+  out << YAML::Key << "name" << YAML::Value << rule.name;
+  if (!rule.exit_codes.empty()) out << YAML::Key << "exit_codes" << YAML::Value << YAML::Flow << rule.exit_codes;
+  if (!rule.signals.empty()) {
+    out << YAML::Key << "signals" << YAML::Value << YAML::Flow << signal_names(rule.signals);
+  }
+  if (!rule.pattern.empty()) out << YAML::Key << "pattern" << YAML::Value << YAML::SingleQuoted << rule.pattern;
+  out << YAML::Key << "class" << YAML::Value << std::string(to_string(rule.failure_class));
+  out << YAML::Key << "action" << YAML::Value << std::string(to_string(rule.action));
+  out << YAML::Key << "fault_code" << YAML::Value << rule.fault_code;
+  out << YAML::EndMap;
 }
 
 }  // namespace sigma

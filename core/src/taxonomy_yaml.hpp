@@ -1,4 +1,4 @@
-// Reading taxonomy rules from YAML: shared by the site config loader and the compiled-in defaults.
+// Reading and printing taxonomy rules as YAML: shared by the site config loader and the compiled-in defaults.
 #pragma once
 
 #include <string>
@@ -13,5 +13,8 @@ namespace sigma {
 // rejected here; a longer list is refused before any rule is read).
 std::vector<TaxonomyRule> read_taxonomy_rules(yaml::Section& section, const std::string& key,
                                               std::size_t max_rules);
+
+// Prints one rule as read_taxonomy_rules reads it back (signals by name, the pattern single-quoted).
+void emit_taxonomy_rule(YAML::Emitter& out, const TaxonomyRule& rule);
 
 }  // namespace sigma

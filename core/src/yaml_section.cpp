@@ -46,11 +46,20 @@ bool convert(const YAML::Node& node, T& out) {
 
 }  // namespace
 
-void fail(const std::string& file, const YAML::Mark& mark, const std::string& key, const std::string& message) {
+namespace {
+
+// "file:line:col" of a mark, 1-based; a null mark is the file's start.
+std::string position(const std::string& file, const YAML::Mark& mark) {
   int line = mark.is_null() ? 1 : mark.line + 1;
   int column = mark.is_null() ? 1 : mark.column + 1;
+  return fmt::format("{}:{}:{}", file, line, column);
+}
+
+}  // namespace
+
+void fail(const std::string& file, const YAML::Mark& mark, const std::string& key, const std::string& message) {
   std::string where = key.empty() ? "" : key + ": ";
-  throw Error(ExitCode::config, fmt::format("{}:{}:{}: {}{}", file, line, column, where, message));
+  throw Error(ExitCode::config, fmt::format("{}: {}{}", position(file, mark), where, message));
 }
 
 std::string read_file(const std::string& path, const std::string& what) {
@@ -177,6 +186,10 @@ YAML::Mark Section::mark_of(const std::string& key) const {
 
 void Section::fail_at(const std::string& key, const std::string& message) const {
   fail(file_, mark_of(key), path_of(key), message);
+}
+
+std::string Section::where(const std::string& key) const {
+  return position(file_, mark_of(key)) + ": " + path_of(key);
 }
 
 void Section::read(const std::string& key, long long& out, long long min, long long max) {

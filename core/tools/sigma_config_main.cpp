@@ -1,5 +1,5 @@
-// sigma-config: validate a site config, print the effective config, the defaults, the exit-code contract,
-// or classify a failed step with the config's taxonomy.
+// sigma-config: validate a site config, print the effective config, the defaults, the default path, the exit-code
+// contract, or classify a failed step with the config's taxonomy.
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -25,6 +25,7 @@ constexpr const char* kUsage = R"(usage:
                                     refused unless --allow-fault-injection says it is meant (a test cluster)
   sigma-config show FILE            print the effective config, defaults filled in
   sigma-config defaults             print every default
+  sigma-config default-path         print the site config read when none is named
   sigma-config exit-codes           print the exit-code contract
   sigma-config requeue-exit         print the value for slurm.conf RequeueExit
   sigma-config classify FILE --exit-code N [--signal S] [--log LOGFILE]
@@ -47,8 +48,11 @@ ExitCode check(const std::vector<std::string>& files, bool allow_fault_injection
   ExitCode result = ExitCode::ok;
   for (const auto& file : files) {
     std::string faults;
+    std::vector<std::string> warnings;
     try {
-      faults = fault_injection_problem(load_site_config(file));
+      const SiteConfig config = load_site_config(file);
+      faults = fault_injection_problem(config);
+      warnings = config.warnings;
     } catch (const Error& e) {
       fmt::print(stderr, "sigma-config: {}\n", printable(e.what()));
       if (result == ExitCode::ok) result = e.code();
@@ -62,6 +66,7 @@ ExitCode check(const std::vector<std::string>& files, bool allow_fault_injection
     }
     fmt::print("{}: ok\n", file);
     if (!faults.empty()) fmt::print(stderr, "sigma-config: warning: {}: {}\n", printable(file), printable(faults));
+    for (const auto& warning : warnings) fmt::print(stderr, "sigma-config: warning: {}\n", printable(warning));
     if (const auto problem = admin_trust_problem(file); !problem.empty()) {
       fmt::print(stderr, "sigma-config: warning: {}: {}; sigma's root-run programs (the prolog, the healthcheck) "
                  "will refuse it\n", file, problem);
@@ -112,7 +117,9 @@ ExitCode run(int argc, char** argv) {
     fmt::print("{}\n\n{}", kUsage, fmt::streamed(options));
     return ExitCode::ok;
   }
-  if (args.empty()) usage_error("expected a command: check, show, defaults, exit-codes, requeue-exit, classify");
+  if (args.empty()) {
+    usage_error("expected a command: check, show, defaults, default-path, exit-codes, requeue-exit, classify");
+  }
   const std::string command = args.front();
   args.erase(args.begin());
   if (command == "check") return check(args, vm["allow-fault-injection"].as<bool>());
@@ -124,6 +131,10 @@ ExitCode run(int argc, char** argv) {
     SiteConfig defaults = default_site_config();
     defaults.cluster.name = "example";
     fmt::print("# every default; cluster.name has none and must be set\n{}", to_yaml(defaults));
+    return ExitCode::ok;
+  }
+  if (command == "default-path" && args.empty()) {
+    fmt::print("{}\n", default_site_config_path());
     return ExitCode::ok;
   }
   if (command == "exit-codes" && args.empty()) return exit_codes();

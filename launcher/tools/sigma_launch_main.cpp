@@ -51,10 +51,14 @@ std::pair<std::vector<std::string>, std::vector<std::string>> split_at_dashes(in
   return {ours, command};
 }
 
+std::string config_help() {
+  return fmt::format("site config (default: $SIGMA_SITE_CONFIG, else {})", default_site_config_path());
+}
+
 std::string site_config_path(const po::variables_map& vm) {
   if (vm.count("config")) return vm["config"].as<std::string>();
   const char* from_plugin = std::getenv("SIGMA_SITE_CONFIG");  // set by the SPANK plugin
-  return from_plugin && *from_plugin ? from_plugin : "/etc/sigma/site.yaml";
+  return from_plugin && *from_plugin ? from_plugin : default_site_config_path();
 }
 
 ExitCode task(int argc, char** argv) {
@@ -62,7 +66,7 @@ ExitCode task(int argc, char** argv) {
   po::options_description options("options");
   options.add_options()("help,h", "this text")("preflight", po::value<std::string>(),
                                                 "level to burn in at (default: preflight.default_level)")(
-      "config", po::value<std::string>(), "site config (default: $SIGMA_SITE_CONFIG, else /etc/sigma/site.yaml)");
+      "config", po::value<std::string>(), config_help().c_str());
   po::variables_map vm;
   po::store(po::command_line_parser(ours).options(options).positional({}).run(), vm);
   po::notify(vm);
@@ -90,7 +94,7 @@ ExitCode supervise(int argc, char** argv) {
       "expert-parallel size)")(
       "ntasks-per-node", po::value<int>()->default_value(1), "tasks per node")(
       "heartbeat-dir", po::value<std::string>(), "directory for per-rank heartbeats (hang detection)")(
-      "config", po::value<std::string>(), "site config (default: $SIGMA_SITE_CONFIG, else /etc/sigma/site.yaml)");
+      "config", po::value<std::string>(), config_help().c_str());
   po::variables_map vm;
   po::store(po::command_line_parser(ours).options(options).positional({}).run(), vm);
   po::notify(vm);

@@ -78,7 +78,7 @@ const BadConfig kBadConfigs[] = {
     {"23-rule-not-map.yaml",
      "23-rule-not-map.yaml:5:7: taxonomy.rules[0]: expected a rule mapping, got \"oops\""},
     {"24-nan.yaml",
-     "24-nan.yaml:4:18: policy.exclude_for_s: expected a number, got \".nan\""},
+     "24-nan.yaml:4:24: policy.heartbeat_timeout_s: expected a number, got \".nan\""},
     {"25-bitflip-rate.yaml",
      "25-bitflip-rate.yaml:5:24: preflight.fault_injection.gemm_bitflip_rate: expected a number in [0, 1], got 2"},
     // yaml-cpp's LoadAll yields empty documents for this forever (found by the fuzzer).
@@ -148,6 +148,23 @@ TEST(SiteConfig, EffectiveConfigReadsBackIdentically) {
   SiteConfig again = parse_site_config(printed, "printed.yaml");
   EXPECT_EQ(to_yaml(again), printed);
   EXPECT_EQ(again.taxonomy.size(), config.taxonomy.size());
+}
+
+// Keys sigma no longer uses load with any value, print nothing, and leave one warning each for sigma-config check.
+TEST(SiteConfig, RetiredKeysAreIgnoredWithAWarning) {
+  const SiteConfig config = parse_site_config(
+      "cluster: {name: c}\npreflight:\n  gemm:\n    rel_tolerance: 1.0e-4\npolicy:\n  exclude_for_s: {any: thing}\n",
+      "old.yaml");
+  ASSERT_EQ(config.warnings.size(), 2u);
+  EXPECT_EQ(config.warnings[0], "old.yaml:4:20: preflight.gemm.rel_tolerance: ignored: the gemm check multiplies "
+                                "exact integer operands and verifies every product exactly, so no tolerance applies");
+  EXPECT_EQ(config.warnings[1], "old.yaml:6:18: policy.exclude_for_s: ignored: sigma has no timed exclusion; a "
+                                "drained node stays drained until nhc's recycle or an admin resumes it");
+  const std::string printed = to_yaml(config);
+  EXPECT_EQ(printed.find("rel_tolerance"), std::string::npos);
+  EXPECT_EQ(printed.find("exclude_for_s"), std::string::npos);
+  EXPECT_TRUE(parse_site_config(printed, "printed.yaml").warnings.empty());
+  EXPECT_TRUE(parse_site_config("cluster: {name: c}\n", "new.yaml").warnings.empty());
 }
 
 TEST(SiteConfig, MissingFileIsNotFound) {

@@ -72,6 +72,17 @@ expect 0 "faults-some.yaml: ok" -- "$config" check "$tmp/faults-some.yaml" --all
 printf 'cluster: {name: c}\npreflight:\n  fault_injection: {enabled: false, gemm_bitflip_rate: 0.01}\n' > "$tmp/faults-off.yaml"
 expect 0 "faults-off.yaml: ok" -- "$config" check "$tmp/faults-off.yaml"
 
+# A retired key is accepted, with one warning line naming where it is and why it is ignored.
+printf 'cluster: {name: c}\npreflight:\n  gemm:\n    rel_tolerance: 1.0e-4\npolicy: {exclude_for_s: 60}\n' > "$tmp/retired.yaml"
+chmod 644 "$tmp/retired.yaml"
+expect 0 "retired.yaml: ok" -- "$config" check "$tmp/retired.yaml"
+if [ "$(grep -c 'ignored: ' "$tmp/err")" -ne 2 ] ||
+   ! grep -qF "warning: $tmp/retired.yaml:4:20: preflight.gemm.rel_tolerance: ignored: " "$tmp/err" ||
+   ! grep -qF "warning: $tmp/retired.yaml:5:25: policy.exclude_for_s: ignored: " "$tmp/err"; then
+  echo "FAIL: retired keys are not warned about once each: $(cat "$tmp/err")"; failures=$((failures + 1))
+fi
+expect 0 "/etc/sigma/site.yaml" -- "$config" default-path
+
 # The printed defaults are a valid config, and show prints what check accepts.
 "$config" defaults > "$tmp/defaults.yaml"
 expect 0 "ok" -- "$config" check "$tmp/defaults.yaml"

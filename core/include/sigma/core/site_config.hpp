@@ -20,14 +20,13 @@ struct ClusterConfig {
 };
 
 // One preflight level (quick, standard, extended): which checks run and the wall-time budget for all of them.
-struct PreflightLevel {
+struct LevelChecks {
   double budget_s = 30;
   std::vector<std::string> checks;  // names from: gemm, membw, memtest, interconnect, cuda
 };
 
 struct GemmCheckConfig {
   std::vector<int> sizes = {256, 512};   // square matrix sizes n
-  double rel_tolerance = 1e-4;           // validated but unused: the burn-in's integer operands are checked exactly
   double min_ratio = 0.75;               // fail when GFLOP/s < min_ratio * baseline
 };
 
@@ -71,7 +70,7 @@ struct RecycleConfig {
 
 struct PreflightConfig {
   std::string default_level = "quick";
-  std::map<std::string, PreflightLevel> levels;  // quick, standard, extended always present
+  std::map<std::string, LevelChecks> levels;  // quick, standard, extended always present
   GemmCheckConfig gemm;
   MembwCheckConfig membw;
   MemtestCheckConfig memtest;
@@ -92,7 +91,6 @@ struct PolicyConfig {
   int max_restarts = 3;                  // in-allocation restarts of a step
   int max_requeues = 5;                  // requeues of a batch job
   BackoffConfig backoff;
-  double exclude_for_s = 86400;          // validated but unused: no timed exclusion (drains last until resumed)
   double heartbeat_timeout_s = 300;      // no heartbeat for this long = hang
   double liveness_timeout_s = 3;         // a rank's liveness beat (every second) silent this long while another
                                          // rank beats on = that rank's process or node is lost (>= 2 beats)
@@ -115,6 +113,9 @@ struct SiteConfig {
   PolicyConfig policy;
   PathsConfig paths;
   std::vector<TaxonomyRule> taxonomy;    // site rules first, then the shipped defaults
+  // One line per retired key the file still has ("file:line:col: key: ignored: why"): accepted, so that an old
+  // config keeps working, and named by `sigma-config check`.
+  std::vector<std::string> warnings;
 };
 
 // Bounds on what every prolog parses: the file's size, its YAML nodes as read (an alias counted at every use, so
@@ -123,6 +124,10 @@ struct SiteConfig {
 inline constexpr std::size_t kMaxSiteConfigBytes = 1024 * 1024;
 inline constexpr std::size_t kMaxSiteConfigNodes = 100'000;
 inline constexpr std::size_t kMaxTaxonomyRules = 1000;
+
+// The site config a program reads when none is named: the build's SIGMA_DEFAULT_SITE_CONFIG (CMake cache
+// variable; /etc/sigma/site.yaml, where the package installs it).
+const char* default_site_config_path();
 
 // Loads and validates; throws sigma::Error(ExitCode::config) or (ExitCode::not_found) with one line.
 SiteConfig load_site_config(const std::string& path);

@@ -62,6 +62,8 @@ class Section {
 
   // Fails at `key`'s value (or at this section when absent).
   [[noreturn]] void fail_at(const std::string& key, const std::string& message) const;
+  // Where `key` is, as a message starts: "file:line:col: dotted.key" (this section's position when absent).
+  std::string where(const std::string& key) const;
   const std::string& file() const { return file_; }
   std::string path_of(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
 

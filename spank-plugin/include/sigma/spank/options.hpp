@@ -3,7 +3,8 @@
 //   --sigma-preflight[=off|quick|standard|extended]  (no value: the site's preflight.default_level)
 //   --sigma-max-requeues=N                           (0..1000; the site's policy.max_requeues caps it)
 //   --sigma-fresh                                    (burn in even where a recent pass is cached)
-// and the plugstack.conf arguments: config=/etc/sigma/site.yaml, min_level=off|quick|standard|extended.
+// and the plugstack.conf arguments: config=PATH (default: the build's default_site_config_path()),
+// min_level=off|quick|standard|extended.
 #pragma once
 
 #include <optional>
@@ -16,7 +17,6 @@ namespace sigma::spank {
 
 inline constexpr std::size_t kMaxOptionLength = 32;
 inline constexpr int kMaxRequeuesLimit = 1000;
-inline constexpr const char* kDefaultSiteConfig = "/etc/sigma/site.yaml";
 
 // What one job asked for. Absent options are nullopt.
 struct JobRequest {
@@ -42,8 +42,8 @@ std::string parse_preflight_option(const char* value);
 int parse_max_requeues_option(const char* value);
 
 struct PluginArgs {
-  std::string config = kDefaultSiteConfig;  // the root-owned site config
-  std::string min_level = "off";            // every job gets at least this level
+  std::string config = default_site_config_path();  // the root-owned site config
+  std::string min_level = "off";                    // every job gets at least this level
 };
 
 // Throws sigma::Error(config) "plugstack.conf: sigma: ARG: expected ...". On the node they are parsed where a
