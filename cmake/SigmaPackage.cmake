@@ -23,8 +23,9 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# python3: validate-nodes.sbatch reads each node's JSON report with it.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "slurm-client (>= 22.05), slurm-wlm-basic-plugins (>= 22.05), openmpi-bin (>= 4.1)")
+    "slurm-client (>= 22.05), slurm-wlm-basic-plugins (>= 22.05), openmpi-bin (>= 4.1), python3")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "slurmd (>= 22.05), hdf5-tools")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/packaging/conffiles ${PROJECT_SOURCE_DIR}/packaging/prerm)
 # Control files with Debian's modes (scripts 0755, the rest 0644), not those of the source tree.

@@ -14,8 +14,11 @@ state=$(wait_job_ends "$job" 240)
 output=$out/moe-train-$job.out
 cat "$output"
 [ "$state" = COMPLETED ] || fail "job $job ended $state"
-grep -q "moe-train: job $job, run 1, nodes .*: 2 training, 1 spare; run directory $out/sigma-runs/$job" "$output" ||
+grep -q "moe-train: job $job, run 1, nodes .*; run directory $out/sigma-runs/$job" "$output" ||
   fail "no start line naming the run directory"
+# No SIGMA_SPARES: the site config's cluster.spare_nodes (1) decides, in the supervisor.
+grep -qxF "sigma-launch: 3 node(s): 2 training, 1 spare (cluster.spare_nodes)" "$output" ||
+  fail "the supervisor did not take its spare count from the site config"
 grep -q "sigma-launch: starting the step on n[0-9],n[0-9] (attempt 1)" "$output" || fail "the supervisor did not start 2 nodes"
 [ "$(events "$job" job_prolog | wc -l)" -ge 3 ] || fail "fewer than 3 job_prolog events: preflight did not run on every node"
 "$SIGMA_CKPT" verify "$out/sigma-runs/$job/ckpt" || fail "the job's checkpoints do not verify"

@@ -21,8 +21,9 @@ done
 grep -qE "^n2 +FAIL +[0-9.]+ +drain[a-z]* +sigma: gemm sdc [0-9]+/[0-9]+" "$output" || fail "n2 has no FAIL row with its reason"
 [[ "$(on_cluster sinfo -h -n n2 -o '%E')" == "sigma: gemm sdc "* ]] || fail "n2 is not drained with the check's reason"
 grep -q "^validate-nodes: 1 node(s) did not pass" "$output" || fail "no closing line"
-[ -s "$out/sigma-validate-$job/n2.txt" ] || fail "no report kept for n2"
-grep -q "^verdict: pass" "$out/sigma-validate-$job/n1.txt" || fail "n1's report does not say pass"
+[ -s "$out/sigma-validate-$job/n2.json" ] || fail "no report kept for n2"
+/usr/bin/python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["passed"] is not True)' \
+  "$out/sigma-validate-$job/n1.json" || fail "n1's report does not say pass"
 [ "$(stat -c '%U %a' "$out/sigma-validate-$job")" = "root 755" ] || fail "report directory: $(ls -ld "$out/sigma-validate-$job")"
 pass "validate-nodes.sbatch: n1,n3,n4 pass, n2 fails (gemm sdc) and is drained; the job exits 1"
 
@@ -31,7 +32,7 @@ victim=$out/victim
 echo precious >"$victim"
 decoy=$out/decoy
 mkdir "$decoy"
-ln -s "$victim" "$decoy/n1.txt"
+ln -s "$victim" "$decoy/n1.json"
 # refused JOB WHY: the job failed, printed the refusal line, and the victim still holds what it held.
 refused() {
   local state
