@@ -9,6 +9,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "sigma/contracts/env_names.hpp"
+#include "sigma/contracts/node_name.hpp"
+#include "sigma/contracts/verdicts.hpp"
 #include "sigma/core/preflight_process.hpp"
 #include "sigma/core/error.hpp"
 
@@ -26,7 +29,6 @@ struct Place {
   pmix_proc_t proc{};
   std::uint32_t size = 0;
   std::uint16_t local_rank = 0;
-  std::string host;
   std::string node_id = "?";    // PMIX_NODEID, when the server provides it
   std::string node_list = "?";  // PMIX_NODE_LIST (the step's nodes), when the server provides it
 };
@@ -59,9 +61,6 @@ Place learn_place() {
   v = get(place.proc, PMIX_LOCAL_RANK);
   place.local_rank = v->data.uint16;
   PMIX_VALUE_RELEASE(v);
-  v = get(place.proc, PMIX_HOSTNAME);
-  place.host = v->data.string ? v->data.string : "";
-  PMIX_VALUE_RELEASE(v);
   place.node_id = optional_value(place.proc, PMIX_NODEID);
   place.node_list = optional_value(job, PMIX_NODE_LIST);
   return place;
@@ -72,17 +71,18 @@ std::string env(const char* name) {
   return value ? value : "";
 }
 
-// "pass", "skip" (the plugin vouched), or "fail:<reason>"; only local rank 0 of a node burns it in.
-std::string node_verdict(const TaskOptions& options, const SiteConfig& config, const std::string& level) {
-  if (level == "off") return "off";
-  if (validated_by_plugin(level, std::getenv("SIGMA_PREFLIGHT_LEVEL"), std::getenv("SIGMA_PREFLIGHT_VERDICT"))) {
-    return "skip";
+// This node's verdict as published to the other tasks; only local rank 0 of a node burns it in.
+std::string node_verdict(const TaskOptions& options, const SiteConfig& config, PreflightLevel level,
+                         const std::string& node) {
+  if (level == PreflightLevel::off) return task_verdict_text(node, TaskVerdict::off);
+  if (validated_by_plugin(level, std::getenv(env::kPreflightLevel), std::getenv(env::kPreflightVerdict))) {
+    return task_verdict_text(node, TaskVerdict::skip);
   }
-  const ChildResult run = run_preflight(config, options.config_path, level,
-                                       {env("SLURMD_NODENAME"), env("SLURM_JOB_ID"), env("SLURM_CONF")});
-  if (run.exit_code == 0) return "pass";
+  const ChildResult run = run_preflight(config, options.config_path, level_name(level),
+                                       {node, env(env::kSlurmJobId), env("SLURM_CONF")});
+  if (run.exit_code == 0) return task_verdict_text(node, TaskVerdict::pass);
   const std::string reason = run.timed_out ? "preflight over budget" : fmt::format("preflight exit {}", run.exit_code);
-  return "fail:" + reason;
+  return task_verdict_text(node, TaskVerdict::fail, reason);
 }
 
 void publish(const std::string& text) {
@@ -110,7 +110,7 @@ std::vector<std::string> failed_nodes(const Place& place) {
     pmix_value_t* v = get(peer, kVerdictKey);
     const std::string text = v->data.string ? v->data.string : "";
     PMIX_VALUE_RELEASE(v);
-    if (text.find("|fail:") != std::string::npos) failed.push_back(text);
+    if (task_verdict_failed(text)) failed.push_back(text);
   }
   return failed;
 }
@@ -125,30 +125,30 @@ std::vector<std::string> failed_nodes(const Place& place) {
 
 }  // namespace
 
-bool validated_by_plugin(const std::string& level, const char* plugin_level, const char* plugin_verdict) {
+bool validated_by_plugin(PreflightLevel level, const char* plugin_level, const char* plugin_verdict) {
   if (plugin_level == nullptr || plugin_verdict == nullptr) return false;
-  const std::string verdict = plugin_verdict;
-  if (verdict != "pass" && verdict != "cached") return false;
-  const int have = preflight_level_rank(plugin_level), want = preflight_level_rank(level);
-  return have >= 1 && want >= 0 && have >= want;
+  const auto verdict = parse_prolog_verdict(plugin_verdict);
+  if (verdict != PrologVerdict::pass && verdict != PrologVerdict::cached) return false;
+  const auto have = parse_level(plugin_level);
+  return have && *have != PreflightLevel::off && *have >= level;
 }
 
 ExitCode run_task(const TaskOptions& options, const SiteConfig& config) {
   if (options.command.empty()) throw Error(ExitCode::usage, "task: expected -- COMMAND [ARGS...]");
-  const std::string level = options.preflight.empty() ? config.preflight.default_level : options.preflight;
-  if (preflight_level_rank(level) < 0) {
-    throw Error(ExitCode::usage, fmt::format("--preflight: expected off, quick, standard or extended, got \"{}\"", level));
+  const std::string asked = options.preflight.empty() ? config.preflight.default_level : options.preflight;
+  const auto level = parse_level(asked);
+  if (!level) {
+    throw Error(ExitCode::usage, fmt::format("--preflight: expected {}, got \"{}\"", level_choices(), asked));
   }
   const Place place = learn_place();
-  const std::string node = env("SLURMD_NODENAME").empty() ? place.host : env("SLURMD_NODENAME");
+  const std::string node = this_node_name();
   // Every task reaches the fence, whatever happens to its node's check: a task that skipped it would leave the
   // others waiting there.
-  const std::string verdict = place.local_rank == 0 ? node_verdict(options, config, level) : "-";
-  publish(fmt::format("{}|{}", node, verdict));
+  publish(place.local_rank == 0 ? node_verdict(options, config, *level, node) : node + "|-");
   const auto failed = failed_nodes(place);
   if (place.proc.rank == 0) {
     fmt::print(stderr, "sigma-launch task: {} tasks on nodes {} (rank 0: node id {}); preflight {}: {}\n",
-               place.size, place.node_list, place.node_id, level,
+               place.size, place.node_list, place.node_id, asked,
                failed.empty() ? "every node passed" : fmt::format("failed {}", fmt::join(failed, " ")));
   }
   PMIx_Finalize(nullptr, 0);

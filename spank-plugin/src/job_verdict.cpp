@@ -11,21 +11,22 @@ std::string record_name(const std::string& job_id, const std::string& node) { re
 
 void write_job_verdict(StateDir& state, const std::string& job_id, const std::string& node, const JobVerdict& v) {
   state.write(kArea, record_name(job_id, node),
-              {{"level", v.level}, {"verdict", v.verdict}, {"reason", v.reason}, {"seconds", v.seconds},
+              {{"level", level_name(v.level)}, {"verdict", verdict_name(v.verdict)}, {"reason", v.reason}, {"seconds", v.seconds},
                {"requeue_cap", v.requeue_cap}, {"restart_count", v.restart_count}});
 }
 
 std::optional<JobVerdict> read_job_verdict(const StateDir& state, const std::string& job_id, const std::string& node) {
   const auto record = state.read(kArea, record_name(job_id, node));
   if (!record) return std::nullopt;
-  return JobVerdict{record->value("level", ""), record->value("verdict", ""), record->value("reason", ""),
-                    record->value("seconds", 0.0), record->value("requeue_cap", 0), record->value("restart_count", 0u)};
+  const auto level = parse_level(record->value("level", ""));
+  const auto verdict = parse_prolog_verdict(record->value("verdict", ""));
+  if (!level || !verdict) return std::nullopt;
+  return JobVerdict{*level, *verdict, record->value("reason", ""), record->value("seconds", 0.0),
+                    record->value("requeue_cap", 0), record->value("restart_count", 0u)};
 }
 
 void remove_job_verdict(StateDir& state, const std::string& job_id, const std::string& node) {
   state.remove(kArea, record_name(job_id, node));
 }
-
-bool verdict_passed(const std::string& verdict) { return verdict == "off" || verdict == "pass" || verdict == "cached"; }
 
 }  // namespace sigma::spank

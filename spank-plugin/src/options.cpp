@@ -11,7 +11,6 @@
 namespace sigma::spank {
 namespace {
 
-constexpr const char* kLevels = "off, quick, standard or extended";
 constexpr std::size_t kMaxPathLength = 4096;
 
 bool printable_ascii(std::string_view text) {
@@ -29,15 +28,14 @@ std::string shown(std::string_view value) {
   throw Error(ExitCode::usage, fmt::format("{}: expected {}, got {}", option, expected, shown(value)));
 }
 
-bool is_level(std::string_view value) { return preflight_level_rank(std::string(value)) >= 0; }
-
 }  // namespace
 
-std::string parse_preflight_option(const char* value) {
-  if (value == nullptr) return "";
+std::optional<PreflightLevel> parse_preflight_option(const char* value) {
+  if (value == nullptr) return std::nullopt;
   const std::string_view text(value);
-  if (!is_level(text)) bad_option("--sigma-preflight", text, kLevels);
-  return std::string(text);
+  const auto level = parse_level(text);
+  if (!level) bad_option("--sigma-preflight", text, level_choices());
+  return level;
 }
 
 int parse_max_requeues_option(const char* value) {
@@ -53,7 +51,10 @@ int parse_max_requeues_option(const char* value) {
 
 JobRequest parse_job_request(const RawOptions& raw) {
   JobRequest request;
-  if (raw.preflight) request.preflight = parse_preflight_option(raw.preflight->empty() ? nullptr : raw.preflight->c_str());
+  if (raw.preflight) {
+    request.preflight = true;
+    request.preflight_level = parse_preflight_option(raw.preflight->empty() ? nullptr : raw.preflight->c_str());
+  }
   if (raw.max_requeues) request.max_requeues = parse_max_requeues_option(raw.max_requeues->c_str());
   request.fresh = raw.fresh;
   return request;
@@ -81,8 +82,9 @@ PluginArgs parse_plugin_args(const std::vector<std::string>& list) {
         fail("config=ABSOLUTE_PATH");
       }
     } else if (arg.starts_with("min_level=")) {
-      args.min_level = std::string(arg.substr(10));
-      if (!is_level(args.min_level)) fail(fmt::format("min_level={}", kLevels));
+      const auto level = parse_level(arg.substr(10));
+      if (!level) fail(fmt::format("min_level={}", level_choices()));
+      args.min_level = *level;
     } else {
       fail("config=PATH or min_level=LEVEL");
     }
@@ -90,17 +92,18 @@ PluginArgs parse_plugin_args(const std::vector<std::string>& list) {
   return args;
 }
 
-std::string resolve_level(const JobRequest& request, const PluginArgs& args, const SiteConfig& config) {
-  std::string asked = "off";
-  if (request.preflight) asked = request.preflight->empty() ? config.preflight.default_level : *request.preflight;
-  return preflight_level_rank(asked) >= preflight_level_rank(args.min_level) ? asked : args.min_level;
+PreflightLevel resolve_level(const JobRequest& request, const PluginArgs& args, const SiteConfig& config) {
+  PreflightLevel asked = PreflightLevel::off;
+  // The site config was validated: its default level is a level.
+  if (request.preflight) asked = request.preflight_level.value_or(*parse_level(config.preflight.default_level));
+  return std::max(asked, args.min_level);
 }
 
 bool wants_preflight(const JobRequest& request, const std::vector<std::string>& plugin_args) {
   const bool site_minimum = std::any_of(plugin_args.begin(), plugin_args.end(), [](const std::string& arg) {
     return arg.starts_with("min_level=") && arg != "min_level=off";
   });
-  return (request.preflight && *request.preflight != "off") || site_minimum;
+  return (request.preflight && request.preflight_level != PreflightLevel::off) || site_minimum;
 }
 
 int requeue_cap(const JobRequest& request, const SiteConfig& config) {

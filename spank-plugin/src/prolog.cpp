@@ -43,17 +43,17 @@ std::string last_line(const std::string& text) {
 }
 
 // The verdict from the healthcheck's exit and its JSON report.
-JobVerdict verdict_of(const ChildResult& run, const std::string& level, double budget_s) {
-  JobVerdict v{level, "pass", "", run.seconds, 0, 0};
+JobVerdict verdict_of(const ChildResult& run, PreflightLevel level, double budget_s) {
+  JobVerdict v{level, PrologVerdict::pass, "", run.seconds, 0, 0};
   if (run.timed_out) {
-    v.verdict = "killed";
-    v.reason = fmt::format("sigma: preflight {} over budget {:.0f}s, killed", level, budget_s);
+    v.verdict = PrologVerdict::killed;
+    v.reason = fmt::format("sigma: preflight {} over budget {:.0f}s, killed", level_name(level), budget_s);
     return v;
   }
   if (run.exit_code == 0) return v;
   const auto report = nlohmann::json::parse(run.out, nullptr, false);
   const bool node_fault = run.exit_code == to_int(ExitCode::node_hardware) || run.exit_code == to_int(ExitCode::hang);
-  v.verdict = node_fault ? "fail" : "error";
+  v.verdict = node_fault ? PrologVerdict::fail : PrologVerdict::error;
   v.reason = report.is_object() ? report.value("reason", "") : "";
   if (v.reason.empty()) {
     v.reason = fmt::format("sigma-healthcheck exited {}{}: {}", run.exit_code,
@@ -63,22 +63,24 @@ JobVerdict verdict_of(const ChildResult& run, const std::string& level, double b
 }
 
 JobVerdict burn_in(const SiteConfig& config, const PluginArgs& args, const PrologContext& context,
-                   const std::string& level) {
+                   PreflightLevel level) {
   require_admin_binary(config.paths.healthcheck_bin);
-  const ChildResult run = run_preflight(config, args.config, level, {context.node, context.job_id, context.slurm_conf});
-  return verdict_of(run, level, config.preflight.levels.at(level).budget_s);
+  const std::string name = level_name(level);
+  const ChildResult run = run_preflight(config, args.config, name, {context.node, context.job_id, context.slurm_conf});
+  return verdict_of(run, level, config.preflight.levels.at(name).budget_s);
 }
 
 // A cached pass, when the node has one that covers `level` and has not been drained lately (an intermittent fault
 // passes now and then: one pass must not vouch for a node that keeps failing).
 std::optional<JobVerdict> cached_pass(const SiteConfig& config, const StateDir& state, const PrologContext& context,
-                                      const std::string& level) {
+                                      PreflightLevel level) {
   if (recently_drained(state, context.node, config.preflight.recycle, now_seconds())) return std::nullopt;
   const auto validation = node_validation(state, context.node);
-  if (!validation_covers(validation, level, config.preflight.result_ttl_s, now_seconds(), current_boot_id())) {
+  if (!validation_covers(validation, level_name(level), config.preflight.result_ttl_s, now_seconds(),
+                         current_boot_id())) {
     return std::nullopt;
   }
-  return JobVerdict{level, "cached", fmt::format("passed {} {:.0f}s ago", validation->level,
+  return JobVerdict{level, PrologVerdict::cached, fmt::format("passed {} {:.0f}s ago", validation->level,
                                                  now_seconds() - validation->passed_at), 0, 0, 0};
 }
 
@@ -87,8 +89,9 @@ std::optional<JobVerdict> cached_pass(const SiteConfig& config, const StateDir& 
 // the reason instead, and the node stays in service.
 PrologOutcome outcome_of(const JobVerdict& v, const PrologContext& context) {
   const std::string message =
-      verdict_passed(v.verdict) ? "" : fmt::format("sigma: {} preflight {} for job {}: {}", context.node, v.level, context.job_id, v.reason);
-  return {v.verdict != "fail" && v.verdict != "killed", message};
+      lets_job_start(v.verdict) ? "" : fmt::format("sigma: {} preflight {} for job {}: {}", context.node,
+                                                    level_name(v.level), context.job_id, v.reason);
+  return {!is_node_fault(v.verdict), message};
 }
 
 PrologOutcome decide(const SiteConfig& config, const PluginArgs& args, const PrologContext& context,
@@ -98,30 +101,30 @@ PrologOutcome decide(const SiteConfig& config, const PluginArgs& args, const Pro
   }
   StateDir state(config.paths.state_dir);
   const JobRequest request = parse_job_request(context.options);
-  const std::string level = resolve_level(request, args, config);
+  const PreflightLevel level = resolve_level(request, args, config);
   const int cap = requeue_cap(request, config);
-  JobVerdict verdict{level, "off", "", 0, cap, context.restart_count};
+  JobVerdict verdict{level, PrologVerdict::off, "", 0, cap, context.restart_count};
   if (context.restart_count > static_cast<unsigned>(cap)) {
-    verdict.verdict = "over_cap";
+    verdict.verdict = PrologVerdict::over_cap;
     verdict.reason = fmt::format(
         "job {} was requeued {} times, more than its cap of {} (--sigma-max-requeues, at most the site's "
         "policy.max_requeues {}): ending it instead of running it again",
         context.job_id, context.restart_count, cap, config.policy.max_requeues);
     ledger_event(config, context, LedgerEvent::requeue_cap_reached, {{"restart_count", context.restart_count}, {"cap", cap}});
-  } else if (level != "off") {
+  } else if (level != PreflightLevel::off) {
     auto cached = request.fresh ? std::nullopt : cached_pass(config, state, context, level);
     verdict = cached ? *cached : burn_in(config, args, context, level);
     verdict.requeue_cap = cap;
     verdict.restart_count = context.restart_count;
   }
-  if (verdict.verdict == "killed") {
+  if (verdict.verdict == PrologVerdict::killed) {
     forget_node(state, context.node);
-    ledger_event(config, context, LedgerEvent::preflight_killed, {{"level", level}, {"reason", verdict.reason}});
+    ledger_event(config, context, LedgerEvent::preflight_killed, {{"level", level_name(level)}, {"reason", verdict.reason}});
   }
   write_job_verdict(state, context.job_id, context.node, verdict);
   const double prolog_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ledger_event(config, context, LedgerEvent::job_prolog,
-               {{"level", level}, {"verdict", verdict.verdict}, {"reason", verdict.reason},
+               {{"level", level_name(level)}, {"verdict", verdict_name(verdict.verdict)}, {"reason", verdict.reason},
                 {"burn_in_s", verdict.seconds}, {"prolog_s", prolog_s}});
   return outcome_of(verdict, context);
 }

@@ -5,30 +5,34 @@
 #include <algorithm>
 #include <exception>
 
+#include "sigma/contracts/env_names.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/spank/job_verdict.hpp"
 
 namespace sigma::spank {
 namespace {
 
-JobVerdict verdict_for(const SiteConfig& config, const StepContext& context) {
+// The prolog's verdict; without one, verdict none at `asked` (what the job asked for) and why there is none.
+JobVerdict verdict_for(const SiteConfig& config, const StepContext& context, PreflightLevel asked) {
+  const auto none = [asked](const std::string& why) { return JobVerdict{asked, PrologVerdict::none, why, 0, 0, 0}; };
   try {
     if (!is_plain_name(context.node) || !is_plain_name(context.job_id)) {
-      return {"", "none", "no node name or job id in the step's environment", 0, 0, 0};
+      return none("no node name or job id in the step's environment");
     }
     const StateDir state(config.paths.state_dir);
     if (auto verdict = read_job_verdict(state, context.job_id, context.node)) return *verdict;
-    return {"", "none", "the job prolog left no verdict (is the plugin in slurmd's plugstack.conf?)", 0, 0, 0};
+    return none("the job prolog left no verdict (is the plugin in slurmd's plugstack.conf?)");
   } catch (const Error& e) {
-    return {"", "none", e.what(), 0, 0, 0};
+    return none(e.what());
   }
 }
 
-std::string refusal_for(const StepContext& context, const std::string& level, const JobVerdict& verdict) {
-  if (verdict.verdict == "over_cap") return context.batch_step ? "sigma: " + verdict.reason : "";
-  if (level == "off" || verdict_passed(verdict.verdict)) return "";
+std::string refusal_for(const StepContext& context, const JobVerdict& verdict) {
+  if (verdict.verdict == PrologVerdict::over_cap) return context.batch_step ? "sigma: " + verdict.reason : "";
+  if (verdict.level == PreflightLevel::off || lets_job_start(verdict.verdict)) return "";
   return fmt::format("sigma: {} has no passing preflight {} for job {} ({}: {}); not starting on an unvalidated node",
-                     context.node, level, context.job_id, verdict.verdict, verdict.reason);
+                     context.node, level_name(verdict.level), context.job_id, verdict_name(verdict.verdict),
+                     verdict.reason);
 }
 
 StepSetup setup(const StepContext& context) {
@@ -49,17 +53,16 @@ StepSetup setup(const StepContext& context) {
     }
     return out;
   }
-  const JobVerdict verdict = verdict_for(config, context);
   // The level the node was burned in at is the prolog's; without a verdict, what the job asked for.
-  const std::string level = verdict.level.empty() ? resolve_level(request, args, config) : verdict.level;
-  out.env = {{"SIGMA_PREFLIGHT_LEVEL", level},
-             {"SIGMA_PREFLIGHT_VERDICT", verdict.verdict},
-             {"SIGMA_SITE_CONFIG", args.config},
-             {"SIGMA_LEDGER", config.paths.ledger},
-             {"SIGMA_RESTART_COUNT", std::to_string(std::max(context.restart_count, verdict.restart_count))},
-             {"SIGMA_MAX_REQUEUES", std::to_string(requeue_cap(request, config))}};
-  out.refusal = refusal_for(context, level, verdict);
-  if (out.refusal.empty() && verdict.verdict == "none") {
+  const JobVerdict verdict = verdict_for(config, context, resolve_level(request, args, config));
+  out.env = {{env::kPreflightLevel, level_name(verdict.level)},
+             {env::kPreflightVerdict, verdict_name(verdict.verdict)},
+             {env::kSiteConfig, args.config},
+             {env::kLedger, config.paths.ledger},
+             {env::kRestartCount, std::to_string(std::max(context.restart_count, verdict.restart_count))},
+             {env::kMaxRequeues, std::to_string(requeue_cap(request, config))}};
+  out.refusal = refusal_for(context, verdict);
+  if (out.refusal.empty() && verdict.verdict == PrologVerdict::none) {
     out.warning = fmt::format("sigma: warning: {}: {}; no requeue cap for this job here", context.node, verdict.reason);
   }
   return out;

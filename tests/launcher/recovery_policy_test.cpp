@@ -251,13 +251,13 @@ TEST(Heartbeats, TheTrainersBlameIsReadBackAndResetWithTheDirectory) {
 }
 
 TEST(Task, ThePluginsVerdictSkipsTheBurnInOnlyForTheSameOrAWeakerLevel) {
-  EXPECT_TRUE(validated_by_plugin("quick", "standard", "pass"));
-  EXPECT_TRUE(validated_by_plugin("standard", "standard", "cached"));
-  EXPECT_FALSE(validated_by_plugin("extended", "standard", "pass"));
-  EXPECT_FALSE(validated_by_plugin("quick", "quick", "fail"));
-  EXPECT_FALSE(validated_by_plugin("quick", "off", "off"));
-  EXPECT_FALSE(validated_by_plugin("quick", nullptr, "pass"));
-  EXPECT_FALSE(validated_by_plugin("quick", "bogus", "pass"));
+  EXPECT_TRUE(validated_by_plugin(PreflightLevel::quick, "standard", "pass"));
+  EXPECT_TRUE(validated_by_plugin(PreflightLevel::standard, "standard", "cached"));
+  EXPECT_FALSE(validated_by_plugin(PreflightLevel::extended, "standard", "pass"));
+  EXPECT_FALSE(validated_by_plugin(PreflightLevel::quick, "quick", "fail"));
+  EXPECT_FALSE(validated_by_plugin(PreflightLevel::quick, "off", "off"));
+  EXPECT_FALSE(validated_by_plugin(PreflightLevel::quick, nullptr, "pass"));
+  EXPECT_FALSE(validated_by_plugin(PreflightLevel::quick, "bogus", "pass"));
 }
 
 TEST(Blame, TheFirstFailedTaskDecidesTheOutcome) {

@@ -32,8 +32,9 @@ SiteConfig site_with(int max_requeues, const std::string& default_level = "stand
 }  // namespace
 
 TEST(PreflightOption, AcceptsEveryLevelAndNoValue) {
-  for (const char* level : {"off", "quick", "standard", "extended"}) EXPECT_EQ(parse_preflight_option(level), level);
-  EXPECT_EQ(parse_preflight_option(nullptr), "");
+  for (const char* level : {"off", "quick", "standard", "extended"})
+    EXPECT_EQ(parse_preflight_option(level), parse_level(level));
+  EXPECT_EQ(parse_preflight_option(nullptr), std::nullopt);
 }
 
 TEST(PreflightOption, RefusesBadValuesWithoutEchoingHostileOnes) {
@@ -69,22 +70,25 @@ TEST(MaxRequeuesOption, RefusesEverythingElse) {
 
 TEST(JobRequest, ValidatesWhatReachedTheNode) {
   const JobRequest ok = parse_job_request({std::string("extended"), std::string("2"), true});
-  EXPECT_EQ(ok.preflight, "extended");
+  EXPECT_TRUE(ok.preflight);
+  EXPECT_EQ(ok.preflight_level, PreflightLevel::extended);
   EXPECT_EQ(ok.max_requeues, 2);
   EXPECT_TRUE(ok.fresh);
-  EXPECT_EQ(parse_job_request({std::string(), std::nullopt, false}).preflight, "");
-  EXPECT_FALSE(parse_job_request({}).preflight.has_value());
+  const JobRequest site_default = parse_job_request({std::string(), std::nullopt, false});
+  EXPECT_TRUE(site_default.preflight);
+  EXPECT_EQ(site_default.preflight_level, std::nullopt);
+  EXPECT_FALSE(parse_job_request({}).preflight);
   usage_message([] { parse_job_request({std::string("bogus"), std::nullopt, false}); });
   usage_message([] { parse_job_request({std::nullopt, std::string("-4"), false}); });
 }
 
 TEST(PluginArgs, DefaultsAndOverrides) {
   EXPECT_EQ(parse_plugin_args(0, nullptr).config, "/etc/sigma/site.yaml");
-  EXPECT_EQ(parse_plugin_args(0, nullptr).min_level, "off");
+  EXPECT_EQ(parse_plugin_args(0, nullptr).min_level, PreflightLevel::off);
   const char* args[] = {"config=/srv/sigma/site.yaml", "min_level=quick"};
   const PluginArgs parsed = parse_plugin_args(2, args);
   EXPECT_EQ(parsed.config, "/srv/sigma/site.yaml");
-  EXPECT_EQ(parsed.min_level, "quick");
+  EXPECT_EQ(parsed.min_level, PreflightLevel::quick);
 }
 
 TEST(PluginArgs, RefusesBadArgumentsAsConfigErrors) {
@@ -103,15 +107,18 @@ TEST(PluginArgs, RefusesBadArgumentsAsConfigErrors) {
 TEST(ResolveLevel, NoOptionIsOffUnlessTheSiteSetsAFloor) {
   const SiteConfig config = site_with(5, "standard");
   PluginArgs args;
-  EXPECT_EQ(resolve_level({}, args, config), "off");
-  EXPECT_EQ(resolve_level({std::string(""), {}, false}, args, config), "standard");  // no value: site default
-  EXPECT_EQ(resolve_level({std::string("quick"), {}, false}, args, config), "quick");
-  args.min_level = "standard";
-  EXPECT_EQ(resolve_level({}, args, config), "standard");
-  EXPECT_EQ(resolve_level({std::string("off"), {}, false}, args, config), "standard");   // users cannot go below
-  EXPECT_EQ(resolve_level({std::string("extended"), {}, false}, args, config), "extended");
+  using L = PreflightLevel;
+  const auto asked = [](std::optional<L> level) { return JobRequest{true, level, {}, false}; };
+  EXPECT_EQ(resolve_level({}, args, config), L::off);
+  EXPECT_EQ(resolve_level(asked(std::nullopt), args, config), L::standard);  // no value: site default
+  EXPECT_EQ(resolve_level(asked(L::quick), args, config), L::quick);
+  args.min_level = L::standard;
+  EXPECT_EQ(resolve_level({}, args, config), L::standard);
+  EXPECT_EQ(resolve_level(asked(L::off), args, config), L::standard);   // users cannot go below
+  EXPECT_EQ(resolve_level(asked(L::extended), args, config), L::extended);
   EXPECT_TRUE(wants_preflight({}, {"min_level=standard"}));
-  EXPECT_FALSE(wants_preflight({std::string("off"), {}, false}, {}));
+  EXPECT_FALSE(wants_preflight(asked(L::off), {}));
+  EXPECT_TRUE(wants_preflight(asked(std::nullopt), {}));
   EXPECT_FALSE(wants_preflight({}, {"config=/etc/sigma/site.yaml", "min_level=off"}));
   // A misspelt floor still means the site wants every job burned in: failing closed.
   EXPECT_TRUE(wants_preflight({}, {"min_level=Quick"}));
@@ -120,6 +127,6 @@ TEST(ResolveLevel, NoOptionIsOffUnlessTheSiteSetsAFloor) {
 TEST(RequeueCap, TheUserCanOnlyLowerTheSitesCap) {
   const SiteConfig config = site_with(5);
   EXPECT_EQ(requeue_cap({}, config), 5);
-  EXPECT_EQ(requeue_cap({{}, 2, false}, config), 2);
-  EXPECT_EQ(requeue_cap({{}, 50, false}, config), 5);
+  EXPECT_EQ(requeue_cap({false, {}, 2, false}, config), 2);
+  EXPECT_EQ(requeue_cap({false, {}, 50, false}, config), 5);
 }

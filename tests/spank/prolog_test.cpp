@@ -6,7 +6,7 @@
 #include <chrono>
 #include <fstream>
 
-#include "sigma/core/ledger.hpp"
+#include "sigma/contracts/ledger.hpp"
 #include "sigma/core/node_drains.hpp"
 #include "sigma/core/preflight_process.hpp"
 #include "sigma/core/validated_nodes.hpp"
@@ -68,18 +68,18 @@ TEST_F(Prolog, PassIsRecordedThenReusedWithinTheTtl) {
   const auto config = site.write_config();
   const PrologOutcome first = run_job_prolog(prolog_for(config, "11", preflight("quick")));
   EXPECT_TRUE(first.allow) << first.message;
-  EXPECT_EQ(verdict_of(site, "11").verdict, "pass");
-  EXPECT_EQ(verdict_of(site, "11").level, "quick");
+  EXPECT_EQ(verdict_of(site, "11").verdict, PrologVerdict::pass);
+  EXPECT_EQ(verdict_of(site, "11").level, PreflightLevel::quick);
 
   const PrologOutcome second = run_job_prolog(prolog_for(config, "12", preflight("quick")));
   EXPECT_TRUE(second.allow) << second.message;
-  EXPECT_EQ(verdict_of(site, "12").verdict, "cached");
+  EXPECT_EQ(verdict_of(site, "12").verdict, PrologVerdict::cached);
 
   // A stronger level than the one that passed is burned in; --sigma-fresh ignores the cache.
   run_job_prolog(prolog_for(config, "13", preflight("extended")));
-  EXPECT_EQ(verdict_of(site, "13").verdict, "pass");
+  EXPECT_EQ(verdict_of(site, "13").verdict, PrologVerdict::pass);
   run_job_prolog(prolog_for(config, "14", {std::string("quick"), std::nullopt, true}));
-  EXPECT_EQ(verdict_of(site, "14").verdict, "pass");
+  EXPECT_EQ(verdict_of(site, "14").verdict, PrologVerdict::pass);
 
   const StepSetup step = prepare_step(step_for(config, "12", preflight("quick")));
   EXPECT_EQ(step.refusal, "");
@@ -93,7 +93,7 @@ TEST_F(Prolog, NoOptionMeansNoBurnIn) {
   const auto config = site.write_config("  fault_injection: {enabled: true, crash_check: gemm}\n");
   const PrologOutcome outcome = run_job_prolog(prolog_for(config, "20", {}));
   EXPECT_TRUE(outcome.allow);
-  EXPECT_EQ(verdict_of(site, "20").verdict, "off");
+  EXPECT_EQ(verdict_of(site, "20").verdict, PrologVerdict::off);
   EXPECT_EQ(prepare_step(step_for(config, "20", {})).refusal, "");
 }
 
@@ -104,7 +104,7 @@ TEST_F(Prolog, AFailingCheckFailsTheProlog) {
   const PrologOutcome outcome = run_job_prolog(prolog_for(config, "30", preflight("quick")));
   EXPECT_FALSE(outcome.allow);
   EXPECT_NE(outcome.message.find("sigma: gemm sdc"), std::string::npos) << outcome.message;
-  EXPECT_EQ(verdict_of(site, "30").verdict, "fail");
+  EXPECT_EQ(verdict_of(site, "30").verdict, PrologVerdict::fail);
   EXPECT_FALSE(node_validation(state, "n1").has_value());  // a failure forgets the node's last pass
   const StepSetup step = prepare_step(step_for(config, "30", preflight("quick")));
   EXPECT_NE(step.refusal.find("no passing preflight quick"), std::string::npos) << step.refusal;
@@ -121,7 +121,7 @@ TEST_F(Prolog, AHungHealthcheckIsKilledAtTheBudget) {
   const PrologOutcome outcome = run_job_prolog(prolog_for(config, "40", preflight("quick")));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_FALSE(outcome.allow);
-  EXPECT_EQ(verdict_of(site, "40").verdict, "killed");
+  EXPECT_EQ(verdict_of(site, "40").verdict, PrologVerdict::killed);
   EXPECT_GE(seconds, 3);  // quick's budget here
   EXPECT_LT(seconds, 3 + kHealthcheckStartGrace_s + 10);  // a kill, not a wait for the program's 60 s
   const auto events = ledger_events(site);
@@ -134,7 +134,7 @@ TEST_F(Prolog, OverTheRequeueCapTheBatchStepRefusesAndTheNodeStays) {
   context.restart_count = 2;
   const PrologOutcome outcome = run_job_prolog(context);
   EXPECT_TRUE(outcome.allow);  // the job's fault, not the node's: no drain
-  EXPECT_EQ(verdict_of(site, "50").verdict, "over_cap");
+  EXPECT_EQ(verdict_of(site, "50").verdict, PrologVerdict::over_cap);
   const StepSetup batch = prepare_step(step_for(config, "50", {std::string("quick"), std::string("1"), false}));
   EXPECT_NE(batch.refusal.find("requeued 2 times, more than its cap of 1"), std::string::npos) << batch.refusal;
   const StepSetup other = prepare_step(step_for(config, "50", {std::string("quick"), std::string("1"), false}, false));
@@ -145,7 +145,7 @@ TEST_F(Prolog, OverTheRequeueCapTheBatchStepRefusesAndTheNodeStays) {
   context.restart_count = 1;  // at the cap, not over it
   context.job_id = "51";
   run_job_prolog(context);
-  EXPECT_EQ(verdict_of(site, "51").verdict, "pass");
+  EXPECT_EQ(verdict_of(site, "51").verdict, PrologVerdict::pass);
 }
 
 TEST_F(Prolog, ALongNodeNameStillGetsAVerdictAndTheCap) {
@@ -160,7 +160,7 @@ TEST_F(Prolog, ALongNodeNameStillGetsAVerdictAndTheCap) {
   EXPECT_TRUE(outcome.allow);
   EXPECT_NE(outcome.message.find("was requeued 2 times"), std::string::npos) << outcome.message;
   StateDir state(site.state_dir());
-  EXPECT_EQ(read_job_verdict(state, "4294967294", node).value().verdict, "over_cap");
+  EXPECT_EQ(read_job_verdict(state, "4294967294", node).value().verdict, PrologVerdict::over_cap);
   StepContext step = step_for(config, "4294967294", {std::string("quick"), std::string("1"), false});
   step.node = node;
   const StepSetup batch = prepare_step(step);
@@ -251,8 +251,8 @@ TEST_F(Prolog, ARecentlyDrainedNodeIsNotVouchedForByACachedPass) {
   StateDir state(site.state_dir());
   record_node_passed(state, "n1", "extended", now_seconds());
   run_job_prolog(prolog_for(config, "94", preflight("quick")));
-  EXPECT_EQ(verdict_of(site, "94").verdict, "cached");
+  EXPECT_EQ(verdict_of(site, "94").verdict, PrologVerdict::cached);
   record_node_drain(state, "n1", now_seconds() - 60);  // an intermittent fault an hour's window still remembers
   run_job_prolog(prolog_for(config, "95", preflight("quick")));
-  EXPECT_EQ(verdict_of(site, "95").verdict, "pass");
+  EXPECT_EQ(verdict_of(site, "95").verdict, PrologVerdict::pass);
 }

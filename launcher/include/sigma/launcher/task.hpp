@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "sigma/contracts/preflight_level.hpp"
 #include "sigma/core/exit_codes.hpp"
 #include "sigma/core/site_config.hpp"
 
@@ -22,7 +23,7 @@ struct TaskOptions {
 };
 
 // True when SIGMA_PREFLIGHT_VERDICT/LEVEL (set by the SPANK plugin) show this node passed `level` or stronger.
-bool validated_by_plugin(const std::string& level, const char* plugin_level, const char* plugin_verdict);
+bool validated_by_plugin(PreflightLevel level, const char* plugin_level, const char* plugin_verdict);
 
 // Returns only on failure; on success it execs the command.
 ExitCode run_task(const TaskOptions& options, const SiteConfig& config);

@@ -6,13 +6,15 @@
 #include <optional>
 #include <string>
 
+#include "sigma/contracts/preflight_level.hpp"
+#include "sigma/contracts/verdicts.hpp"
 #include "sigma/core/state_dir.hpp"
 
 namespace sigma::spank {
 
 struct JobVerdict {
-  std::string level;    // off, quick, standard, extended
-  std::string verdict;  // off, pass, cached, fail, killed, error, over_cap
+  PreflightLevel level = PreflightLevel::off;
+  PrologVerdict verdict = PrologVerdict::none;
   std::string reason;   // why it did not pass ("" on pass)
   double seconds = 0;   // the prolog's burn-in time
   int requeue_cap = 0;  // the job's cap (the user's --sigma-max-requeues within the site's policy.max_requeues)
@@ -20,10 +22,8 @@ struct JobVerdict {
 };
 
 void write_job_verdict(StateDir& state, const std::string& job_id, const std::string& node, const JobVerdict& v);
+// nullopt when there is none, or when it names a level or verdict this version does not know.
 std::optional<JobVerdict> read_job_verdict(const StateDir& state, const std::string& job_id, const std::string& node);
 void remove_job_verdict(StateDir& state, const std::string& job_id, const std::string& node);
-
-// True for the verdicts that let a job start.
-bool verdict_passed(const std::string& verdict);
 
 }  // namespace sigma::spank

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "sigma/contracts/preflight_level.hpp"
 #include "sigma/core/site_config.hpp"
 
 namespace sigma::spank {
@@ -20,7 +21,8 @@ inline constexpr int kMaxRequeuesLimit = 1000;
 
 // What one job asked for. Absent options are nullopt.
 struct JobRequest {
-  std::optional<std::string> preflight;  // "" = the site's default level
+  bool preflight = false;                        // --sigma-preflight was given
+  std::optional<PreflightLevel> preflight_level;  // its value; nullopt: the site's preflight.default_level
   std::optional<int> max_requeues;
   bool fresh = false;
 };
@@ -38,12 +40,13 @@ JobRequest parse_job_request(const RawOptions& raw);
 
 // Each throws sigma::Error(usage) with one line naming the option, the value and what was expected. A null
 // value is an option given without a value.
-std::string parse_preflight_option(const char* value);
+// parse_preflight_option returns nullopt for the option given without a value (the site's default level).
+std::optional<PreflightLevel> parse_preflight_option(const char* value);
 int parse_max_requeues_option(const char* value);
 
 struct PluginArgs {
   std::string config = default_site_config_path();  // the root-owned site config
-  std::string min_level = "off";                    // every job gets at least this level
+  PreflightLevel min_level = PreflightLevel::off;     // every job gets at least this level
 };
 
 // Throws sigma::Error(config) "plugstack.conf: sigma: ARG: expected ...". On the node they are parsed where a
@@ -54,7 +57,7 @@ PluginArgs parse_plugin_args(const std::vector<std::string>& args);
 std::vector<std::string> plugin_arg_list(int argc, const char* const* argv);
 
 // The level a job's nodes are burned in at: what it asked for (off when it did not ask), raised to min_level.
-std::string resolve_level(const JobRequest& request, const PluginArgs& args, const SiteConfig& config);
+PreflightLevel resolve_level(const JobRequest& request, const PluginArgs& args, const SiteConfig& config);
 // True when the job will be burned in whatever the site config says (for failing closed without one): it asked
 // for a level other than off, or plugstack.conf names a min_level other than off (read from the raw arguments,
 // so that a misspelt one such as "min_level=Quick" fails closed too).
