@@ -114,8 +114,9 @@ show_progress() {
 }
 job_state() { on_cluster scontrol show job "$job" | tr ' ' '\n' | sed -n 's/^JobState=//p'; }
 slowest_step() {  # the step every training rank has passed, from their heartbeats (-1 before training)
-  if ! compgen -G "$HEARTBEATS/rank-*" >/dev/null; then echo -1; return; fi
-  cat "$HEARTBEATS"/rank-* | grep -o '"step":[0-9]*' | cut -d: -f2 | sort -n | head -1
+  sigma-launch beats --dir "$HEARTBEATS" | /usr/bin/python3 -c '
+import json, sys
+print(min((beat["step"] for beat in json.load(sys.stdin)["beats"]), default=-1))'
 }
 kill_rank() {  # kill_rank RANK: kill -9 the sigma-train process of this job with that rank
   local pid env pids

@@ -1,3 +1,4 @@
+#include "sigma/contracts/node_name.hpp"
 #include "sigma/ckpt/checkpoint_lifecycle.hpp"
 
 #include <algorithm>

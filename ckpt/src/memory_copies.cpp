@@ -1,3 +1,4 @@
+#include "sigma/contracts/env_names.hpp"
 #include "sigma/ckpt/memory_copies.hpp"
 
 #include <sys/stat.h>
@@ -140,15 +141,8 @@ std::string own_private_dir(const std::string& dir) {
 std::string memory_run_key(const std::string& checkpoint_dir) {
   const std::string where = fs::absolute(checkpoint_dir).lexically_normal().string();
   const std::string hash = fmt::format("{:016x}", XXH3_64bits(where.data(), where.size()));
-  const char* job = std::getenv("SLURM_JOB_ID");
+  const char* job = std::getenv(env::kSlurmJobId);
   return job != nullptr && *job != '\0' ? fmt::format("job-{}-{}", path_safe(job), hash) : "run-" + hash;
-}
-
-std::string this_node_name() {
-  if (const char* node = std::getenv("SLURMD_NODENAME"); node != nullptr && *node != '\0') return node;
-  char host[kNameBytes] = {};
-  ::gethostname(host, sizeof host - 1);
-  return host;
 }
 
 MemoryCopies::MemoryCopies(MPI_Comm comm, MemoryCopyOptions options) : comm_(comm), options_(std::move(options)) {

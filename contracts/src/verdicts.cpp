@@ -46,11 +46,14 @@ bool lets_job_start(PrologVerdict verdict) {
 
 bool is_node_fault(PrologVerdict verdict) { return verdict == PrologVerdict::fail || verdict == PrologVerdict::killed; }
 
+std::string task_verdict_name(TaskVerdict verdict) {
+  for (const auto& [value, name] : kTaskNames)
+    if (value == verdict) return std::string(name);
+  return "fail";
+}
+
 std::string task_verdict_text(const std::string& node, TaskVerdict verdict, const std::string& reason) {
-  std::string name;
-  for (const auto& [value, known] : kTaskNames)
-    if (value == verdict) name = known;
-  return node + "|" + name + (verdict == TaskVerdict::fail ? ":" + reason : "");
+  return node + "|" + task_verdict_name(verdict) + (verdict == TaskVerdict::fail ? ":" + reason : "");
 }
 
 bool task_verdict_failed(std::string_view text) { return text.find(kFailedMark) != std::string_view::npos; }

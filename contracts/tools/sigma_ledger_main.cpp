@@ -7,6 +7,7 @@
 #include "sigma/core/cli.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/contracts/ledger.hpp"
+#include "sigma/contracts/schema.hpp"
 
 namespace po = boost::program_options;
 using namespace sigma;
@@ -16,6 +17,7 @@ namespace {
 constexpr const char* kUsage = R"(usage:
   sigma-ledger show LEDGER [--host H] [--job J] [--event E] [--json]
   sigma-ledger append LEDGER --component C --event E [--detail KEY=VALUE]...
+  sigma-ledger schema            the event names, levels, verdicts and SIGMA_* names, as JSON
 exit codes: 0 ok, 2 usage, 3 not a regular file, 5 ledger not found)";
 
 // A field that is missing or not a string (a forged line) reads as "".
@@ -83,6 +85,10 @@ ExitCode run(int argc, char** argv) {
     return ExitCode::ok;
   }
   auto args = line.args;
+  if (args.size() == 1 && args[0] == "schema") {
+    fmt::print("{}\n", contracts_schema().dump(2));
+    return ExitCode::ok;
+  }
   if (args.size() != 2) usage_error("expected a command (show or append) and a LEDGER path");
   if (args[0] == "show") return show(args[1], vm);
   if (args[0] == "append") return append(args[1], vm);

@@ -7,7 +7,7 @@
 #include <regex>
 
 #include "config_keys.hpp"
-#include "sigma/core/heartbeat.hpp"
+#include "sigma/contracts/heartbeat.hpp"
 #include "taxonomy_yaml.hpp"
 
 namespace sigma {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <iostream>
 
+#include "sigma/contracts/env_names.hpp"
 #include "sigma/contracts/node_name.hpp"
 #include "sigma/core/cli.hpp"
 #include "sigma/core/error.hpp"
@@ -114,7 +115,7 @@ RunReport run_and_record(const po::variables_map& vm, const SiteConfig& config, 
 // Throughput is judged only where no other job can run beside the burn-in: the job the prolog runs for holds
 // every CPU of the node (or no job is named: an admin's own run). Not knowing counts as shared.
 Throughput preflight_throughput(const std::string& node) {
-  const char* job = std::getenv("SLURM_JOB_ID");
+  const char* job = std::getenv(env::kSlurmJobId);
   if (job == nullptr || *job == '\0') return Throughput::judged;
   try {
     return job_has_whole_node(job, node) ? Throughput::judged : Throughput::shared_node;

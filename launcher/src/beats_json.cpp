@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "sigma/core/heartbeat.hpp"
+#include "sigma/contracts/heartbeat.hpp"
 
 namespace sigma::launch {
 

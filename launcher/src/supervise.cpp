@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "sigma/core/error.hpp"
-#include "sigma/core/heartbeat.hpp"
+#include "sigma/contracts/heartbeat.hpp"
 #include "sigma/contracts/env_names.hpp"
 #include "sigma/contracts/ledger.hpp"
 #include "sigma/core/slurm_node.hpp"
@@ -337,8 +337,8 @@ class Supervisor {
     const auto steps_before = steps_still_held();
     auto held_at_launch = restart ? steps_before : std::vector<std::string>{};
     // The trainer records its guardrails' decisions in the site's ledger, as it does under the SPANK plugin.
-    StepProcess step(srun_command(attempt, restart), {{kHeartbeatDirEnv, options_.heartbeat_dir},
-                                                                    {kHeartbeatAttemptEnv, attempt.id},
+    StepProcess step(srun_command(attempt, restart), {{env::kHeartbeatDir, options_.heartbeat_dir},
+                                                                    {env::kHeartbeatAttempt, attempt.id},
                                                                     {env::kLedger, config_.paths.ledger}});
     LivenessWatch watch(config_.policy.liveness_timeout_s, ranks_of(attempt));
     SlurmStep slurm_step(steps_before, attempt.nodes);

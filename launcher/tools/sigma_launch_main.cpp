@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "sigma/contracts/env_names.hpp"
 #include "sigma/core/cli.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/core/site_config.hpp"
@@ -57,7 +58,7 @@ std::string config_help() {
 
 std::string site_config_path(const po::variables_map& vm) {
   if (vm.count("config")) return vm["config"].as<std::string>();
-  const char* from_plugin = std::getenv("SIGMA_SITE_CONFIG");  // set by the SPANK plugin
+  const char* from_plugin = std::getenv(env::kSiteConfig);  // set by the SPANK plugin
   return from_plugin && *from_plugin ? from_plugin : default_site_config_path();
 }
 

@@ -19,6 +19,7 @@ extern "C" {        // Slurm 22.05's headers declare C functions without a C++ g
 #include <exception>
 #include <string>
 
+#include "sigma/contracts/env_names.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/spank/job_verdict.hpp"
 #include "sigma/spank/options.hpp"
@@ -138,8 +139,8 @@ int slurm_spank_job_prolog(spank_t sp, int ac, char** av) {
     PrologContext context;
     context.plugin_args = plugin_arg_list(ac, av);
     context.options = raw_options(sp);
-    context.node = env_or_empty("SLURMD_NODENAME");  // the prolog's environment comes from slurmd
-    context.job_id = env_or_empty("SLURM_JOB_ID");
+    context.node = env_or_empty(sigma::env::kSlurmNodeName);  // the prolog's environment comes from slurmd
+    context.job_id = env_or_empty(sigma::env::kSlurmJobId);
     context.slurm_conf = env_or_empty("SLURM_CONF");
     context.restart_count = static_cast<unsigned>(std::strtoul(env_or_empty("SLURM_JOB_RESTART_COUNT").c_str(), nullptr, 10));
     const PrologOutcome outcome = run_job_prolog(context);
@@ -151,7 +152,7 @@ int slurm_spank_job_prolog(spank_t sp, int ac, char** av) {
 // Once per step in slurmstepd, before the tasks are forked (options are readable here, not earlier).
 int slurm_spank_user_init(spank_t sp, int ac, char** av) {
   return guarded("step setup", [&] {
-    StepContext context{plugin_arg_list(ac, av), raw_options(sp), env_or_empty("SLURMD_NODENAME"), "", 0, false};
+    StepContext context{plugin_arg_list(ac, av), raw_options(sp), env_or_empty(sigma::env::kSlurmNodeName), "", 0, false};
     std::uint32_t job_id = 0, step_id = 0, restarts = 0;
     spank_get_item(sp, S_JOB_ID, &job_id);
     spank_get_item(sp, S_JOB_STEPID, &step_id);
@@ -186,7 +187,7 @@ int slurm_spank_task_init(spank_t sp, int, char**) {
 int slurm_spank_job_epilog(spank_t, int ac, char** av) {
   guarded("job epilog", [&] {
     const auto args = parse_plugin_args(ac, av);
-    const std::string node = env_or_empty("SLURMD_NODENAME"), job = env_or_empty("SLURM_JOB_ID");
+    const std::string node = env_or_empty(sigma::env::kSlurmNodeName), job = env_or_empty(sigma::env::kSlurmJobId);
     if (!sigma::is_plain_name(node) || !sigma::is_plain_name(job)) return 0;
     const auto config = sigma::load_site_config_as_admin(args.config);
     sigma::StateDir state(config.paths.state_dir);

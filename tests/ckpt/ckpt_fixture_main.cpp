@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string>
 
+#include "sigma/contracts/env_names.hpp"
 #include "sigma/ckpt/async_saver.hpp"
 #include "sigma/ckpt/checkpoint.hpp"
 #include "sigma/core/error.hpp"
@@ -23,7 +24,7 @@ int check(const std::string& dir, int64_t step, testing::SyntheticState& state, 
   state.clear();
   LoadOptions options;
   options.strict = strict;
-  if (const char* ledger = std::getenv("SIGMA_LEDGER")) options.ledger_path = ledger;
+  if (const char* ledger = std::getenv(sigma::env::kLedger)) options.ledger_path = ledger;
   auto loaded = load_newest_checkpoint(MPI_COMM_WORLD, dir, state.view(), options);
   if (!loaded) { std::cerr << "no checkpoint\n"; return 5; }
   const int64_t bad = state.mismatches(step);

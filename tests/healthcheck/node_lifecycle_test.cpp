@@ -9,7 +9,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "sigma/core/ledger.hpp"
+#include "sigma/contracts/ledger.hpp"
 #include "sigma/core/node_drains.hpp"
 #include "sigma/core/validated_nodes.hpp"
 #include "sigma/healthcheck/node_lifecycle.hpp"

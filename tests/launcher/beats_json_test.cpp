@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "sigma/core/heartbeat.hpp"
+#include "sigma/contracts/heartbeat.hpp"
 #include "sigma/launcher/beats_json.hpp"
 
 namespace sigma::launch {
@@ -23,10 +23,10 @@ class BeatsJsonTest : public ::testing::Test {
 };
 
 TEST_F(BeatsJsonTest, EveryRanksBeatInRankOrder) {
-  setenv(kHeartbeatAttemptEnv, "4242.2", 1);
+  setenv(env::kHeartbeatAttempt, "4242.2", 1);
   write_heartbeat(dir_, {1, 120, 1000.5, "n2", 100, 990.25, 991.5, 995.75});
   write_heartbeat(dir_, {0, 121, 1000.25, "n1", 100, 990, 991.25, 995.5});
-  unsetenv(kHeartbeatAttemptEnv);
+  unsetenv(env::kHeartbeatAttempt);
   std::ofstream(dir_ + "/rank-7") << "not a beat";
   const auto json = heartbeats_json(dir_);
   EXPECT_EQ(json["dir"], dir_);

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <thread>
 
-#include "sigma/core/heartbeat.hpp"
+#include "sigma/contracts/heartbeat.hpp"
 #include "sigma/launcher/recovery_policy.hpp"
 #include "sigma/launcher/task.hpp"
 

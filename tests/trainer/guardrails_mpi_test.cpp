@@ -13,8 +13,8 @@
 #include <fstream>
 
 #include "sigma/core/error.hpp"
-#include "sigma/core/heartbeat.hpp"
-#include "sigma/core/ledger.hpp"
+#include "sigma/contracts/heartbeat.hpp"
+#include "sigma/contracts/ledger.hpp"
 #include "sigma/trainer/train_loop.hpp"
 #include "sigma/trainer/trainer.hpp"
 #include "tiny_model.hpp"
@@ -46,13 +46,13 @@ class Guardrails : public ::testing::Test {
     MPI_Bcast(path, sizeof path, MPI_CHAR, 0, MPI_COMM_WORLD);
     dir_ = path;
     setenv("SIGMA_LEDGER", (dir_ / "ledger.jsonl").c_str(), 1);
-    setenv(kHeartbeatDirEnv, dir_.c_str(), 1);
+    setenv(env::kHeartbeatDir, dir_.c_str(), 1);
   }
   void TearDown() override {
     MPI_Barrier(MPI_COMM_WORLD);
     if (world_rank() == 0) std::filesystem::remove_all(dir_);
     unsetenv("SIGMA_LEDGER");
-    unsetenv(kHeartbeatDirEnv);
+    unsetenv(env::kHeartbeatDir);
   }
 
   // The ledger's events of one kind, as every rank sees them once all have written.

@@ -9,13 +9,15 @@
 #include <fmt/format.h>
 #include <mpi.h>
 
+#include "sigma/contracts/env_names.hpp"
+#include "sigma/contracts/node_name.hpp"
 #include "sigma/core/mpi_process.hpp"
 #include "sigma/core/mpi_start.hpp"
 
 #include "sigma/ckpt/checkpoint_lifecycle.hpp"
 #include "sigma/core/cli.hpp"
 #include "sigma/core/error.hpp"
-#include "sigma/core/heartbeat.hpp"
+#include "sigma/contracts/heartbeat.hpp"
 #include "sigma/core/stop_signal.hpp"
 #include "sigma/core/wall_clock.hpp"
 #include "sigma/trainer/config.hpp"
@@ -189,7 +191,7 @@ ExitCode train(int argc, char** argv) {
   TrainConfig config;
   std::shared_ptr<TokenData> data;
   ckpt::LifecycleOptions ckpt;
-  if (const char* ledger = std::getenv("SIGMA_LEDGER")) ckpt.ledger_path = ledger;
+  if (const char* ledger = std::getenv(env::kLedger)) ckpt.ledger_path = ledger;
   const ExitCode inputs = agreed(rank, [&] { std::tie(config, data) = load_inputs(argc, argv, size, ckpt); });
   if (inputs != ExitCode::ok || !data) return inputs;  // --help also lands here with ok and no data
   const ExitCode memory = agreed(rank, [&] { check_memory(config, size, !ckpt.dir.empty()); });
@@ -204,8 +206,8 @@ ExitCode train(int argc, char** argv) {
                trainer.flops_per_token());
   LoopHooks hooks;
   // Under sigma-launch supervise every rank beats, so a stalled rank can be told from the ones waiting for it.
-  const char* heartbeat_dir = std::getenv(kHeartbeatDirEnv);
-  const char* node = std::getenv("SLURMD_NODENAME");
+  const char* heartbeat_dir = std::getenv(env::kHeartbeatDir);
+  const std::string node = this_node_name();
   long resumed_from = 0;
   double ready_at = 0;
   std::unique_ptr<LivenessBeat> alive;
@@ -213,7 +215,7 @@ ExitCode train(int argc, char** argv) {
   hooks.on_step = [&](const StepReport& report) {
     if (heartbeat_dir != nullptr && *heartbeat_dir != '\0') {
       write_heartbeat(heartbeat_dir,
-                      {rank, report.step, now_seconds(), node ? node : "", resumed_from, g_started_at, g_mpi_ready_at, ready_at});
+                      {rank, report.step, now_seconds(), node, resumed_from, g_started_at, g_mpi_ready_at, ready_at});
     }
     if (rank != 0) return;
     telemetry.record(report);

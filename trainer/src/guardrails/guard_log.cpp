@@ -9,7 +9,7 @@
 #include "sigma/contracts/node_name.hpp"
 #include "sigma/core/cli.hpp"
 #include "sigma/core/error.hpp"
-#include "sigma/core/heartbeat.hpp"
+#include "sigma/contracts/heartbeat.hpp"
 
 namespace sigma::trainer {
 namespace {
@@ -41,7 +41,7 @@ void GuardLog::decision(LedgerEvent event, nlohmann::json details) const {
 }
 
 void GuardLog::blame(int rank) const {
-  const char* dir = std::getenv(kHeartbeatDirEnv);
+  const char* dir = std::getenv(env::kHeartbeatDir);
   if (rank_ == 0 && rank >= 0 && dir != nullptr && *dir != '\0') write_blame(dir, {rank, node_of(rank)});
 }
 

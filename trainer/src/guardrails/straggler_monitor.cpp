@@ -7,7 +7,7 @@
 
 #include "sigma/core/durable_file.hpp"
 #include "sigma/core/error.hpp"
-#include "sigma/core/heartbeat.hpp"
+#include "sigma/contracts/heartbeat.hpp"
 
 namespace sigma::trainer {
 
@@ -20,7 +20,7 @@ StragglerMonitor::StragglerMonitor(const GuardConfig& config, const Comm& comm, 
       metrics_path_(config.metrics_textfile),
       compute_(static_cast<size_t>(comm.size())),
       wait_(static_cast<size_t>(comm.size())) {
-  if (const char* dir = std::getenv(kHeartbeatDirEnv); dir != nullptr) flag_dir_ = dir;
+  if (const char* dir = std::getenv(env::kHeartbeatDir); dir != nullptr) flag_dir_ = dir;
 }
 
 void StragglerMonitor::observe(int step, double step_seconds, double mpi_seconds, double work_scale) {

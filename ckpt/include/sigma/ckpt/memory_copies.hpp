@@ -39,13 +39,11 @@ class CopyFile;
 struct MemoryCopyOptions {
   std::string root;     // node-local memory directory (default /dev/shm); empty: no copies
   std::string run_key;  // names this run among others in ROOT (memory_run_key)
-  std::string node;     // this rank's node (this_node_name); the copies of a node live apart from the others'
+  std::string node;     // this rank's node (this_node_name(), contracts/node_name.hpp); the copies of a node live apart from the others'
 };
 
 // "job-<SLURM_JOB_ID>-<hash of the absolute checkpoint directory>" ("run-<hash>" outside a Slurm job).
 std::string memory_run_key(const std::string& checkpoint_dir);
-// $SLURMD_NODENAME, else the host name: on sigma's one-host test cluster the logical node, on a real one the host.
-std::string this_node_name();
 
 struct MemoryRestore {
   int64_t step = 0;

@@ -1,6 +1,6 @@
 // Every event sigma writes to the event ledger, by the part that writes it. Readers (sigma-ledger, the demo's
-// and the fault matrix's reports, an admin's jq) match on these names; `sigma-config contracts` prints them, and
-// a test checks that every name a script matches on is one of them.
+// and the fault matrix's reports, an admin's jq) match on these names; `sigma-ledger schema` prints them, and a
+// test (tests/contracts/script_names.py) checks that every event name a script matches on is one of them.
 #pragma once
 
 #include <optional>
@@ -27,7 +27,9 @@ enum class Component { healthcheck, spank, launcher, trainer, ckpt };
   X(fault_injected) X(step_rerun) X(fault_classified) X(batch_skipped) X(loss_spike) X(rolled_back)             \
   X(data_skipped) X(straggler_detected) X(straggler_cleared) X(replica_mismatch)                                \
   /* checkpoints */                                                                                             \
-  X(ckpt_rejected) X(ckpt_save_failed)
+  X(ckpt_rejected) X(ckpt_save_failed)                                                                          \
+  /* the sbatch templates, through `sigma-ledger append` */                                                     \
+  X(supervisor_died)
 
 #define SIGMA_EVENT_ENUMERATOR(name) name,
 enum class LedgerEvent { SIGMA_LEDGER_EVENTS(SIGMA_EVENT_ENUMERATOR) };

@@ -36,6 +36,7 @@ enum class TaskVerdict {
   fail,  // the burn-in failed; the reason travels with it
 };
 
+std::string task_verdict_name(TaskVerdict verdict);
 // The text one task publishes for its node: "<node>|<verdict>" or "<node>|fail:<reason>".
 std::string task_verdict_text(const std::string& node, TaskVerdict verdict, const std::string& reason = "");
 // True for a published text that says its node failed.

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "sigma/core/heartbeat.hpp"
+#include "sigma/contracts/heartbeat.hpp"
 #include "sigma/core/site_config.hpp"
 #include "sigma/launcher/liveness_watch.hpp"
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "sigma/core/heartbeat.hpp"
+#include "sigma/contracts/heartbeat.hpp"
 
 namespace sigma::launch {
 

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "sigma/core/exit_codes.hpp"
-#include "sigma/core/heartbeat.hpp"
+#include "sigma/contracts/heartbeat.hpp"
 #include "sigma/core/site_config.hpp"
 #include "sigma/core/taxonomy.hpp"
 

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "sigma/contracts/env_names.hpp"  // the supervisor names the directory and the attempt for the ranks
+
 namespace sigma {
 
 struct Heartbeat {
@@ -30,10 +32,6 @@ struct Heartbeat {
   std::string attempt = {};  // read back: the attempt it was written for ("" outside a supervised step)
 };
 
-// The environment variables through which the supervisor names the directory and the attempt for the ranks.
-inline constexpr const char* kHeartbeatDirEnv = "SIGMA_HEARTBEAT_DIR";
-inline constexpr const char* kHeartbeatAttemptEnv = "SIGMA_HEARTBEAT_ATTEMPT";
-
 // The attempt this process writes for: $SIGMA_HEARTBEAT_ATTEMPT, or "" when unset.
 std::string heartbeat_attempt_from_env();
 
@@ -46,7 +44,7 @@ std::vector<Heartbeat> read_heartbeats(const std::string& dir, const AttemptFilt
 
 // Liveness, apart from progress: a thread of each rank rewrites DIR/alive-<r> every kLivenessPeriod_s while the
 // process runs, even while its training thread waits in a collective, with the time and its node
-// (SLURMD_NODENAME), so a rank that stops beating can be placed before its first progress beat. A rank whose
+// (this_node_name()), so a rank that stops beating can be placed before its first progress beat. A rank whose
 // process is frozen or gone, or whose node died, stops beating; the ranks waiting for it do not.
 inline constexpr double kLivenessPeriod_s = 1.0;
 

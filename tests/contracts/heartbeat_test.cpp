@@ -17,7 +17,7 @@
 #include <fmt/format.h>
 
 #include "sigma/core/error.hpp"
-#include "sigma/core/heartbeat.hpp"
+#include "sigma/contracts/heartbeat.hpp"
 #include "sigma/core/trusted_path.hpp"
 
 using namespace sigma;
@@ -175,7 +175,7 @@ TEST_F(HeartbeatFileTest, AMissingDirectoryIsCreatedForItsUserOnly) {
 
 TEST_F(HeartbeatFileTest, EveryRecordCarriesTheAttemptItWasWrittenFor) {
   // A rank of an aborted attempt that thaws after the restart writes on, into the same directory.
-  ASSERT_EQ(setenv(kHeartbeatAttemptEnv, "77.1", 1), 0);
+  ASSERT_EQ(setenv(env::kHeartbeatAttempt, "77.1", 1), 0);
   write_heartbeat(dir_, {1, 900, 50.0, "n2", 0});
   write_straggler_flag(dir_, {1, "n2"});
   write_blame(dir_, {1, "n2"});
@@ -183,9 +183,9 @@ TEST_F(HeartbeatFileTest, EveryRecordCarriesTheAttemptItWasWrittenFor) {
     LivenessBeat alive(dir_, 1);
     for (int i = 0; i < 100 && read_liveness(dir_).empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  ASSERT_EQ(setenv(kHeartbeatAttemptEnv, "77.2", 1), 0);
+  ASSERT_EQ(setenv(env::kHeartbeatAttempt, "77.2", 1), 0);
   write_heartbeat(dir_, {0, 3, 60.0, "n3", 500});
-  unsetenv(kHeartbeatAttemptEnv);
+  unsetenv(env::kHeartbeatAttempt);
 
   const auto all = read_heartbeats(dir_);
   ASSERT_EQ(all.size(), 2u);

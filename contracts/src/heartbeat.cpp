@@ -1,4 +1,5 @@
-#include "sigma/core/heartbeat.hpp"
+#include "sigma/contracts/node_name.hpp"
+#include "sigma/contracts/heartbeat.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -127,7 +128,7 @@ bool get_string(const nlohmann::json& record, const char* key, std::string& out,
 bool get_attempt(const nlohmann::json& record, std::string& out, std::string& why) {
   return !record.contains("attempt") || get_string(record, "attempt", out, why);
 }
-// "node" is absent from liveness written outside a Slurm step (no SLURMD_NODENAME) or by an older writer.
+// "node" is absent from liveness written by an older writer.
 bool get_node(const nlohmann::json& record, std::string& out, std::string& why) {
   return !record.contains("node") || get_string(record, "node", out, why);
 }
@@ -158,7 +159,7 @@ void write_beat_file(const std::string& dir, const std::string& prefix, int rank
 }  // namespace
 
 std::string heartbeat_attempt_from_env() {
-  const char* attempt = std::getenv(kHeartbeatAttemptEnv);
+  const char* attempt = std::getenv(env::kHeartbeatAttempt);
   return attempt != nullptr ? attempt : "";
 }
 
@@ -220,8 +221,7 @@ struct LivenessBeat::Impl {
 LivenessBeat::LivenessBeat(std::string dir, int rank) : impl_(new Impl) {
   impl_->dir = std::move(dir);
   impl_->rank = rank;
-  const char* node = std::getenv("SLURMD_NODENAME");
-  impl_->thread = std::thread([impl = impl_, attempt = heartbeat_attempt_from_env(), node = std::string(node ? node : "")] {
+  impl_->thread = std::thread([impl = impl_, attempt = heartbeat_attempt_from_env(), node = this_node_name()] {
     std::unique_lock lock(impl->mutex);
     while (!impl->stop) {
       write_beat_file(impl->dir, kLivenessPrefix, impl->rank,
