@@ -12,7 +12,7 @@ cmake --build "$build" --target sigma_config_fuzz
 # Seed corpus: every shipped config and every known-bad one.
 corpus=$build/fuzz-corpus
 mkdir -p "$corpus"
-cp site-configs/*.yaml tests/core/bad-configs/*.yaml "$corpus/"
-"$build/core/sigma_config_fuzz" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+cp site-configs/*.yaml tests/policy/bad-configs/*.yaml "$corpus/"
+"$build/policy/sigma_config_fuzz" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
   -artifact_prefix="$build/" "$corpus"
 echo "fuzz: no crash, hang or leak in ${seconds}s"

@@ -19,8 +19,8 @@
 
 #include "sigma/ckpt/async_saver.hpp"
 #include "sigma/ckpt/checkpoint.hpp"
-#include "sigma/core/mpi_process.hpp"
-#include "sigma/core/mpi_start.hpp"
+#include "sigma/platform/mpi_process.hpp"
+#include "sigma/platform/mpi_start.hpp"
 
 namespace {
 

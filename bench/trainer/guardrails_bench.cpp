@@ -17,8 +17,8 @@
 #include <mpi.h>
 
 #include "bench_model.hpp"
-#include "sigma/core/mpi_process.hpp"
-#include "sigma/core/mpi_start.hpp"
+#include "sigma/platform/mpi_process.hpp"
+#include "sigma/platform/mpi_start.hpp"
 #include "sigma/trainer/guardrails/spike_detector.hpp"
 #include "sigma/trainer/trainer.hpp"
 

@@ -19,7 +19,7 @@
 
 #include "bench_model.hpp"
 #include "sigma/ckpt/memory_copies.hpp"
-#include "sigma/core/mpi_start.hpp"
+#include "sigma/platform/mpi_start.hpp"
 #include "sigma/trainer/trainer.hpp"
 
 using namespace sigma::trainer;

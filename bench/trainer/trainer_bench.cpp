@@ -20,8 +20,8 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_model.hpp"
-#include "sigma/core/mpi_process.hpp"
-#include "sigma/core/mpi_start.hpp"
+#include "sigma/platform/mpi_process.hpp"
+#include "sigma/platform/mpi_start.hpp"
 #include "sigma/trainer/parallel.hpp"
 #include "sigma/trainer/peak.hpp"
 #include "sigma/trainer/sgemm.hpp"

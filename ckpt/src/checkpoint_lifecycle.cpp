@@ -16,7 +16,7 @@
 #include "sigma/core/durable_file.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/contracts/ledger.hpp"
-#include "sigma/core/stop_agreement.hpp"
+#include "sigma/platform/stop_agreement.hpp"
 #include "step_commit.hpp"
 
 namespace sigma::ckpt {

@@ -49,6 +49,8 @@ std::string printable(std::string_view text) {
 int run_main(const std::string& program, const std::function<ExitCode()>& body) {
   try {
     return to_int(body());
+  } catch (const HelpShown&) {
+    return to_int(ExitCode::ok);
   } catch (const Error& e) {
     fmt::print(stderr, "{}: {}\n", program, printable(e.what()));
     return to_int(e.code());

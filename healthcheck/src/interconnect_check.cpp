@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "sigma/contracts/node_name.hpp"
-#include "sigma/core/mpi_start.hpp"
+#include "sigma/platform/mpi_start.hpp"
 #include "sigma/healthcheck/check.hpp"
 #include "sigma/healthcheck/fault_injector.hpp"
 

@@ -13,13 +13,13 @@
 #include "sigma/contracts/node_name.hpp"
 #include "sigma/core/cli.hpp"
 #include "sigma/core/error.hpp"
-#include "sigma/core/mpi_process.hpp"
-#include "sigma/core/site_config.hpp"
+#include "sigma/platform/mpi_process.hpp"
+#include "sigma/policy/site_config.hpp"
 #include "sigma/healthcheck/calibrate.hpp"
 #include "sigma/healthcheck/node_lifecycle.hpp"
 #include "sigma/healthcheck/report.hpp"
 #include "sigma/healthcheck/runner.hpp"
-#include "sigma/core/slurm_node.hpp"
+#include "sigma/platform/slurm_node.hpp"
 
 namespace po = boost::program_options;
 using namespace sigma;

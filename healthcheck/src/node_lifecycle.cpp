@@ -7,8 +7,8 @@
 
 #include "sigma/core/error.hpp"
 #include "sigma/contracts/ledger.hpp"
-#include "sigma/core/node_drains.hpp"
-#include "sigma/core/validated_nodes.hpp"
+#include "sigma/policy/node_drains.hpp"
+#include "sigma/policy/validated_nodes.hpp"
 
 namespace sigma::hc {
 namespace {

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "sigma/core/error.hpp"
-#include "sigma/core/slurm_node.hpp"
+#include "sigma/platform/slurm_node.hpp"
 
 namespace sigma::launch {
 namespace {

@@ -12,7 +12,7 @@
 #include "sigma/contracts/env_names.hpp"
 #include "sigma/contracts/node_name.hpp"
 #include "sigma/contracts/verdicts.hpp"
-#include "sigma/core/preflight_process.hpp"
+#include "sigma/healthcheck/preflight_process.hpp"
 #include "sigma/core/error.hpp"
 
 namespace sigma::launch {

@@ -13,7 +13,7 @@
 #include "sigma/contracts/env_names.hpp"
 #include "sigma/core/cli.hpp"
 #include "sigma/core/error.hpp"
-#include "sigma/core/site_config.hpp"
+#include "sigma/policy/site_config.hpp"
 #include "sigma/launcher/beats_json.hpp"
 #include "sigma/launcher/supervise.hpp"
 #include "sigma/launcher/task.hpp"

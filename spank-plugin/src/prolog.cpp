@@ -10,9 +10,9 @@
 
 #include "sigma/core/error.hpp"
 #include "sigma/contracts/ledger.hpp"
-#include "sigma/core/node_drains.hpp"
-#include "sigma/core/preflight_process.hpp"
-#include "sigma/core/validated_nodes.hpp"
+#include "sigma/policy/node_drains.hpp"
+#include "sigma/healthcheck/preflight_process.hpp"
+#include "sigma/policy/validated_nodes.hpp"
 #include "sigma/spank/job_verdict.hpp"
 
 namespace sigma::spank {

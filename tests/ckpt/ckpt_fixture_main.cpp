@@ -12,8 +12,8 @@
 #include "sigma/ckpt/async_saver.hpp"
 #include "sigma/ckpt/checkpoint.hpp"
 #include "sigma/core/error.hpp"
-#include "sigma/core/mpi_process.hpp"
-#include "sigma/core/mpi_start.hpp"
+#include "sigma/platform/mpi_process.hpp"
+#include "sigma/platform/mpi_start.hpp"
 #include "synthetic_state.hpp"
 
 using namespace sigma::ckpt;

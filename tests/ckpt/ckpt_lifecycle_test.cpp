@@ -12,7 +12,7 @@
 #include "sigma/ckpt/checkpoint_lifecycle.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/contracts/ledger.hpp"
-#include "sigma/core/stop_signal.hpp"
+#include "sigma/platform/stop_signal.hpp"
 #include "synthetic_state.hpp"
 
 namespace sigma::ckpt::testing {

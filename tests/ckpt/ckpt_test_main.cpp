@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
-#include "sigma/core/mpi_process.hpp"
-#include "sigma/core/mpi_start.hpp"
+#include "sigma/platform/mpi_process.hpp"
+#include "sigma/platform/mpi_start.hpp"
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "sigma/core/tensor_state.hpp"
+#include "sigma/contracts/tensor_state.hpp"
 
 namespace sigma::ckpt::testing {
 

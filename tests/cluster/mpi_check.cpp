@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "sigma/core/mpi_process.hpp"
-#include "sigma/core/mpi_start.hpp"
+#include "sigma/platform/mpi_process.hpp"
+#include "sigma/platform/mpi_start.hpp"
 
 int main(int argc, char** argv) {
   sigma::core::start_mpi(&argc, &argv);

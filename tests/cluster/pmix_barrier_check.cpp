@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <vector>
 
-#include "sigma/core/mpi_process.hpp"
-#include "sigma/core/mpi_start.hpp"
+#include "sigma/platform/mpi_process.hpp"
+#include "sigma/platform/mpi_start.hpp"
 
 int main(int argc, char** argv) {
   constexpr double kLateBy = 0.5, kEnough = 0.4;  // seconds

@@ -15,7 +15,7 @@
 
 #include "sigma/core/durable_file.hpp"
 #include "sigma/core/error.hpp"
-#include "sigma/core/site_config.hpp"
+#include "sigma/policy/site_config.hpp"
 #include "sigma/core/trusted_path.hpp"
 
 using namespace sigma;

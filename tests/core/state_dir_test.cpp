@@ -8,9 +8,9 @@
 #include <fstream>
 
 #include "sigma/core/error.hpp"
-#include "sigma/core/node_drains.hpp"
+#include "sigma/policy/node_drains.hpp"
 #include "sigma/core/state_dir.hpp"
-#include "sigma/core/validated_nodes.hpp"
+#include "sigma/policy/validated_nodes.hpp"
 
 using namespace sigma;
 

@@ -10,8 +10,8 @@
 #include <filesystem>
 
 #include "sigma/contracts/ledger.hpp"
-#include "sigma/core/node_drains.hpp"
-#include "sigma/core/validated_nodes.hpp"
+#include "sigma/policy/node_drains.hpp"
+#include "sigma/policy/validated_nodes.hpp"
 #include "sigma/healthcheck/node_lifecycle.hpp"
 
 namespace sigma::hc {

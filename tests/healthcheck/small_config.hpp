@@ -2,7 +2,7 @@
 // second, so detection can be asserted many times per test run.
 #pragma once
 
-#include "sigma/core/site_config.hpp"
+#include "sigma/policy/site_config.hpp"
 
 namespace sigma::hc::testing {
 

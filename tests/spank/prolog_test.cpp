@@ -7,9 +7,9 @@
 #include <fstream>
 
 #include "sigma/contracts/ledger.hpp"
-#include "sigma/core/node_drains.hpp"
-#include "sigma/core/preflight_process.hpp"
-#include "sigma/core/validated_nodes.hpp"
+#include "sigma/policy/node_drains.hpp"
+#include "sigma/healthcheck/preflight_process.hpp"
+#include "sigma/policy/validated_nodes.hpp"
 #include "sigma/spank/job_verdict.hpp"
 #include "sigma/spank/prolog.hpp"
 #include "sigma/spank/step_setup.hpp"

@@ -7,7 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../spank/lib.sh"
 
 # The templates call sigma's binaries by name, as an installed system has them on PATH.
 PATH=$(dirname "$SIGMA_LAUNCH"):$(dirname "$SIGMA_TRAIN"):$(dirname "$SIGMA_CKPT"):$(dirname "$SIGMA_HEALTHCHECK"):$PATH
-PATH=$(cd "$(dirname "$SIGMA_HEALTHCHECK")/../core" && pwd):$PATH  # sigma-config
+PATH=$(cd "$(dirname "$SIGMA_HEALTHCHECK")/../policy" && pwd):$PATH  # sigma-config
 PATH=$(cd "$(dirname "$SIGMA_HEALTHCHECK")/../contracts" && pwd):$PATH  # sigma-ledger
 export PATH SIGMA_SITE_CONFIG=$SITE
 

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "sigma/core/stop_agreement.hpp"
+#include "sigma/platform/stop_agreement.hpp"
 
 namespace sigma::trainer {
 namespace {

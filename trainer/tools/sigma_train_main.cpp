@@ -11,14 +11,14 @@
 
 #include "sigma/contracts/env_names.hpp"
 #include "sigma/contracts/node_name.hpp"
-#include "sigma/core/mpi_process.hpp"
-#include "sigma/core/mpi_start.hpp"
+#include "sigma/platform/mpi_process.hpp"
+#include "sigma/platform/mpi_start.hpp"
 
 #include "sigma/ckpt/checkpoint_lifecycle.hpp"
 #include "sigma/core/cli.hpp"
 #include "sigma/core/error.hpp"
 #include "sigma/contracts/heartbeat.hpp"
-#include "sigma/core/stop_signal.hpp"
+#include "sigma/platform/stop_signal.hpp"
 #include "sigma/core/wall_clock.hpp"
 #include "sigma/trainer/config.hpp"
 #include "sigma/trainer/memory_footprint.hpp"
@@ -97,7 +97,7 @@ std::pair<TrainConfig, std::shared_ptr<TokenData>> load_inputs(int argc, char** 
   auto vm = parse(argc, argv, options, nullptr);
   if (vm.count("help")) {
     std::cout << kUsage << options;
-    throw ExitCode::ok;
+    throw HelpShown{};
   }
   TrainConfig config;
   apply_command_line(vm, config);
@@ -157,8 +157,8 @@ ExitCode agreed(int rank, Phase&& phase) {
   } catch (const Error& e) {
     failure = e.code();
     message = e.what();
-  } catch (ExitCode help) {
-    failure = help;
+  } catch (const HelpShown&) {
+    // printed: the phase's result stays empty, and the run ends with ok
   }
   return agree_on_failure(rank, failure, message);
 }

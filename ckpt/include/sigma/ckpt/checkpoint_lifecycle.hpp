@@ -32,7 +32,7 @@
 #include "sigma/ckpt/checkpoint.hpp"
 #include "sigma/ckpt/memory_copies.hpp"
 #include "sigma/core/error.hpp"
-#include "sigma/core/tensor_state.hpp"
+#include "sigma/contracts/tensor_state.hpp"
 
 namespace sigma::ckpt {
 

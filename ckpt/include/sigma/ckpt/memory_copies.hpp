@@ -30,7 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sigma/core/tensor_state.hpp"
+#include "sigma/contracts/tensor_state.hpp"
 
 namespace sigma::ckpt {
 

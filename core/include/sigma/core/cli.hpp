@@ -13,8 +13,12 @@
 
 namespace sigma {
 
-// Runs `body`; a sigma::Error prints "program: message" and returns its code; a bad command-line option
-// (boost::program_options) returns usage; anything else returns internal.
+// The one error style: a failure is a thrown sigma::Error (exit code + one line); a command line that asked for
+// --help throws HelpShown once the help is printed, from however deep its parsing runs, and the program ends ok.
+struct HelpShown {};
+
+// Runs `body`; a sigma::Error prints "program: message" and returns its code; HelpShown returns ok; a bad
+// command-line option (boost::program_options) returns usage; anything else returns internal.
 int run_main(const std::string& program, const std::function<ExitCode()>& body);
 
 // A command line of the form `program [options] ARGS...`: the parsed options and the positional words.

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "sigma/core/site_config.hpp"
+#include "sigma/policy/site_config.hpp"
 #include "sigma/healthcheck/baseline.hpp"
 #include "sigma/healthcheck/runner.hpp"
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "sigma/core/site_config.hpp"
+#include "sigma/policy/site_config.hpp"
 #include "sigma/healthcheck/baseline.hpp"
 
 namespace sigma::hc {

@@ -9,7 +9,7 @@
 #include <span>
 #include <string>
 
-#include "sigma/core/site_config.hpp"
+#include "sigma/policy/site_config.hpp"
 
 namespace sigma::hc {
 

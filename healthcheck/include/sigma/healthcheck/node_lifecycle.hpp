@@ -14,8 +14,8 @@
 #include <string>
 
 #include "sigma/core/exit_codes.hpp"
-#include "sigma/core/site_config.hpp"
-#include "sigma/core/slurm_node.hpp"
+#include "sigma/policy/site_config.hpp"
+#include "sigma/platform/slurm_node.hpp"
 #include "sigma/healthcheck/runner.hpp"
 
 namespace sigma::hc {

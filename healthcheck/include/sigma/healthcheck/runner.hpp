@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "sigma/core/exit_codes.hpp"
-#include "sigma/core/site_config.hpp"
+#include "sigma/policy/site_config.hpp"
 #include "sigma/healthcheck/check.hpp"
 
 namespace sigma::hc {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "sigma/contracts/heartbeat.hpp"
-#include "sigma/core/site_config.hpp"
+#include "sigma/policy/site_config.hpp"
 #include "sigma/launcher/liveness_watch.hpp"
 
 namespace sigma::launch {

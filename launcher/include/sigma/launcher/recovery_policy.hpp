@@ -25,8 +25,8 @@
 
 #include "sigma/core/exit_codes.hpp"
 #include "sigma/contracts/heartbeat.hpp"
-#include "sigma/core/site_config.hpp"
-#include "sigma/core/taxonomy.hpp"
+#include "sigma/policy/site_config.hpp"
+#include "sigma/policy/taxonomy.hpp"
 
 namespace sigma::launch {
 

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "sigma/core/taxonomy.hpp"
+#include "sigma/policy/taxonomy.hpp"
 
 namespace sigma::launch {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "sigma/core/exit_codes.hpp"
-#include "sigma/core/site_config.hpp"
+#include "sigma/policy/site_config.hpp"
 
 namespace sigma::launch {
 

@@ -12,7 +12,7 @@
 
 #include "sigma/contracts/preflight_level.hpp"
 #include "sigma/core/exit_codes.hpp"
-#include "sigma/core/site_config.hpp"
+#include "sigma/policy/site_config.hpp"
 
 namespace sigma::launch {
 

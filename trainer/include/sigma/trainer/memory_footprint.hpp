@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "sigma/core/memory_headroom.hpp"
+#include "sigma/platform/memory_headroom.hpp"
 #include "sigma/trainer/config.hpp"
 
 namespace sigma::trainer {

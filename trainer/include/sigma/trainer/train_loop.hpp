@@ -24,7 +24,7 @@ struct LoopHooks {
   std::function<bool(Trainer&)> rollback;
 };
 
-// Trains until config.steps; returns ok, or requeue when a stop was requested (sigma/core/stop_signal.hpp: SIGTERM,
+// Trains until config.steps; returns ok, or requeue when a stop was requested (sigma/platform/stop_signal.hpp: SIGTERM,
 // SIGUSR1) on any rank and the checkpoint hook saved the state after that step (transient when there was no hook
 // to save it). Throws sigma::Error from the trainer.
 ExitCode run_training(Trainer& trainer, const LoopHooks& hooks);

@@ -11,7 +11,7 @@
 #include <mpi.h>
 #include <nlohmann/json.hpp>
 
-#include "sigma/core/tensor_state.hpp"
+#include "sigma/contracts/tensor_state.hpp"
 #include "sigma/trainer/batch_share.hpp"
 #include "sigma/trainer/comm.hpp"
 #include "sigma/trainer/config.hpp"
