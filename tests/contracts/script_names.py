@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 # Where a script names an event: `--event NAME`, the shell helper `events NAME`, a story step `NAME{...}` or
-# 'NAME' (e2e/ledger_story.py), and Python comparisons on the "event" field.
+# 'NAME' (tests/fault-matrix/ledger_story.py), and Python comparisons on the "event" field.
 PATTERNS = [
     re.compile(r"--event\s+([a-z][a-z_]+)\b"),
     re.compile(r"\bevents\s+([a-z]+_[a-z_]+)\b"),
@@ -18,8 +18,7 @@ PATTERNS = [
     re.compile(r"""^[ \t]*story[ \t]+((?:'[^']*'|"[^"]*"|[a-z_]+|\\\n|[ \t])+)""", re.M),
 ]
 STORY_WORD = re.compile(r"""(?:^|\s|['"])([a-z][a-z_]*)(?=[{'"\s]|$)""")
-SCRIPT_GLOBS = ["e2e/**/*.sh", "e2e/**/*.py", "scripts/*.sh", "scripts/*.py", "tests/**/*.sh",
-                "sbatch-templates/*.sbatch"]
+SCRIPT_GLOBS = ["tests/**/*.sh", "tests/**/*.py", "scripts/*.sh", "scripts/*.py", "sbatch-templates/*.sbatch"]
 # Names given to `sigma-ledger append` by tests of the tool itself.
 NOT_EVENTS = {"e"}
 

@@ -1,6 +1,6 @@
 // What a verdict does to the node, against a simulated slurmctld: an admin's drain during a burn-in is never
 // undone or overwritten, a flapping node is held for a human, a re-drain restarts the hold-off, and throughput on
-// a shared node neither drains it nor leaves a cached pass. (tests/spank/recycle_admin_drain.sh does the first on
+// a shared node neither drains it nor leaves a cached pass. (tests/spank-plugin/recycle_admin_drain.sh does the first on
 // the local cluster.)
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -1,8 +1,8 @@
 # Helpers for the sbatch templates' tests: the templates are submitted unchanged (knobs through the environment
 # and sbatch's command line) to the local cluster whose plugstack.conf loads the SPANK plugin.
-# Expects, besides tests/spank/lib.sh's variables: SIGMA_TEMPLATES (sbatch-templates/), SIGMA_LAUNCH, SIGMA_TRAIN,
+# Expects, besides tests/spank-plugin/lib.sh's variables: SIGMA_TEMPLATES (sbatch-templates/), SIGMA_LAUNCH, SIGMA_TRAIN,
 # SIGMA_CKPT.
-source "$(dirname "${BASH_SOURCE[0]}")/../spank/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../spank-plugin/lib.sh"
 : "${SIGMA_TEMPLATES:?}" "${SIGMA_LAUNCH:?}" "${SIGMA_TRAIN:?}" "${SIGMA_CKPT:?}"
 
 # The templates call sigma's binaries by name, as an installed system has them on PATH.

@@ -51,7 +51,7 @@ def report(path, runs, command, machine):
         "the range in brackets. Detection: the fault (the outside action, or the injected fault's ledger event) to",
         "sigma's decision (the supervisor's `step_failed`, the prolog's verdict, the trainer's guardrail event).",
         "Recovery: that decision to the first new training step (every rank ready to train, from its heartbeat).",
-        "What each case asserts: e2e/README.md.",
+        "What each case asserts: tests/fault-matrix/README.md.",
         "",
         "| case | passed | detection (s) | recovery (s) | steps redone | blamed node | final weights bitwise equal |",
         "|---|---|---|---|---|---|---|",

@@ -1,10 +1,10 @@
-# The fault matrix's helpers (e2e/README.md). A case sources this file; it brings in tests/templates/lib.sh (the
+# The fault matrix's helpers (tests/fault-matrix/README.md). A case sources this file; it brings in tests/sbatch-templates/lib.sh (the
 # template submitted unchanged to the local cluster whose plugstack.conf loads the SPANK plugin), which brings in
-# tests/spank/lib.sh and tests/cluster/lib.sh. Besides their variables it expects
-#   E2E_WORK     the matrix's directory: the reference run (e2e/reference.sh) and the result records
-#   E2E_RUN      which run of the matrix this is (e2e/run-matrix sets it; default 1)
+# tests/spank-plugin/lib.sh and tests/cluster/lib.sh. Besides their variables it expects
+#   E2E_WORK     the matrix's directory: the reference run (tests/fault-matrix/reference.sh) and the result records
+#   E2E_RUN      which run of the matrix this is (tests/fault-matrix/run-matrix sets it; default 1)
 #   E2E_RESULTS  the JSON-lines file that gets this case's result record (default E2E_WORK/results.jsonl)
-source "$(dirname "${BASH_SOURCE[0]}")/../tests/templates/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../sbatch-templates/lib.sh"
 : "${E2E_WORK:?}"
 readonly E2E_LIB_DIR=$(dirname "${BASH_SOURCE[0]}")
 readonly CASE=$(basename "$0" .sh)
@@ -91,7 +91,7 @@ event_time() {
 # event_detail EVENT FIELD [N]: a detail of the job's Nth EVENT.
 event_detail() { events "$JOB" "$1" | sed -n "${3:-1}p" | json_field "details.$2"; }
 # story EVENT[{key=value,...}]...: the job's ledger holds these events in this order (other events may come
-# between them); e2e/ledger_story.py prints the whole story either way.
+# between them); tests/fault-matrix/ledger_story.py prints the whole story either way.
 story() {
   job_events | /usr/bin/python3 "$E2E_LIB_DIR/ledger_story.py" "$@" || fail "job $JOB's ledger does not tell: $*"
   note story "$*"
@@ -263,4 +263,4 @@ finish_case() {
 }
 trap finish_case EXIT
 [ -s "$REFERENCE/2ranks.manifest.json" ] || [ "$CASE" = reference ] ||
-  fail "no fault-free reference run in $REFERENCE (the e2e_reference fixture, e2e/reference.sh)"
+  fail "no fault-free reference run in $REFERENCE (the e2e_reference fixture, tests/fault-matrix/reference.sh)"
