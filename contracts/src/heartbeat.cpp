@@ -93,51 +93,51 @@ std::optional<nlohmann::json> read_record(const std::filesystem::path& path) {
   return record;
 }
 
-// Typed fields of a record; each returns false, with `why` set, for a missing key or a value of another type or
-// range. Integers must be JSON integers (a double such as 1e300 would not fit).
-bool get_long(const nlohmann::json& record, const char* key, long& out, std::string& why) {
+// Typed fields of a record; each throws Error(bad_data) naming the key for a missing key or a value of another
+// type or range. Integers must be JSON integers (a double such as 1e300 would not fit).
+[[noreturn]] void bad_field(const char* key, const char* expected) {
+  throw Error(ExitCode::bad_data, fmt::format("\"{}\": expected {}", key, expected));
+}
+long long_field(const nlohmann::json& record, const char* key) {
   const auto it = record.find(key);
   const bool fits = it != record.end() && (it->is_number_integer() && !(it->is_number_unsigned() &&
                                                                         it->get<unsigned long>() > LONG_MAX));
-  if (!fits) {
-    why = fmt::format("\"{}\": expected an integer", key);
-    return false;
-  }
-  out = it->get<long>();
-  return true;
+  if (!fits) bad_field(key, "an integer");
+  return it->get<long>();
 }
-bool get_double(const nlohmann::json& record, const char* key, double& out, std::string& why) {
+double double_field(const nlohmann::json& record, const char* key) {
   const auto it = record.find(key);
-  if (it == record.end() || !it->is_number() || !std::isfinite(it->get<double>())) {
-    why = fmt::format("\"{}\": expected a number", key);
-    return false;
-  }
-  out = it->get<double>();
-  return true;
+  if (it == record.end() || !it->is_number() || !std::isfinite(it->get<double>())) bad_field(key, "a number");
+  return it->get<double>();
 }
-bool get_string(const nlohmann::json& record, const char* key, std::string& out, std::string& why) {
+std::string string_field(const nlohmann::json& record, const char* key) {
   const auto it = record.find(key);
-  if (it == record.end() || !it->is_string()) {
-    why = fmt::format("\"{}\": expected a string", key);
-    return false;
-  }
-  out = it->get<std::string>();
-  return true;
+  if (it == record.end() || !it->is_string()) bad_field(key, "a string");
+  return it->get<std::string>();
 }
-// "attempt" is absent from records written outside a supervised step.
-bool get_attempt(const nlohmann::json& record, std::string& out, std::string& why) {
-  return !record.contains("attempt") || get_string(record, "attempt", out, why);
-}
-// "node" is absent from liveness written by an older writer.
-bool get_node(const nlohmann::json& record, std::string& out, std::string& why) {
-  return !record.contains("node") || get_string(record, "node", out, why);
+// "attempt" is absent from records written outside a supervised step, "node" from liveness an older writer wrote.
+std::string optional_string_field(const nlohmann::json& record, const char* key) {
+  return record.contains(key) ? string_field(record, key) : "";
 }
 // The rank a record names must be the file's.
-bool rank_matches(const nlohmann::json& record, int rank, std::string& why) {
-  long named = -1;
-  if (!get_long(record, "rank", named, why)) return false;
-  if (named != rank) why = fmt::format("\"rank\": {} in the file of rank {}", named, rank);
-  return named == rank;
+void check_rank(const nlohmann::json& record, int rank) {
+  const long named = long_field(record, "rank");
+  if (named != rank) throw Error(ExitCode::bad_data, fmt::format("\"rank\": {} in the file of rank {}", named, rank));
+}
+
+// Parses every DIR/<prefix><rank> file that holds a JSON object; a record `parse` refuses (throws Error) is
+// skipped, said once per file.
+template <typename Parse>
+void for_each_record(const std::string& dir, const std::string& prefix, Parse parse) {
+  for_each_beat_file(dir, prefix, [&](const std::filesystem::path& path, int rank) {
+    const auto record = read_record(path);
+    if (!record) return;
+    try {
+      parse(*record, rank);
+    } catch (const Error& e) {
+      skip_file(path, e.what());
+    }
+  });
 }
 
 bool wanted(const AttemptFilter& filter, const std::string& attempt) { return !filter || *filter == attempt; }
@@ -174,19 +174,18 @@ void write_heartbeat(const std::string& dir, const Heartbeat& beat) {
 
 std::vector<Heartbeat> read_heartbeats(const std::string& dir, const AttemptFilter& attempt) {
   std::vector<Heartbeat> beats;
-  for_each_beat_file(dir, kProgressPrefix, [&](const std::filesystem::path& path, int rank) {
-    const auto record = read_record(path);
-    if (!record) return;
-    Heartbeat beat;
-    beat.rank = rank;
-    std::string why;
-    const bool whole = rank_matches(*record, rank, why) && get_long(*record, "step", beat.step, why) &&
-                       get_double(*record, "time", beat.time, why) && get_string(*record, "node", beat.node, why) &&
-                       get_long(*record, "resumed_from", beat.resumed_from, why) &&
-                       get_double(*record, "started_at", beat.started_at, why) &&
-                       get_double(*record, "mpi_ready_at", beat.mpi_ready_at, why) &&
-                       get_double(*record, "ready_at", beat.ready_at, why) && get_attempt(*record, beat.attempt, why);
-    if (!whole) return skip_file(path, why);
+  for_each_record(dir, kProgressPrefix, [&](const nlohmann::json& record, int rank) {
+    check_rank(record, rank);
+    // A braced list is evaluated in order: the first bad field, in this order, is the one named.
+    Heartbeat beat{rank,
+                   long_field(record, "step"),
+                   double_field(record, "time"),
+                   string_field(record, "node"),
+                   long_field(record, "resumed_from"),
+                   double_field(record, "started_at"),
+                   double_field(record, "mpi_ready_at"),
+                   double_field(record, "ready_at"),
+                   optional_string_field(record, "attempt")};
     if (wanted(attempt, beat.attempt)) beats.push_back(std::move(beat));
   });
   return beats;
@@ -243,15 +242,11 @@ LivenessBeat::~LivenessBeat() {
 
 std::vector<Liveness> read_liveness(const std::string& dir, const AttemptFilter& attempt) {
   std::vector<Liveness> out;
-  for_each_beat_file(dir, kLivenessPrefix, [&](const std::filesystem::path& path, int rank) {
-    const auto record = read_record(path);
-    if (!record) return;
-    Liveness alive{rank, 0, ""};
-    std::string written_for, why;
-    const bool whole = get_double(*record, "time", alive.time, why) && get_attempt(*record, written_for, why) &&
-                       get_node(*record, alive.node, why);
-    if (!whole) return skip_file(path, why);
-    if (wanted(attempt, written_for)) out.push_back(std::move(alive));
+  for_each_record(dir, kLivenessPrefix, [&](const nlohmann::json& record, int rank) {
+    const double time = double_field(record, "time");
+    const std::string written_for = optional_string_field(record, "attempt");
+    const std::string node = optional_string_field(record, "node");
+    if (wanted(attempt, written_for)) out.push_back(Liveness{rank, time, node});
   });
   return out;
 }
@@ -267,14 +262,11 @@ void write_rank_flag(const std::string& dir, const std::string& prefix, const Ra
 
 std::vector<RankOnNode> read_rank_flags(const std::string& dir, const std::string& prefix, const AttemptFilter& attempt) {
   std::vector<RankOnNode> flags;
-  for_each_beat_file(dir, prefix, [&](const std::filesystem::path& path, int rank) {
-    const auto record = read_record(path);
-    if (!record) return;
-    RankOnNode flag{rank, ""};
-    std::string written_for, why;
-    const bool whole = rank_matches(*record, rank, why) && get_string(*record, "node", flag.node, why) &&
-                       get_attempt(*record, written_for, why);
-    if (!whole || flag.node.empty()) return skip_file(path, whole ? "\"node\": expected a node name" : why);
+  for_each_record(dir, prefix, [&](const nlohmann::json& record, int rank) {
+    check_rank(record, rank);
+    RankOnNode flag{rank, string_field(record, "node")};
+    const std::string written_for = optional_string_field(record, "attempt");
+    if (flag.node.empty()) throw Error(ExitCode::bad_data, "\"node\": expected a node name");
     if (wanted(attempt, written_for)) flags.push_back(std::move(flag));
   });
   return flags;

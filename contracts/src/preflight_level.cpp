@@ -1,11 +1,11 @@
 #include "sigma/contracts/preflight_level.hpp"
 
-#include <utility>
+#include "name_table.hpp"
 
 namespace sigma {
 namespace {
 
-constexpr std::array<std::pair<PreflightLevel, std::string_view>, 4> kNames = {{
+constexpr NameTable<PreflightLevel, 4> kNames = {{
     {PreflightLevel::off, "off"},
     {PreflightLevel::quick, "quick"},
     {PreflightLevel::standard, "standard"},
@@ -14,17 +14,9 @@ constexpr std::array<std::pair<PreflightLevel, std::string_view>, 4> kNames = {{
 
 }  // namespace
 
-std::string level_name(PreflightLevel level) {
-  for (const auto& [value, name] : kNames)
-    if (value == level) return std::string(name);
-  return "off";
-}
+std::string level_name(PreflightLevel level) { return name_in(kNames, level); }
 
-std::optional<PreflightLevel> parse_level(std::string_view name) {
-  for (const auto& [value, known] : kNames)
-    if (known == name) return value;
-  return std::nullopt;
-}
+std::optional<PreflightLevel> parse_level(std::string_view name) { return value_in(kNames, name); }
 
 std::string level_choices() { return "off, quick, standard or extended"; }
 

@@ -1,12 +1,11 @@
 #include "sigma/contracts/verdicts.hpp"
 
-#include <array>
-#include <utility>
+#include "name_table.hpp"
 
 namespace sigma {
 namespace {
 
-constexpr std::array<std::pair<PrologVerdict, std::string_view>, 8> kPrologNames = {{
+constexpr NameTable<PrologVerdict, 8> kPrologNames = {{
     {PrologVerdict::off, "off"},
     {PrologVerdict::pass, "pass"},
     {PrologVerdict::cached, "cached"},
@@ -17,7 +16,7 @@ constexpr std::array<std::pair<PrologVerdict, std::string_view>, 8> kPrologNames
     {PrologVerdict::none, "none"},
 }};
 
-constexpr std::array<std::pair<TaskVerdict, std::string_view>, 4> kTaskNames = {{
+constexpr NameTable<TaskVerdict, 4> kTaskNames = {{
     {TaskVerdict::off, "off"},
     {TaskVerdict::pass, "pass"},
     {TaskVerdict::skip, "skip"},
@@ -28,17 +27,9 @@ constexpr std::string_view kFailedMark = "|fail:";
 
 }  // namespace
 
-std::string verdict_name(PrologVerdict verdict) {
-  for (const auto& [value, name] : kPrologNames)
-    if (value == verdict) return std::string(name);
-  return "none";
-}
+std::string verdict_name(PrologVerdict verdict) { return name_in(kPrologNames, verdict); }
 
-std::optional<PrologVerdict> parse_prolog_verdict(std::string_view name) {
-  for (const auto& [value, known] : kPrologNames)
-    if (known == name) return value;
-  return std::nullopt;
-}
+std::optional<PrologVerdict> parse_prolog_verdict(std::string_view name) { return value_in(kPrologNames, name); }
 
 bool lets_job_start(PrologVerdict verdict) {
   return verdict == PrologVerdict::off || verdict == PrologVerdict::pass || verdict == PrologVerdict::cached;
@@ -46,11 +37,7 @@ bool lets_job_start(PrologVerdict verdict) {
 
 bool is_node_fault(PrologVerdict verdict) { return verdict == PrologVerdict::fail || verdict == PrologVerdict::killed; }
 
-std::string task_verdict_name(TaskVerdict verdict) {
-  for (const auto& [value, name] : kTaskNames)
-    if (value == verdict) return std::string(name);
-  return "fail";
-}
+std::string task_verdict_name(TaskVerdict verdict) { return name_in(kTaskNames, verdict); }
 
 std::string task_verdict_text(const std::string& node, TaskVerdict verdict, const std::string& reason) {
   return node + "|" + task_verdict_name(verdict) + (verdict == TaskVerdict::fail ? ":" + reason : "");
