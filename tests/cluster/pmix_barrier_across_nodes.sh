@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# sigma's wait for every process (core/src/mpi_start.cpp) holds ranks on other nodes back under srun --mpi=pmix:
+# sigma's wait for every process (platform/src/mpi_start.cpp) holds ranks on other nodes back under srun --mpi=pmix:
 # rank 1 arrives 0.5 s late and the ranks on n1 and n3 wait for it. (A PMIx fence without data did not wait.)
 # Usage: pmix_barrier_across_nodes.sh PROGRAM
 source "$(dirname "$0")/lib.sh"

@@ -1,4 +1,4 @@
-// What the machine lets a process allocate (core/memory_headroom.hpp): MemAvailable, the memory cgroup (v1 and
+// What the machine lets a process allocate (platform/memory_headroom.hpp): MemAvailable, the memory cgroup (v1 and
 // v2 layouts under a temporary root) and the process's RLIMIT_AS.
 #include <gtest/gtest.h>
 

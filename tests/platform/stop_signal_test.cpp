@@ -1,4 +1,4 @@
-// The one stop-signal module (core/stop_signal.hpp): SIGTERM and SIGUSR1 are recorded, not fatal, and leave
+// The one stop-signal module (platform/stop_signal.hpp): SIGTERM and SIGUSR1 are recorded, not fatal, and leave
 // interrupted system calls restarting.
 #include <gtest/gtest.h>
 

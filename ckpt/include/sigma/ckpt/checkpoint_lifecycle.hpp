@@ -87,7 +87,7 @@ class CheckpointLifecycle {
   // has run: a crash after this returns still resumes from `step`.
   void save_and_commit(int64_t step, const TrainingStateView& state);
 
-  // Save-on-signal: when any rank has a stop request (core/stop_signal.hpp), save_and_commit and return true on
+  // Save-on-signal: when any rank has a stop request (platform/stop_signal.hpp), save_and_commit and return true on
   // every rank (the program then exits with ExitCode::requeue); false and nothing saved otherwise.
   bool save_if_stop_requested(int64_t step, const TrainingStateView& state);
 

@@ -1,4 +1,4 @@
-// When sigma-launch supervise calls a rank lost from its liveness beats (core/heartbeat.hpp: a thread of every
+// When sigma-launch supervise calls a rank lost from its liveness beats (contracts/heartbeat.hpp: a thread of every
 // rank rewrites alive-<r> once a second, even while its training thread waits in a collective, with its node):
 //   lost          a rank silent for policy.liveness_timeout_s while another rank beat at least kLivenessEvidence_s
 //                 after that rank's last beat: the directory took beats that rank did not write, so its process

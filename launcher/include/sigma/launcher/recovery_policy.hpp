@@ -102,7 +102,7 @@ bool ends_the_step_at_once(const TaskEnd& end);
 // first_task_outcome decides by: "srun: error: n3: task 2: Killed"), or "".
 std::string node_named_by_srun(const std::string& log);
 
-// The node to blame for a failed step: the trainer's own blame (DIR/blame-<r>, core/heartbeat.hpp) when the
+// The node to blame for a failed step: the trainer's own blame (DIR/blame-<r>, contracts/heartbeat.hpp) when the
 // first task exited 10 and the node is one of the step's, since every rank exits 10 together and srun names
 // whichever task it saw end first; else the node srun's error lines name, when it is one of the step's (the
 // program writes to the same stderr: a line it prints is not evidence about another node).

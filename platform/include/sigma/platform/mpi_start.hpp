@@ -4,7 +4,7 @@
 namespace sigma::core {
 
 // MPI_Init with Open MPI's components kept loaded (sigma/platform/mpi_process.hpp), then wait_for_every_process():
-// a rank may send as soon as this returns (core/src/mpi_start.cpp says why that wait is needed). argc and argv
+// a rank may send as soon as this returns (platform/src/mpi_start.cpp says why that wait is needed). argc and argv
 // may be null, as for MPI_Init.
 void start_mpi(int* argc, char*** argv);
 

@@ -1,4 +1,4 @@
-// Collective form of core/stop_signal.hpp for MPI programs: Slurm and mpirun signal the ranks at different
+// Collective form of platform/stop_signal.hpp for MPI programs: Slurm and mpirun signal the ranks at different
 // moments, so every rank asks at the same point whether any rank was asked to stop, and all stop together.
 // Header-only so that libsigma_core needs no MPI; include it only where MPI is linked.
 #pragma once
