@@ -49,6 +49,20 @@ TEST_F(BeatsJsonTest, NoDirectoryNoBeats) {
   const auto json = heartbeats_json(dir_ + "/missing");
   EXPECT_TRUE(json["beats"].is_array());
   EXPECT_TRUE(json["beats"].empty());
+  EXPECT_TRUE(json["liveness"].empty());
+  EXPECT_TRUE(json["stragglers"].empty());
+  EXPECT_TRUE(json["blame"].is_null());
+}
+
+TEST_F(BeatsJsonTest, StragglerFlagsAndTheBlameToo) {
+  write_straggler_flag(dir_, {2, "n3"});
+  write_blame(dir_, {1, "n2"});
+  const auto json = heartbeats_json(dir_);
+  ASSERT_EQ(json["stragglers"].size(), 1u);
+  EXPECT_EQ(json["stragglers"][0]["rank"], 2);
+  EXPECT_EQ(json["stragglers"][0]["node"], "n3");
+  EXPECT_EQ(json["blame"]["rank"], 1);
+  EXPECT_EQ(json["blame"]["node"], "n2");
 }
 
 }  // namespace
