@@ -28,7 +28,8 @@ for path in ./usr/bin/sigma-config ./usr/bin/sigma-ledger ./usr/bin/sigma-health
   ./usr/bin/sigma-train ./usr/bin/sigma-ckpt "./usr/lib/$multiarch/slurm-wlm/spank_sigma.so" ./etc/sigma/site.yaml \
   ./usr/share/sigma/sbatch-templates/moe-train.sbatch ./usr/share/sigma/sbatch-templates/validate-nodes.sbatch \
   ./usr/share/sigma/sbatch-templates/calibrate.sbatch ./usr/share/sigma/site-configs/gpu-cluster.yaml \
-  ./usr/share/sigma/site-configs/taxonomy.yaml ./var/lib/sigma/; do
+  ./usr/share/sigma/site-configs/taxonomy.yaml ./usr/include/sigma/client.hpp \
+  ./usr/lib/python3/dist-packages/sigma/__init__.py ./var/lib/sigma/; do
   grep -qx -- "$path" "$work/contents" || fail "the package has no $path"
 done
 ! grep -q "^./usr/etc\|^./usr/local" "$work/contents" || fail "the package installs under /usr/etc or /usr/local"
