@@ -99,7 +99,8 @@ inline void replace_file(const std::string& dir, const std::string& name, const 
 class Client {
  public:
   // Once per process, when its ranks can talk to each other. `rank`: the global rank; `resumed_from`: the step
-  // its checkpoint holds (0 for a fresh start). Installs SIGUSR1 and SIGTERM handlers that only record.
+  // its checkpoint holds (0 for a fresh start). Installs SIGUSR1 and SIGTERM handlers that only record. A header
+  // cannot know when the process started: the beats' started_at and mpi_ready_at are this construction's time.
   explicit Client(int rank, long resumed_from = 0)
       : rank_(rank), resumed_from_(resumed_from), node_(detail::node_name()), dir_(detail::env("SIGMA_HEARTBEAT_DIR")),
         attempt_(detail::env("SIGMA_HEARTBEAT_ATTEMPT")), started_at_(detail::now_seconds()) {

@@ -105,8 +105,8 @@ def _liveness_loop():
 
 
 def start(rank=None, resumed_from=0):
-    """Once, when the program's processes can talk to each other: records SIGUSR1 and SIGTERM (should_stop)
-    and starts the liveness thread. `rank`: this process's global rank (default: SIGMA_RANK, RANK, SLURM_PROCID,
+    """Once, from the main thread (Python installs signal handlers there only), when the program's processes can
+    talk to each other: records SIGUSR1 and SIGTERM (should_stop) and starts the liveness thread. `rank`: this process's global rank (default: SIGMA_RANK, RANK, SLURM_PROCID,
     OMPI_COMM_WORLD_RANK or PMIX_RANK); `resumed_from`: the step its checkpoint holds (0 for a fresh start)."""
     with _lock:
         if _state["started"]:
