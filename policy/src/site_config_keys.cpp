@@ -7,6 +7,7 @@
 
 #include "config_keys.hpp"
 #include "sigma/contracts/heartbeat.hpp"
+#include "sigma/contracts/preflight_level.hpp"
 #include "taxonomy_yaml.hpp"
 
 namespace sigma {
@@ -15,7 +16,12 @@ namespace {
 using namespace config_keys;
 
 const std::vector<std::string> kCheckNames = {"gemm", "membw", "memtest", "interconnect", "cuda"};
-const std::vector<std::string> kLevelNames = {"quick", "standard", "extended"};
+// The burn-in levels' names, from the contracts (preflight_level.hpp), weakest first.
+const std::vector<std::string> kLevelNames = [] {
+  std::vector<std::string> names;
+  for (const auto level : kBurnInLevels) names.push_back(level_name(level));
+  return names;
+}();
 constexpr double kMaxSeconds = 30.0 * 86400;
 constexpr std::size_t kMaxHostlistLength = 1024;
 
@@ -207,14 +213,6 @@ std::string to_yaml(const SiteConfig& config) {
   print_keys(out, config, site_keys());
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
-}
-
-int preflight_level_rank(const std::string& level) {
-  if (level == "off") return 0;
-  for (std::size_t i = 0; i < kLevelNames.size(); ++i) {
-    if (kLevelNames[i] == level) return static_cast<int>(i) + 1;
-  }
-  return -1;
 }
 
 }  // namespace sigma

@@ -25,11 +25,11 @@ std::optional<NodeValidation> node_validation(const StateDir& state, const std::
   return v;
 }
 
-bool validation_covers(const std::optional<NodeValidation>& validation, const std::string& level, double ttl_s,
+bool validation_covers(const std::optional<NodeValidation>& validation, PreflightLevel level, double ttl_s,
                        double now, const std::string& boot_id) {
   if (!validation || ttl_s <= 0) return false;
-  const int have = preflight_level_rank(validation->level), want = preflight_level_rank(level);
-  if (have < 1 || want < 0 || have < want) return false;
+  const auto have = parse_level(validation->level);
+  if (!have || *have == PreflightLevel::off || *have < level) return false;
   if (validation->boot_id != boot_id) return false;
   const double age = now - validation->passed_at;
   return age >= 0 && age < ttl_s;  // a record from the future (clock stepped back) is not trusted

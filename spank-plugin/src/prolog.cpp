@@ -76,7 +76,7 @@ std::optional<JobVerdict> cached_pass(const SiteConfig& config, const StateDir& 
                                       PreflightLevel level) {
   if (recently_drained(state, context.node, config.preflight.recycle, now_seconds())) return std::nullopt;
   const auto validation = node_validation(state, context.node);
-  if (!validation_covers(validation, level_name(level), config.preflight.result_ttl_s, now_seconds(),
+  if (!validation_covers(validation, level, config.preflight.result_ttl_s, now_seconds(),
                          current_boot_id())) {
     return std::nullopt;
   }

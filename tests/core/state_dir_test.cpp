@@ -123,22 +123,22 @@ TEST_F(StateDirTest, ATornRecordCountsAsNone) {
 
 TEST(ValidatedNodes, ACachedPassCoversTheSameOrAWeakerLevelWithinTheTtlOnThisBoot) {
   const NodeValidation standard{"standard", 1000, "boot-a"};
-  EXPECT_TRUE(validation_covers(standard, "quick", 600, 1100, "boot-a"));
-  EXPECT_TRUE(validation_covers(standard, "standard", 600, 1599, "boot-a"));
-  EXPECT_FALSE(validation_covers(standard, "extended", 600, 1100, "boot-a"));  // stronger level
-  EXPECT_FALSE(validation_covers(standard, "quick", 600, 1600, "boot-a"));     // expired
-  EXPECT_FALSE(validation_covers(standard, "quick", 600, 900, "boot-a"));      // from the future
-  EXPECT_FALSE(validation_covers(standard, "quick", 600, 1100, "boot-b"));     // rebooted since
-  EXPECT_FALSE(validation_covers(standard, "quick", 0, 1000, "boot-a"));       // caching off
-  EXPECT_FALSE(validation_covers(std::nullopt, "quick", 600, 1000, "boot-a"));
-  EXPECT_FALSE(validation_covers(NodeValidation{"bogus", 1000, "boot-a"}, "quick", 600, 1000, "boot-a"));
+  EXPECT_TRUE(validation_covers(standard, PreflightLevel::quick, 600, 1100, "boot-a"));
+  EXPECT_TRUE(validation_covers(standard, PreflightLevel::standard, 600, 1599, "boot-a"));
+  EXPECT_FALSE(validation_covers(standard, PreflightLevel::extended, 600, 1100, "boot-a"));  // stronger level
+  EXPECT_FALSE(validation_covers(standard, PreflightLevel::quick, 600, 1600, "boot-a"));     // expired
+  EXPECT_FALSE(validation_covers(standard, PreflightLevel::quick, 600, 900, "boot-a"));      // from the future
+  EXPECT_FALSE(validation_covers(standard, PreflightLevel::quick, 600, 1100, "boot-b"));     // rebooted since
+  EXPECT_FALSE(validation_covers(standard, PreflightLevel::quick, 0, 1000, "boot-a"));       // caching off
+  EXPECT_FALSE(validation_covers(std::nullopt, PreflightLevel::quick, 600, 1000, "boot-a"));
+  EXPECT_FALSE(validation_covers(NodeValidation{"bogus", 1000, "boot-a"}, PreflightLevel::quick, 600, 1000, "boot-a"));
 }
 
 TEST_F(StateDirTest, RecordAndForgetANode) {
   StateDir state(root_);
   record_node_passed(state, "n7", "extended", now_seconds());
   ASSERT_TRUE(node_validation(state, "n7").has_value());
-  EXPECT_TRUE(validation_covers(node_validation(state, "n7"), "standard", 60, now_seconds(), current_boot_id()));
+  EXPECT_TRUE(validation_covers(node_validation(state, "n7"), PreflightLevel::standard, 60, now_seconds(), current_boot_id()));
   forget_node(state, "n7");
   EXPECT_FALSE(node_validation(state, "n7").has_value());
 }

@@ -137,8 +137,6 @@ SiteConfig load_site_config(const std::string& path);
 // injection). Not root: as above.
 SiteConfig load_site_config_as_admin(const std::string& path);
 
-// Preflight levels from weakest to strongest; "off" is weaker than all. -1 for an unknown name.
-int preflight_level_rank(const std::string& level);
 // Same, from text (for tests and the fuzzer); `name` is used in messages in place of a file name.
 SiteConfig parse_site_config(const std::string& yaml_text, const std::string& name);
 // The effective config, defaults filled in, as YAML.

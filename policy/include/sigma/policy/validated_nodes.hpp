@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "sigma/contracts/preflight_level.hpp"
 #include "sigma/core/state_dir.hpp"
 #include "sigma/core/wall_clock.hpp"
 
@@ -23,7 +24,7 @@ void forget_node(StateDir& state, const std::string& node);
 std::optional<NodeValidation> node_validation(const StateDir& state, const std::string& node);
 
 // True when `validation` is for `level` or a stronger one, younger than ttl_s, and from this boot.
-bool validation_covers(const std::optional<NodeValidation>& validation, const std::string& level, double ttl_s,
+bool validation_covers(const std::optional<NodeValidation>& validation, PreflightLevel level, double ttl_s,
                        double now, const std::string& boot_id);
 
 // This boot's identity (changes at every reboot); "" when unknown.
