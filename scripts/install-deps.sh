@@ -22,6 +22,8 @@ PACKAGES=(
   python3 python3-h5py python3-numpy
   # the demo's loss plot
   python3-matplotlib
+  # the PyTorch example under supervision (CPU, gloo); the package itself does not depend on it
+  python3-torch
 )
 
 if [ "$(id -u)" -ne 0 ]; then

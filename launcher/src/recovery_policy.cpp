@@ -119,7 +119,11 @@ double backoff_seconds(const BackoffConfig& backoff, int restart_index) {
 
 Decision decide(const Taxonomy& taxonomy, const PolicyConfig& policy, const StepFailure& failure,
                 const RecoveryState& state) {
-  if (!failure.hang && failure.outcome.exit_code == 0 && failure.outcome.signal == 0) {
+  // Exit 0 is not done when srun lost one of the step's nodes (blamed_node: the node failure it named): that
+  // node's tasks never finished, which a program whose ranks do not wait for each other does not notice.
+  const bool lost_a_node =
+      !failure.blamed_node.empty() && node_failure_named(failure.outcome.log) == failure.blamed_node;
+  if (!failure.hang && failure.outcome.exit_code == 0 && failure.outcome.signal == 0 && !lost_a_node) {
     Decision d;
     d.next = Next::done;
     return d;
@@ -222,7 +226,7 @@ StepOutcome first_task_outcome(const StepOutcome& srun) {
   return outcome;
 }
 
-std::string node_named_by_srun(const std::string& log) {
+std::string node_failure_named(const std::string& log) {
   static const RE2 node_failure(R"(Node failure on ([A-Za-z0-9._-]+))");
   std::string node;
   std::string_view rest = log;
@@ -231,6 +235,11 @@ std::string node_named_by_srun(const std::string& log) {
     if (RE2::PartialMatch(rest.substr(0, std::min(end, kMaxTaskLineBytes)), node_failure, &node)) return node;
     rest.remove_prefix(std::min(end + 1, rest.size()));
   }
+  return "";
+}
+
+std::string node_named_by_srun(const std::string& log) {
+  if (auto node = node_failure_named(log); !node.empty()) return node;
   const auto line = deciding_task_line(log);
   return line ? line->node : "";
 }

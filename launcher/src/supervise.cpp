@@ -103,7 +103,8 @@ class Supervisor {
       Attempt attempt{active, id, now_seconds(), 0, 0, 0, 0, 0, 0, 0};
       const auto [failure, forwarded_in_step] = run_step(attempt);
       const bool forwarded = forwarded_in_step || stop_pending();  // or it came as the step ended (scancel: at once)
-      if (!leaving_.empty() && failure.outcome.exit_code == to_int(ExitCode::requeue)) {
+      // The supervisor's own stops (a straggler to leave, nodes to grow back) give way to a forwarded one.
+      if (!leaving_.empty() && !forwarded && failure.outcome.exit_code == to_int(ExitCode::requeue)) {
         leave_straggler(attempt);
         continue;
       }
@@ -114,7 +115,11 @@ class Supervisor {
       if (!growing_.empty() && failure.outcome.exit_code != to_int(ExitCode::requeue)) give_up_growing();
       leaving_.clear();
       growing_.clear();
-      if (forwarded && failure.outcome.exit_code == to_int(ExitCode::requeue)) return end_on_stop("stop signal: state saved");
+      if (forwarded) {
+        if (const auto why = stopped_step(failure.outcome.exit_code, failure.outcome.signal); !why.empty()) {
+          return end_on_stop(why);
+        }
+      }
       const Decision decision =
           decide(taxonomy_, config_.policy, failure,
                  {summary_.restarts, static_cast<int>(healthy.size() - active.size()), shrink_to(failure.blamed_node)});
@@ -220,7 +225,7 @@ class Supervisor {
   };
 
   // A rank lost or every rank silent (liveness_watch.hpp), else a hang (hang_clock.hpp: the start-up bound until
-  // every rank has beaten, then the heartbeat timeout). Before a node is blamed, the directory is probed: beats
+  // every rank has beaten, then the heartbeat timeout; with --beats liveness, the start-up bound alone). Before a node is blamed, the directory is probed: beats
   // that could not be written are no evidence about any node.
   std::optional<Hang> hung(Attempt& attempt, LivenessWatch& watch) {
     if (options_.heartbeat_dir.empty()) return std::nullopt;
@@ -230,9 +235,13 @@ class Supervisor {
     watch.observe(liveness, now);
     const LivenessCheck alive = watch.check(now);
     if (alive.lost || alive.every_silent) return silent(alive, beats);
-    const HangCheck check = check_hang(config_.policy, attempt.started, ranks_of(attempt), beats, now);
+    const HangCheck check =
+        options_.beats == Beats::progress
+            ? check_hang(config_.policy, attempt.started, ranks_of(attempt), beats, now)
+            : check_liveness_start(config_.policy, attempt.started, ranks_of(attempt), liveness, now);
     if (!check.hung) return std::nullopt;
-    Hang hang{check.reason() + (check.starting ? where_starting(check.not_started, liveness) : ""), "",
+    const bool say_where = check.starting && check.beats == Beats::progress;  // else no rank named has beaten
+    Hang hang{check.reason() + (say_where ? where_starting(check.not_started, liveness) : ""), "",
               dir_fault(beats, alive), ""};
     // A rank that never beat has no node on record: rather than blame one that started, blame none.
     if (hang.dir_fault.empty() && !check.starting) {

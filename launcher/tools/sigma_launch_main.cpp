@@ -28,11 +28,12 @@ constexpr const char* kUsage = R"(usage:
         one per task under `srun --mpi=pmix`: burn in each node once (local rank 0) unless the SPANK plugin already
         did, exchange the verdicts over PMIx, then exec COMMAND; any failed node: every task exits 10
   sigma-launch supervise [--nodes N] [--spares S] [--min-nodes M] [--node-multiple D] [--ntasks-per-node K]
-                         [--heartbeat-dir DIR] [--config FILE] -- COMMAND [ARGS...]
+                         [--heartbeat-dir DIR [--beats progress|liveness]] [--config FILE] -- COMMAND [ARGS...]
         in a batch job (sbatch --no-kill; exec it from the script, or run it as a child the script forwards SIGUSR1
         and SIGTERM to): run COMMAND as `srun --mpi=pmix` on N nodes of the allocation, keep S spares, restart it
         without a failed node (on fewer nodes, down to M, when no spare is left; back to N when a drained node is
-        resumed), or stop with an exit code from the contract; the spares: S, else the site's cluster.spare_nodes
+        resumed), or stop with an exit code from the contract; the spares: S, else the site's cluster.spare_nodes;
+        --beats liveness: the program beats liveness only (no progress beats): no progress timeout
   sigma-launch beats --dir DIR
         the heartbeat directory DIR (--heartbeat-dir) as one JSON object: every rank's newest progress beat
 exit codes: those of sigma-config exit-codes; the step's own code for a user error; 42 after SIGUSR1 (the state
@@ -82,6 +83,15 @@ ExitCode task(int argc, char** argv) {
   return launch::run_task(opts, load_site_config(opts.config_path));
 }
 
+// --beats: what the program writes in the heartbeat directory, which it needs.
+launch::Beats beats_option(const std::string& value, bool without_dir) {
+  if (value != "progress" && value != "liveness") {
+    usage_error(fmt::format("--beats \"{}\": expected progress or liveness", value));
+  }
+  if (without_dir) usage_error("--beats: needs --heartbeat-dir (where the program beats)");
+  return value == "progress" ? launch::Beats::progress : launch::Beats::liveness;
+}
+
 ExitCode supervise(int argc, char** argv) {
   auto [ours, command] = split_at_dashes(argc, argv);
   po::options_description options("options");
@@ -95,6 +105,8 @@ ExitCode supervise(int argc, char** argv) {
       "expert-parallel size)")(
       "ntasks-per-node", po::value<int>()->default_value(1), "tasks per node")(
       "heartbeat-dir", po::value<std::string>(), "directory for per-rank heartbeats (hang detection)")(
+      "beats", po::value<std::string>()->default_value("progress"),
+      "what the program beats in --heartbeat-dir: progress (every step) or liveness (only)")(
       "config", po::value<std::string>(), config_help().c_str());
   po::variables_map vm;
   po::store(po::command_line_parser(ours).options(options).positional({}).run(), vm);
@@ -116,6 +128,7 @@ ExitCode supervise(int argc, char** argv) {
     usage_error("--ntasks-per-node and --node-multiple: expected numbers >= 1");
   }
   if (vm.count("heartbeat-dir")) opts.heartbeat_dir = vm["heartbeat-dir"].as<std::string>();
+  opts.beats = beats_option(vm["beats"].as<std::string>(), !vm["beats"].defaulted() && opts.heartbeat_dir.empty());
   opts.command = command;
   return launch::supervise(opts, load_site_config(site_config_path(vm)));
 }

@@ -76,6 +76,27 @@ TEST(HangClock, ManyRanksNotStartedAreNamedBriefly) {
             "no first heartbeat from rank(s) 0,1,2,3,4,5,6,7,... 61s after the launch (policy.startup_timeout_s: 60)");
 }
 
+// --beats liveness: a program that calls start() but never beat() is held to the start-up bound by its liveness
+// beats, and then to nothing here (liveness_watch.hpp judges its silent ranks).
+TEST(LivenessStart, ARankWithoutAFirstLivenessBeatIsCaughtByTheStartUpBound) {
+  const std::vector<Liveness> alive = {{0, kLaunch + 5, "n1"}};
+  EXPECT_FALSE(check_liveness_start(policy(), kLaunch, 2, alive, kLaunch + 59).hung);
+  const HangCheck check = check_liveness_start(policy(), kLaunch, 2, alive, kLaunch + 60);
+  EXPECT_TRUE(check.hung);
+  EXPECT_EQ(check.not_started, std::vector<int>{1});
+  EXPECT_EQ(check.reason(),
+            "no first liveness beat from rank(s) 1 60s after the launch (policy.startup_timeout_s: 60)");
+}
+
+TEST(LivenessStart, NoProgressBeatsAreNoHangOnceEveryRankBeatsLiveness) {
+  // An hour after the launch, with no progress beat ever: the progress clock would call it hung long ago.
+  const std::vector<Liveness> alive = {{0, kLaunch + 5, "n1"}, {1, kLaunch + 6, "n2"}};
+  const HangCheck check = check_liveness_start(policy(), kLaunch, 2, alive, kLaunch + 3600);
+  EXPECT_FALSE(check.hung);
+  EXPECT_FALSE(check.starting);
+  EXPECT_TRUE(check_hang(policy(), kLaunch, 2, {}, kLaunch + 3600).hung);
+}
+
 TEST(AttemptBeats, BeatsOfAnotherAttemptOrFromBeforeTheLaunchAreIgnored) {
   // A frozen node's rank of attempt 1 thaws after attempt 2 launched at kLaunch (the fault was detected 5 s
   // before): it finishes a beat whose time it took before it froze, then writes new ones, all for attempt 1.

@@ -45,6 +45,23 @@ TEST(RecoveryPolicy, SuccessIsDone) {
   EXPECT_EQ(decide(taxonomy(), policy(), exited(0), {0, 1}).next, Next::done);
 }
 
+TEST(RecoveryPolicy, ANodeSrunLostIsNoSuccessEvenWhenItExits0) {
+  // Ranks that do not wait for each other: the others completed, the dead node's never did.
+  const std::string log = "srun: error: Node failure on n2\n";
+  const std::string blamed = node_to_blame({0, 0, log}, log, std::nullopt, {"n1", "n2"});
+  const Decision d = decide(taxonomy(), policy(), exited(0, blamed, log), {0, 1});
+  EXPECT_EQ(d.next, Next::restart);
+  EXPECT_EQ(d.drain_node, "n2");
+  EXPECT_EQ(d.verdict.fault_code, "node_fail");
+}
+
+TEST(RecoveryPolicy, ANodeFailureLineTheProgramPrintsAboutAnotherNodeIsNoFailure) {
+  const std::string log = "srun: error: Node failure on n9\n";  // not one of the step's nodes
+  const std::string blamed = node_to_blame({0, 0, log}, log, std::nullopt, {"n1", "n2"});
+  EXPECT_EQ(blamed, "");
+  EXPECT_EQ(decide(taxonomy(), policy(), exited(0, blamed, log), {0, 1}).next, Next::done);
+}
+
 TEST(RecoveryPolicy, HardwareFaultDrainsTheNodeAndRestartsOnASpare) {
   const Decision d = decide(taxonomy(), policy(), exited(10, "n3"), {0, 1});
   EXPECT_EQ(d.next, Next::restart);

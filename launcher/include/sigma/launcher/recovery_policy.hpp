@@ -98,6 +98,10 @@ std::optional<TaskEnd> srun_task_end(std::string_view line);
 // own end, as before.
 bool ends_the_step_at_once(const TaskEnd& end);
 
+// The node srun says failed under the step ("srun: error: Node failure on n3"), or "". Its tasks there are gone
+// even when srun exits 0 (the other tasks completed).
+std::string node_failure_named(const std::string& log);
+
 // The node a step's srun error lines name ("Node failure on n3", else the node of the task line that
 // first_task_outcome decides by: "srun: error: n3: task 2: Killed"), or "".
 std::string node_named_by_srun(const std::string& log);

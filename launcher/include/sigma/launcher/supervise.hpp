@@ -4,7 +4,8 @@
 // allocation without the blamed node (on a spare, or on fewer nodes when none is left and --min-nodes allows),
 // let Slurm requeue, or stop once. SIGTERM and SIGUSR1 are forwarded to the
 // step (the trainer saves and exits 42): after a SIGUSR1 the 42 is passed on (a requeue); after SIGTERM alone the
-// process ends by SIGTERM once the state is saved (stop_ending.hpp). Every decision is a ledger event ("launcher").
+// process ends by SIGTERM once the state is saved (stop_ending.hpp). A program that does not save on the signal
+// (no stop handler: the signal kills it) is never restarted after it: the job stops the same way. Every decision is a ledger event ("launcher").
 // Needs `sbatch --no-kill`: without it Slurm ends the whole job when one of its nodes fails.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "sigma/core/exit_codes.hpp"
+#include "sigma/launcher/hang_clock.hpp"
 #include "sigma/policy/site_config.hpp"
 
 namespace sigma::launch {
@@ -29,6 +31,9 @@ struct SuperviseOptions {
   int node_multiple = 1;
   int tasks_per_node = 1;
   std::string heartbeat_dir;     // "" = no hang detection
+  // What the program beats there (launcher/README.md, "The supervision protocol"): progress (the client's beat()
+  // every step: hangs, stragglers, recovery figures) or liveness only (start() alone: lost ranks and start-up).
+  Beats beats = Beats::progress;
   std::vector<std::string> command;
 };
 
