@@ -1,5 +1,6 @@
 #include "sigma/contracts/node_name.hpp"
 #include "sigma/contracts/heartbeat.hpp"
+#include "sigma/contracts/liveness_datagram.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -221,10 +222,18 @@ LivenessBeat::LivenessBeat(std::string dir, int rank) : impl_(new Impl) {
   impl_->dir = std::move(dir);
   impl_->rank = rank;
   impl_->thread = std::thread([impl = impl_, attempt = heartbeat_attempt_from_env(), node = this_node_name()] {
+    // A datagram to the supervisor when it listens for them (liveness_datagram.hpp), else the file.
+    const auto address = liveness_address_from_env();
+    std::optional<LivenessSender> sender;
+    if (address) sender.emplace(*address);
     std::unique_lock lock(impl->mutex);
     while (!impl->stop) {
-      write_beat_file(impl->dir, kLivenessPrefix, impl->rank,
-                      nlohmann::json{{"time", now_seconds()}, {"attempt", attempt}, {"node", node}}.dump());
+      if (sender && sender->ready()) {
+        sender->send(liveness_datagram(impl->rank, now_seconds(), attempt, node, address->token));
+      } else {
+        write_beat_file(impl->dir, kLivenessPrefix, impl->rank,
+                        nlohmann::json{{"time", now_seconds()}, {"attempt", attempt}, {"node", node}}.dump());
+      }
       impl->wake.wait_for(lock, std::chrono::duration<double>(kLivenessPeriod_s));
     }
   });

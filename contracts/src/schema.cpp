@@ -35,7 +35,8 @@ nlohmann::json contracts_schema() {
           {"task_verdicts", task_verdicts},
           {"environment",
            {env::kPreflightLevel, env::kPreflightVerdict, env::kRestartCount, env::kMaxRequeues, env::kSiteConfig,
-            env::kLedger, env::kHeartbeatDir, env::kHeartbeatAttempt, env::kNodeName}}};
+            env::kLedger, env::kHeartbeatDir, env::kHeartbeatAttempt, env::kLivenessPort, env::kLivenessToken,
+            env::kNodeName}}};
 }
 
 }  // namespace sigma

@@ -20,6 +20,7 @@
 #include "sigma/platform/stop_signal.hpp"
 #include "sigma/core/wall_clock.hpp"
 #include "sigma/launcher/hang_clock.hpp"
+#include "sigma/launcher/liveness_inbox.hpp"
 #include "sigma/launcher/liveness_watch.hpp"
 #include "sigma/launcher/node_plan.hpp"
 #include "sigma/launcher/recovery_policy.hpp"
@@ -231,8 +232,10 @@ class Supervisor {
     if (options_.heartbeat_dir.empty()) return std::nullopt;
     const auto beats = read_progress(attempt);
     const double now = now_seconds();
-    const auto liveness = read_liveness(options_.heartbeat_dir, attempt.id);
+    inbox_.receive(attempt.id);
+    const auto liveness = newest_liveness(read_liveness(options_.heartbeat_dir, attempt.id), inbox_.records());
     watch.observe(liveness, now);
+    if (auto unwritable = probe_now(now)) return unwritable;
     const LivenessCheck alive = watch.check(now);
     if (alive.lost || alive.every_silent) return silent(alive, beats);
     const HangCheck check =
@@ -250,6 +253,19 @@ class Supervisor {
       }
     }
     return hang;
+  }
+
+  // With liveness by datagram, a full or read-only heartbeat directory no longer silences every rank at once:
+  // the supervisor probes it itself, once every kProbeSeconds, and stops on it as it would have on the silence
+  // (no node blamed). Without datagrams the silence shows it, and the probe runs only before a node is blamed.
+  std::optional<Hang> probe_now(double now) {
+    constexpr double kProbeSeconds = 1;
+    if (inbox_.port() == 0 || now < next_probe_) return std::nullopt;
+    next_probe_ = now + kProbeSeconds;
+    const std::string error = probe_heartbeat_dir(options_.heartbeat_dir);
+    if (error.empty()) return std::nullopt;
+    const std::string fault = fmt::format("heartbeat directory {} not writable: {}", options_.heartbeat_dir, error);
+    return Hang{fault, "", fault, ""};
   }
 
   // For a start-up that ran out: how far each rank without a first step got (a rank beats liveness once MPI
@@ -337,6 +353,20 @@ class Supervisor {
                                         {"previous_fault_node", pending_fault_.node}});
   }
 
+  // What the ranks are told: where to beat (the directory, and the port and token for liveness datagrams when
+  // the inbox has a socket) and for which attempt, and the site's ledger (the trainer records its guardrails'
+  // decisions there, as it does under the SPANK plugin).
+  std::vector<std::pair<std::string, std::string>> step_environment(const Attempt& attempt) const {
+    std::vector<std::pair<std::string, std::string>> vars = {{env::kHeartbeatDir, options_.heartbeat_dir},
+                                                             {env::kHeartbeatAttempt, attempt.id},
+                                                             {env::kLedger, config_.paths.ledger}};
+    if (!options_.heartbeat_dir.empty() && inbox_.port() != 0) {
+      vars.emplace_back(env::kLivenessPort, std::to_string(inbox_.port()));
+      vars.emplace_back(env::kLivenessToken, inbox_.token());
+    }
+    return vars;
+  }
+
   std::pair<StepFailure, bool> run_step(Attempt& attempt) {
     if (!options_.heartbeat_dir.empty()) reset_heartbeat_dir(options_.heartbeat_dir);
     const bool restart = attempt_number() > 1;
@@ -346,9 +376,8 @@ class Supervisor {
     const auto steps_before = steps_still_held();
     auto held_at_launch = restart ? steps_before : std::vector<std::string>{};
     // The trainer records its guardrails' decisions in the site's ledger, as it does under the SPANK plugin.
-    StepProcess step(srun_command(attempt, restart), {{env::kHeartbeatDir, options_.heartbeat_dir},
-                                                                    {env::kHeartbeatAttempt, attempt.id},
-                                                                    {env::kLedger, config_.paths.ledger}});
+    inbox_.clear();
+    StepProcess step(srun_command(attempt, restart), step_environment(attempt));
     LivenessWatch watch(config_.policy.liveness_timeout_s, ranks_of(attempt));
     SlurmStep slurm_step(steps_before, attempt.nodes);
     std::set<std::string> answered;  // nodes srun has reported a task's end on
@@ -610,6 +639,8 @@ class Supervisor {
   std::string leaving_;  // the straggler's node this attempt was stopped to leave
   std::vector<std::string> growing_;  // the nodes back that this attempt was stopped to take in
   double next_grow_look_ = 0;
+  LivenessInbox inbox_;     // liveness datagrams from the ranks
+  double next_probe_ = 0;   // when the heartbeat directory is probed next (probe_now)
   int spares_ = 0, width_ = 0, min_nodes_ = 0, multiple_ = 1;
   bool usr1_seen_ = false, term_seen_ = false, terminated_ = false;  // stop signals this job got; its end
   Summary summary_;

@@ -2,6 +2,7 @@
 # The supervision protocol as the clients speak it (clients/): a C++ program built on the header alone and a
 # Python program importing `sigma` write beats, liveness and blame that sigma's own reader (`sigma-launch beats`)
 # takes as a supervisor would, with the attempt and node from the environment; SIGUSR1 ends them with exit 42;
+# given the supervisor's liveness port they send liveness as datagrams instead of files (liveness_datagrams.py);
 # outside a supervised step they write nothing and still stop on the signal.
 # usage: client_protocol_test.sh SIGMA_LAUNCH CLIENT_PROGRAM PYTHON_CLIENT_DIR
 set -euo pipefail
@@ -45,6 +46,12 @@ check() {
 check cpp "$cpp_program"
 check python env PYTHONPATH="$python_dir" /usr/bin/python3 "$here/client_program.py"
 
+mkdir -m 0755 "$work/cpp-datagrams" "$work/python-datagrams"
+/usr/bin/python3 "$here/liveness_datagrams.py" "$work/cpp-datagrams" "$cpp_program"
+/usr/bin/python3 "$here/liveness_datagrams.py" "$work/python-datagrams" env PYTHONPATH="$python_dir" /usr/bin/python3 \
+  "$here/client_program.py"
+echo "ok: cpp and python: liveness as datagrams to the supervisor's port, with its token; no alive- file"
+
 # Unsupervised: no directory, nothing written, the stop still works.
 cd "$work"
 PYTHONPATH=$python_dir /usr/bin/python3 "$here/client_program.py" 0 3 & pid=$!; pids+=("$pid")
@@ -53,5 +60,5 @@ sleep 1; kill -USR1 "$pid"; rc=0; wait "$pid" || rc=$?
 "$cpp_program" 0 3 & pid=$!; pids+=("$pid")
 sleep 0.5; kill -TERM "$pid"; rc=0; wait "$pid" || rc=$?
 [[ $rc == 42 ]] || fail "cpp unsupervised: exit $rc after SIGTERM, want 42"
-[[ -z $(ls -A "$work" | grep -v '^cpp$\|^python$') ]] || fail "unsupervised runs wrote files: $(ls -A "$work")"
+[[ -z $(ls -A "$work" | grep -v '^cpp\(-datagrams\)\?$\|^python\(-datagrams\)\?$') ]] || fail "unsupervised runs wrote files: $(ls -A "$work")"
 echo "ok: unsupervised: nothing written, SIGUSR1/SIGTERM -> exit 42"

@@ -16,7 +16,7 @@ exec "$SIGMA_LAUNCH" supervise --nodes 2 --spares 1 --heartbeat-dir "$HEARTBEATS
   --config "$out/site.yaml" -- /usr/bin/python3 "$HERE/programs/liveness_only_rank.py" "$out/ranks" 25
 JOB
 job=$(submit live)
-wait_until 60 "both ranks to beat liveness" test -s "$HEARTBEATS/alive-0" -a -s "$HEARTBEATS/alive-1"
+wait_until 60 "both ranks to start beating liveness" test -s "$out/ranks/rank-0" -a -s "$out/ranks/rank-1"
 started=$(now)
 sleep 14  # past the 10 s progress timeout
 grep -q "aborting" "$out/live.out" && fail "the step was aborted with no progress beat: $(grep aborting "$out/live.out")"

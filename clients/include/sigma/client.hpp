@@ -1,4 +1,4 @@
-// sigma's supervision protocol (version 1) for any C++ training program, header-only: no sigma library, no
+// sigma's supervision protocol (version 2) for any C++ training program, header-only: no sigma library, no
 // JSON library, C++17 and POSIX. Under `sigma-launch supervise` a program that uses it gets hang detection, the
 // blamed node and the stop-signal save, as sigma-train does (launcher/README.md, "The supervision protocol"):
 //
@@ -8,9 +8,13 @@
 // Outside a supervised step (no SIGMA_HEARTBEAT_DIR) beat, blame and the liveness thread do nothing, and
 // should_stop still reports SIGUSR1 and SIGTERM. Every write replaces a file whole (a temporary file renamed
 // over it); a failed write is ignored: a full disk must not stop training, the supervisor sees the missing beat.
+// The liveness beat is a UDP datagram to the supervisor when it listens for them (SIGMA_LIVENESS_PORT, with
+// SIGMA_LIVENESS_TOKEN and srun's SLURM_LAUNCH_NODE_IPADDR), else the file alive-<r>.
 #pragma once
 
 #include <fcntl.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -25,7 +29,7 @@
 
 namespace sigma::client {
 
-inline constexpr int kProtocolVersion = 1;
+inline constexpr int kProtocolVersion = 2;
 
 // Exit codes (docs/exit-codes.md). Slurm requeues 10, 12, 13 and 42 (RequeueExit).
 inline constexpr int kExitOk = 0, kExitUsage = 2, kExitConfig = 3, kExitBadData = 4, kExitNotFound = 5,
@@ -94,6 +98,24 @@ inline void replace_file(const std::string& dir, const std::string& name, const 
   if (!written || rename(temporary.c_str(), (dir + "/" + name).c_str()) != 0) unlink(temporary.c_str());
 }
 
+// A UDP socket connected to the supervisor's liveness port, or -1: then the file is written.
+inline int liveness_socket() {
+  const std::string host = env("SLURM_LAUNCH_NODE_IPADDR"), port = env("SIGMA_LIVENESS_PORT");
+  if (host.empty() || port.empty() || env("SIGMA_LIVENESS_TOKEN").empty()) return -1;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0) return -1;
+  int fd = socket(found->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && connect(fd, found->ai_addr, found->ai_addrlen) != 0) {
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(found);
+  return fd;
+}
+
 }  // namespace detail
 
 class Client {
@@ -149,13 +171,21 @@ class Client {
 
  private:
   void beat_liveness() {
+    const int datagrams = detail::liveness_socket();
     std::unique_lock lock(mutex_);
     while (!stopping_) {
-      detail::replace_file(dir_, "alive-" + std::to_string(rank_),
-                           "{\"time\":" + detail::number(detail::now_seconds()) + ",\"attempt\":" +
-                               detail::quoted(attempt_) + ",\"node\":" + detail::quoted(node_) + "}");
+      const std::string record = "{\"time\":" + detail::number(detail::now_seconds()) + ",\"attempt\":" +
+                                 detail::quoted(attempt_) + ",\"node\":" + detail::quoted(node_);
+      if (datagrams >= 0) {
+        const std::string datagram = record + ",\"v\":2,\"rank\":" + std::to_string(rank_) +
+                                     ",\"token\":" + detail::quoted(detail::env("SIGMA_LIVENESS_TOKEN")) + "}";
+        (void)send(datagrams, datagram.data(), datagram.size(), MSG_DONTWAIT | MSG_NOSIGNAL);  // lost: a missed beat
+      } else {
+        detail::replace_file(dir_, "alive-" + std::to_string(rank_), record + "}");
+      }
       wake_.wait_for(lock, std::chrono::duration<double>(kLivenessPeriodSeconds));
     }
+    if (datagrams >= 0) close(datagrams);
   }
 
   const int rank_;

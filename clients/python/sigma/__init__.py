@@ -1,4 +1,4 @@
-"""sigma's supervision protocol (version 1) for any Python training program: PyTorch, JAX, plain MPI.
+"""sigma's supervision protocol (version 2) for any Python training program: PyTorch, JAX, plain MPI.
 
 Under `sigma-launch supervise`, a program that calls these functions gets what sigma-train gets:
 
@@ -17,7 +17,8 @@ failed self-check), so the supervisor drains that node and not the one whose ran
 Outside a supervised step (no SIGMA_HEARTBEAT_DIR) beat, blame and the liveness thread do nothing, and
 should_stop still reports the signals. The files are those of launcher/README.md, "The supervision protocol";
 every write replaces a file whole (a temporary file renamed over it), so the supervisor never reads half of one.
-Python standard library only.
+The liveness beat is a UDP datagram to the supervisor when it listens for them (SIGMA_LIVENESS_PORT, with
+SIGMA_LIVENESS_TOKEN and srun's SLURM_LAUNCH_NODE_IPADDR), else the file alive-<r>. Python standard library only.
 """
 
 import json
@@ -27,7 +28,7 @@ import socket
 import threading
 import time
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 # Exit codes (docs/exit-codes.md). Slurm requeues 10, 12, 13 and 42 (RequeueExit).
 EXIT_OK = 0
@@ -98,9 +99,34 @@ def _on_stop_signal(number, frame):
     _state["stop"] = number
 
 
+def _liveness_address():
+    """(host, port, token) of the supervisor's liveness datagrams, or None: then the file is written."""
+    host = os.environ.get("SLURM_LAUNCH_NODE_IPADDR", "")
+    port = os.environ.get("SIGMA_LIVENESS_PORT", "")
+    token = os.environ.get("SIGMA_LIVENESS_TOKEN", "")
+    if not host or not token or not port.isdigit() or not 1 <= int(port) <= 65535:
+        return None
+    return host, int(port), token
+
+
 def _liveness_loop():
+    address = _liveness_address()
+    sender = None
+    if address:
+        try:
+            sender = socket.socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET, socket.SOCK_DGRAM)
+        except OSError:
+            sender = None
     while True:
-        _write("alive-", _state["rank"], {"time": time.time(), "attempt": _attempt(), "node": _state["node"]})
+        record = {"time": time.time(), "attempt": _attempt(), "node": _state["node"]}
+        if sender:
+            record.update(v=2, rank=_state["rank"], token=address[2])
+            try:
+                sender.sendto(json.dumps(record).encode(), address[:2])
+            except OSError:
+                pass  # a missed beat, as a lost datagram is
+        else:
+            _write("alive-", _state["rank"], record)
         time.sleep(LIVENESS_PERIOD_S)
 
 

@@ -14,6 +14,8 @@ inline constexpr const char* kSiteConfig = "SIGMA_SITE_CONFIG";              // 
 inline constexpr const char* kLedger = "SIGMA_LEDGER";                       // the event ledger's path
 inline constexpr const char* kHeartbeatDir = "SIGMA_HEARTBEAT_DIR";          // where ranks beat (heartbeat.hpp)
 inline constexpr const char* kHeartbeatAttempt = "SIGMA_HEARTBEAT_ATTEMPT";  // the supervisor's attempt number
+inline constexpr const char* kLivenessPort = "SIGMA_LIVENESS_PORT";    // liveness datagrams (liveness_datagram.hpp)
+inline constexpr const char* kLivenessToken = "SIGMA_LIVENESS_TOKEN";  // the secret every datagram carries
 // Set by an admin or a test: the node name to report, over Slurm's and the host's (node_name.hpp).
 inline constexpr const char* kNodeName = "SIGMA_NODE_NAME";
 
@@ -21,5 +23,6 @@ inline constexpr const char* kNodeName = "SIGMA_NODE_NAME";
 inline constexpr const char* kSlurmNodeName = "SLURMD_NODENAME";
 inline constexpr const char* kSlurmJobId = "SLURM_JOB_ID";
 inline constexpr const char* kSlurmStepId = "SLURM_STEP_ID";
+inline constexpr const char* kSlurmLaunchNodeAddress = "SLURM_LAUNCH_NODE_IPADDR";  // srun's node, for each task
 
 }  // namespace sigma::env

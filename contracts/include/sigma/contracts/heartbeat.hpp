@@ -42,7 +42,8 @@ using AttemptFilter = std::optional<std::string>;
 void write_heartbeat(const std::string& dir, const Heartbeat& beat);
 std::vector<Heartbeat> read_heartbeats(const std::string& dir, const AttemptFilter& attempt = std::nullopt);
 
-// Liveness, apart from progress: a thread of each rank rewrites DIR/alive-<r> every kLivenessPeriod_s while the
+// Liveness, apart from progress: a thread of each rank sends a datagram to the supervisor when it gives a port
+// (liveness_datagram.hpp), else rewrites DIR/alive-<r>, every kLivenessPeriod_s while the
 // process runs, even while its training thread waits in a collective, with the time and its node
 // (this_node_name()), so a rank that stops beating can be placed before its first progress beat. A rank whose
 // process is frozen or gone, or whose node died, stops beating; the ranks waiting for it do not.

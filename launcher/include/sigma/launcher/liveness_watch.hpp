@@ -1,5 +1,6 @@
-// When sigma-launch supervise calls a rank lost from its liveness beats (contracts/heartbeat.hpp: a thread of every
-// rank rewrites alive-<r> once a second, even while its training thread waits in a collective, with its node):
+// When sigma-launch supervise calls a rank lost from its liveness beats (a thread of every rank beats once a second,
+// even while its training thread waits in a collective, with its node: a datagram, contracts/liveness_datagram.hpp,
+// or the file alive-<r>, contracts/heartbeat.hpp):
 //   lost          a rank silent for policy.liveness_timeout_s while another rank beat at least kLivenessEvidence_s
 //                 after that rank's last beat: the directory took beats that rank did not write, so its process
 //                 or its node is gone, frozen or cut off. Its node is to blame.
