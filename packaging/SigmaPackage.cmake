@@ -2,7 +2,7 @@
 #   /usr/bin/sigma-*                                        the binaries
 #   /usr/lib/<multiarch>/slurm-wlm/spank_sigma.so           the plugin, in Debian Slurm's own plugin directory
 #   /etc/sigma/site.yaml                                    site-configs/local.yaml, a conffile (kept on upgrade)
-#   /usr/share/sigma/site-configs/, /usr/share/sigma/sbatch-templates/
+#   /usr/share/sigma/site-configs/, /usr/share/sigma/sbatch-templates/, /usr/share/sigma/examples/
 #   /var/lib/sigma                                          the state directory (root, 0755)
 # Modes: directories 0755, files 0644 or 0755 whatever the builder's umask (packaging/normalize-modes.cmake).
 # prerm (packaging/prerm): `remove` is refused while a plugstack.conf still loads spank_sigma.so.
@@ -27,6 +27,8 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
     "slurm-client (>= 22.05), slurm-wlm-basic-plugins (>= 22.05), openmpi-bin (>= 4.1), python3")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "slurmd (>= 22.05), hdf5-tools")
+# python3-torch: only the PyTorch example (torch-train.sbatch's default program) needs it.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "python3-torch")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/packaging/conffiles ${PROJECT_SOURCE_DIR}/packaging/prerm)
 # Control files with Debian's modes (scripts 0755, the rest 0644), not those of the source tree.
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)

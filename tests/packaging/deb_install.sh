@@ -27,7 +27,8 @@ multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 for path in ./usr/bin/sigma-config ./usr/bin/sigma-ledger ./usr/bin/sigma-healthcheck ./usr/bin/sigma-launch \
   ./usr/bin/sigma-train ./usr/bin/sigma-ckpt "./usr/lib/$multiarch/slurm-wlm/spank_sigma.so" ./etc/sigma/site.yaml \
   ./usr/share/sigma/sbatch-templates/moe-train.sbatch ./usr/share/sigma/sbatch-templates/validate-nodes.sbatch \
-  ./usr/share/sigma/sbatch-templates/calibrate.sbatch ./usr/share/sigma/site-configs/gpu-cluster.yaml \
+  ./usr/share/sigma/sbatch-templates/calibrate.sbatch ./usr/share/sigma/sbatch-templates/torch-train.sbatch \
+  ./usr/share/sigma/examples/torch_train.py ./usr/share/sigma/site-configs/gpu-cluster.yaml \
   ./usr/share/sigma/site-configs/taxonomy.yaml ./usr/include/sigma/client.hpp \
   ./usr/lib/python3/dist-packages/sigma/__init__.py ./var/lib/sigma/; do
   grep -qx -- "$path" "$work/contents" || fail "the package has no $path"
@@ -43,6 +44,8 @@ done
 for dep in $(tr ',' '\n' <<<"$depends" | sed 's/|.*//; s/(.*//' | xargs); do
   dpkg-query -W -f='${Status}\n' "$dep" | grep -qx "install ok installed" || fail "dependency $dep is not installed here"
 done
+[[ "$depends" != *torch* ]] || fail "Depends names PyTorch, which only the example needs (Suggests)"
+[ "$(dpkg-deb -f "$deb" Suggests)" = python3-torch ] || fail "Suggests is not python3-torch"
 pass "package contents, conffile and Depends ($(wc -l <"$work/contents") paths)"
 
 dpkg-deb -c "$deb" | awk '{ print $1, $6 }' >"$work/modes"
