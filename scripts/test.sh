@@ -3,7 +3,7 @@
 # cluster, e2e). Usage:
 #   bash scripts/test.sh            release build in build/release, warnings as errors
 #   bash scripts/test.sh asan       AddressSanitizer + UndefinedBehaviorSanitizer build in build/asan
-# Extra arguments after the flavour go to ctest (e.g. -L unit).
+# Extra arguments after the flavour go to ctest (e.g. -L unit); --build-only instead stops after the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +28,7 @@ fi
 build=build/$flavour
 cmake -S . -B "$build" -G Ninja "${cmake_args[@]}"
 cmake --build "$build" -j "$(nproc)"
+[ "${1:-}" != --build-only ] || exit 0
 
 # Sanitizer settings reach every test, including processes started by mpirun and srun.
 supp=$PWD/tests/sanitizers
