@@ -4,9 +4,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../sbatch-templates/lib.sh"
 
 readonly SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# The cluster's nodes share one network namespace whose only interface is lo, where gloo's default (the address
-# the host name resolves to) does not exist.
-export SIGMA_TORCH_SCRIPT=$SOURCE_DIR/clients/examples/torch_train.py GLOO_SOCKET_IFNAME=lo
+# gloo's default address (the host name's) needs no GLOO_SOCKET_IFNAME here: it resolves to 127.0.0.1, on lo in
+# the cluster's network namespace.
+export SIGMA_TORCH_SCRIPT=$SOURCE_DIR/clients/examples/torch_train.py
 /usr/bin/python3 -c 'import torch' 2>/dev/null || fail "no PyTorch for /usr/bin/python3 (scripts/install-deps.sh installs python3-torch)"
 
 # The supervisor's timeouts of tests/launcher/lib.sh: a rank lost after 3 s without a liveness beat, a hang after
