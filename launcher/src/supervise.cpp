@@ -31,9 +31,13 @@
 namespace sigma::launch {
 namespace {
 
-// How often the heartbeat directory is read (a lost rank is seen within its liveness timeout plus this) and at most
+// How often liveness datagrams are read (a lost rank is seen within its liveness timeout plus this) and at most
 // how long a line of srun's stderr waits to be read.
 constexpr double kPollSeconds = 0.25;
+// The heartbeat directory's files (progress beats, and liveness files of programs that send no datagrams) are read
+// every kPollSeconds up to this many ranks' files a second, less often for more ranks: on a shared filesystem each
+// file read costs its metadata server an open (cluster/README.md, "The control plane at 64 nodes").
+constexpr double kFilesReadPerSecond = 1024;
 // The longest an abort waits for srun before SIGKILL: it returns sooner once every node that can answer has.
 constexpr double kAbortGraceSeconds = 10;
 // From a task's bad end that is not a kill or a crash (an exit code, a broken pipe) to the step's abort, unless
@@ -230,10 +234,15 @@ class Supervisor {
   // that could not be written are no evidence about any node.
   std::optional<Hang> hung(Attempt& attempt, LivenessWatch& watch) {
     if (options_.heartbeat_dir.empty()) return std::nullopt;
-    const auto beats = read_progress(attempt);
     const double now = now_seconds();
+    if (now >= next_file_read_) {
+      files_.beats = read_progress(attempt);
+      files_.liveness = read_liveness(options_.heartbeat_dir, attempt.id);
+      next_file_read_ = now + std::max(kPollSeconds, ranks_of(attempt) / kFilesReadPerSecond);
+    }
+    const auto& beats = files_.beats;
     inbox_.receive(attempt.id);
-    const auto liveness = newest_liveness(read_liveness(options_.heartbeat_dir, attempt.id), inbox_.records());
+    const auto liveness = newest_liveness(files_.liveness, inbox_.records());
     watch.observe(liveness, now);
     if (auto unwritable = probe_now(now)) return unwritable;
     const LivenessCheck alive = watch.check(now);
@@ -377,6 +386,8 @@ class Supervisor {
     auto held_at_launch = restart ? steps_before : std::vector<std::string>{};
     // The trainer records its guardrails' decisions in the site's ledger, as it does under the SPANK plugin.
     inbox_.clear();
+    files_ = {};
+    next_file_read_ = 0;
     StepProcess step(srun_command(attempt, restart), step_environment(attempt));
     LivenessWatch watch(config_.policy.liveness_timeout_s, ranks_of(attempt));
     SlurmStep slurm_step(steps_before, attempt.nodes);
@@ -640,6 +651,11 @@ class Supervisor {
   std::vector<std::string> growing_;  // the nodes back that this attempt was stopped to take in
   double next_grow_look_ = 0;
   LivenessInbox inbox_;     // liveness datagrams from the ranks
+  struct {
+    std::vector<Heartbeat> beats;
+    std::vector<Liveness> liveness;
+  } files_;                 // the attempt's heartbeat files as last read
+  double next_file_read_ = 0;
   double next_probe_ = 0;   // when the heartbeat directory is probed next (probe_now)
   int spares_ = 0, width_ = 0, min_nodes_ = 0, multiple_ = 1;
   bool usr1_seen_ = false, term_seen_ = false, terminated_ = false;  // stop signals this job got; its end
