@@ -1,6 +1,7 @@
 #include "sigma/launcher/liveness_inbox.hpp"
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,6 +30,10 @@ int bound_socket(int& port) {
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_ANY);
+  // Room for a few polls' worth of 2,048 ranks' datagrams should the receiving thread be held up (the kernel caps
+  // it at net.core.rmem_max).
+  const int buffer_bytes = 4 << 20;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof buffer_bytes);
   socklen_t length = sizeof address;
   if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
@@ -46,31 +51,54 @@ LivenessInbox::LivenessInbox() : token_(random_token()) {
   if (socket_ < 0) {
     port_ = 0;
     fmt::print(stderr, "sigma-launch: warning: no UDP socket for liveness datagrams: ranks write alive-<r> files\n");
+    return;
   }
+  receiver_ = std::thread([this] { receive_until_stopped(); });
 }
 
 LivenessInbox::~LivenessInbox() {
+  if (receiver_.joinable()) {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    receiver_.join();
+  }
   if (socket_ >= 0) ::close(socket_);
 }
 
-void LivenessInbox::receive(const std::string& attempt) {
-  if (socket_ < 0) return;
-  std::array<char, kMaxLivenessDatagramBytes + 1> buffer{};
-  while (true) {
-    const ssize_t got = ::recv(socket_, buffer.data(), buffer.size(), 0);
-    if (got < 0) return;  // EAGAIN: none left (or an error: the next poll tries again)
-    const auto record =
-        parse_liveness_datagram(std::string_view(buffer.data(), static_cast<std::size_t>(got)), token_, attempt);
-    if (!record) continue;
-    auto& newest = newest_[record->rank];
-    if (record->time >= newest.time) newest = *record;
-  }
+void LivenessInbox::expect(const std::string& attempt) {
+  std::lock_guard lock(mutex_);
+  attempt_ = attempt;
+  newest_.clear();
 }
 
 std::vector<Liveness> LivenessInbox::records() const {
+  std::lock_guard lock(mutex_);
   std::vector<Liveness> out;
   for (const auto& [rank, record] : newest_) out.push_back(record);
   return out;
+}
+
+// Waits for datagrams at most kWakeMs at a time (so that the destructor is answered), then takes all that came.
+void LivenessInbox::receive_until_stopped() {
+  constexpr int kWakeMs = 100;
+  std::array<char, kMaxLivenessDatagramBytes + 1> buffer{};
+  while (true) {
+    pollfd waiting{socket_, POLLIN, 0};
+    ::poll(&waiting, 1, kWakeMs);
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    while (true) {
+      const ssize_t got = ::recv(socket_, buffer.data(), buffer.size(), 0);
+      if (got < 0) break;  // EAGAIN: none left (or an error: the next wake tries again)
+      const auto record =
+          parse_liveness_datagram(std::string_view(buffer.data(), static_cast<std::size_t>(got)), token_, attempt_);
+      if (!record) continue;
+      auto& newest = newest_[record->rank];
+      if (record->time >= newest.time) newest = *record;
+    }
+  }
 }
 
 std::vector<Liveness> newest_liveness(const std::vector<Liveness>& files, const std::vector<Liveness>& datagrams) {

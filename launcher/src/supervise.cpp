@@ -241,7 +241,6 @@ class Supervisor {
       next_file_read_ = now + std::max(kPollSeconds, ranks_of(attempt) / kFilesReadPerSecond);
     }
     const auto& beats = files_.beats;
-    inbox_.receive(attempt.id);
     const auto liveness = newest_liveness(files_.liveness, inbox_.records());
     watch.observe(liveness, now);
     if (auto unwritable = probe_now(now)) return unwritable;
@@ -385,7 +384,7 @@ class Supervisor {
     const auto steps_before = steps_still_held();
     auto held_at_launch = restart ? steps_before : std::vector<std::string>{};
     // The trainer records its guardrails' decisions in the site's ledger, as it does under the SPANK plugin.
-    inbox_.clear();
+    inbox_.expect(attempt.id);
     files_ = {};
     next_file_read_ = 0;
     StepProcess step(srun_command(attempt, restart), step_environment(attempt));

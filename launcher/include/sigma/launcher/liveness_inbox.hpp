@@ -1,11 +1,15 @@
 // The supervisor's end of liveness by datagram (contracts/liveness_datagram.hpp): a UDP socket bound on every
 // address of this node, an ephemeral port and a random token for the step's ranks, and each rank's newest record
-// of the current attempt. Datagrams are read without blocking, once per poll; a malformed one, one without the
-// token or one for another attempt is dropped.
+// of the current attempt. A thread of its own takes the datagrams as they come: 2,048 ranks send 2,048 a second,
+// more than the socket's buffer (net.core.rmem_max, 208 KiB by default) holds between two polls of the
+// supervisor, which may also be busy reading the heartbeat directory. A malformed datagram, one without the token
+// or one for another attempt is dropped.
 #pragma once
 
 #include <map>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sigma/contracts/heartbeat.hpp"
@@ -22,16 +26,22 @@ class LivenessInbox {
   int port() const { return port_; }
   const std::string& token() const { return token_; }
 
-  // Takes every datagram waiting; keeps the newest record of each rank of `attempt`.
-  void receive(const std::string& attempt);
+  // A new attempt: forgets every record, and keeps only those written for `attempt` from now on.
+  void expect(const std::string& attempt);
+  // Each rank's newest record of the attempt, in rank order.
   std::vector<Liveness> records() const;
-  void clear() { newest_.clear(); }  // a new attempt
 
  private:
+  void receive_until_stopped();
+
   int socket_ = -1;
   int port_ = 0;
   std::string token_;
+  mutable std::mutex mutex_;
+  std::string attempt_;
   std::map<int, Liveness> newest_;
+  bool stopping_ = false;
+  std::thread receiver_;
 };
 
 // The records of both channels, the newest of each rank: files (writers that send no datagrams) and datagrams.
