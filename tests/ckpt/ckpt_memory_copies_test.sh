@@ -20,7 +20,7 @@ exec "$@"
 SH
 chmod +x as_node.sh
 mkdir -m 0700 shm
-# The run's length (SIGMA_MEMORY_TEST_STEPS: 3000, a sanitizer build 600); a checkpoint every sixth of it, and the
+# The run's length (SIGMA_MEMORY_TEST_STEPS: 3000, a sanitizer build 240); a checkpoint every sixth of it, and the
 # kills a little past the second one, so a fallback has a committed file step to take.
 steps=${SIGMA_MEMORY_TEST_STEPS:-3000}
 every=$((steps / 6))
