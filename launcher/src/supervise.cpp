@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -93,6 +94,7 @@ class Supervisor {
     min_nodes_ = options.min_nodes;
     multiple_ = std::max(1, options.node_multiple);
     say(plan.describe(static_cast<int>(all_.size())));
+    if (!options.heartbeat_dir.empty()) inbox_.emplace();
   }
 
   ExitCode run() {
@@ -241,7 +243,7 @@ class Supervisor {
       next_file_read_ = now + std::max(kPollSeconds, ranks_of(attempt) / kFilesReadPerSecond);
     }
     const auto& beats = files_.beats;
-    const auto liveness = newest_liveness(files_.liveness, inbox_.records());
+    const auto liveness = newest_liveness(files_.liveness, inbox_->records());
     watch.observe(liveness, now);
     if (auto unwritable = probe_now(now)) return unwritable;
     const LivenessCheck alive = watch.check(now);
@@ -268,7 +270,7 @@ class Supervisor {
   // (no node blamed). Without datagrams the silence shows it, and the probe runs only before a node is blamed.
   std::optional<Hang> probe_now(double now) {
     constexpr double kProbeSeconds = 1;
-    if (inbox_.port() == 0 || now < next_probe_) return std::nullopt;
+    if (inbox_->port() == 0 || now < next_probe_) return std::nullopt;
     next_probe_ = now + kProbeSeconds;
     const std::string error = probe_heartbeat_dir(options_.heartbeat_dir);
     if (error.empty()) return std::nullopt;
@@ -368,9 +370,9 @@ class Supervisor {
     std::vector<std::pair<std::string, std::string>> vars = {{env::kHeartbeatDir, options_.heartbeat_dir},
                                                              {env::kHeartbeatAttempt, attempt.id},
                                                              {env::kLedger, config_.paths.ledger}};
-    if (!options_.heartbeat_dir.empty() && inbox_.port() != 0) {
-      vars.emplace_back(env::kLivenessPort, std::to_string(inbox_.port()));
-      vars.emplace_back(env::kLivenessToken, inbox_.token());
+    if (inbox_ && inbox_->port() != 0) {
+      vars.emplace_back(env::kLivenessPort, std::to_string(inbox_->port()));
+      vars.emplace_back(env::kLivenessToken, inbox_->token());
     }
     return vars;
   }
@@ -384,7 +386,7 @@ class Supervisor {
     const auto steps_before = steps_still_held();
     auto held_at_launch = restart ? steps_before : std::vector<std::string>{};
     // The trainer records its guardrails' decisions in the site's ledger, as it does under the SPANK plugin.
-    inbox_.expect(attempt.id);
+    if (inbox_) inbox_->expect(attempt.id);
     files_ = {};
     next_file_read_ = 0;
     StepProcess step(srun_command(attempt, restart), step_environment(attempt));
@@ -649,7 +651,8 @@ class Supervisor {
   std::string leaving_;  // the straggler's node this attempt was stopped to leave
   std::vector<std::string> growing_;  // the nodes back that this attempt was stopped to take in
   double next_grow_look_ = 0;
-  LivenessInbox inbox_;     // liveness datagrams from the ranks
+  // Liveness datagrams from the ranks: only with a heartbeat directory (no socket or thread without one).
+  std::optional<LivenessInbox> inbox_;
   struct {
     std::vector<Heartbeat> beats;
     std::vector<Liveness> liveness;
